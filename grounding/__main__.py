@@ -1,0 +1,5 @@
+"""Allow ``python -m grounding``."""
+
+from grounding.cli import main
+
+main()

@@ -1,0 +1,123 @@
+"""Breathing patterns: seconds per phase, parsed from ``4-6``-style text or a name."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from grounding.errors import UsageError
+
+IN, HOLD, OUT, REST = "in", "hold", "out", "rest"
+"""Phase kinds: breathing in, holding after the in-breath, breathing out, resting after it."""
+
+NAMED = {
+    "resonance": "4-6",
+    "coherent": "5-5",
+    "box": "4-4-4-4",
+    "gentle-box": "3-3-3-3",
+    "4-7-8": "4-7-8",
+}
+"""Named patterns (research/CONTENT.md §6, cards B1, B4, B5)."""
+
+MAX_RATE = 10.0
+"""Calming patterns stay at or below 10 breaths per minute (CONTENT.md §5.4)."""
+
+MAX_HOLD = 10.0
+"""Holds are short and optional; nothing longer than 10 s (CONTENT.md §0.6, card B5)."""
+
+MIN_BREATH, MAX_BREATH = 1.0, 15.0
+"""An in- or out-breath lasts from 1 to 15 seconds."""
+
+_NUMBER = r"\d+(?:\.\d+)?"
+_SHAPE = re.compile(rf"^{_NUMBER}(?:-{_NUMBER}){{1,3}}$")
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a breath cycle."""
+
+    kind: str
+    """``in``, ``hold``, ``out`` or ``rest``."""
+    seconds: float
+    """Length in seconds (always > 0)."""
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A breathing pattern: the phases of one cycle, in order."""
+
+    text: str
+    """The pattern as written, ``IN-OUT``, ``IN-HOLD-OUT`` or ``IN-HOLD-OUT-HOLD`` seconds."""
+    phases: tuple[Phase, ...]
+
+    @property
+    def cycle_seconds(self) -> float:
+        """Seconds of one full cycle."""
+        return sum(p.seconds for p in self.phases)
+
+    @property
+    def per_minute(self) -> float:
+        """Breaths per minute."""
+        return 60.0 / self.cycle_seconds
+
+    @property
+    def has_holds(self) -> bool:
+        """Whether any phase holds the breath."""
+        return any(p.kind in (HOLD, REST) for p in self.phases)
+
+    def without_holds(self) -> Pattern:
+        """The same in- and out-breaths with the holds left out."""
+        kept = tuple(p for p in self.phases if p.kind in (IN, OUT))
+        return Pattern("-".join(_fmt(p.seconds) for p in kept), kept)
+
+    def describe(self) -> str:
+        """A short human description, e.g. ``in 4 s, out 6 s (6 breaths a minute)``."""
+        names = {IN: "in", HOLD: "hold", OUT: "out", REST: "rest"}
+        parts = ", ".join(f"{names[p.kind]} {_fmt(p.seconds)} s" for p in self.phases)
+        return f"{parts} ({_fmt(round(self.per_minute, 1))} breaths a minute)"
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds:g}"
+
+
+def parse_pattern(text: str) -> Pattern:
+    """Parse ``4-6``, ``4-7-8``, ``4-4-4-4`` or a name such as ``resonance``; check it is calm."""
+    raw = text.strip().lower()
+    spec = NAMED.get(raw, raw)
+    if not _SHAPE.match(spec):
+        names = ", ".join(NAMED)
+        raise UsageError(
+            f"'{text}' is not a breathing pattern. Write seconds per phase as IN-OUT, "
+            f"IN-HOLD-OUT or IN-HOLD-OUT-HOLD (for example 4-6 or 4-7-8), or a name: {names}."
+        )
+    values = [float(v) for v in spec.split("-")]
+    kinds = {2: (IN, OUT), 3: (IN, HOLD, OUT), 4: (IN, HOLD, OUT, REST)}[len(values)]
+    phases = tuple(Phase(k, s) for k, s in zip(kinds, values) if s > 0)
+    for phase in phases:
+        _check_phase(text, phase)
+    if not any(p.kind == IN for p in phases) or not any(p.kind == OUT for p in phases):
+        raise UsageError(f"'{text}' needs an in-breath and an out-breath longer than 0 seconds.")
+    pattern = Pattern(spec, phases)
+    if pattern.per_minute > MAX_RATE + 1e-9:
+        raise UsageError(
+            f"'{text}' is {pattern.per_minute:.1f} breaths a minute; calming patterns stay at "
+            f"{MAX_RATE:g} or fewer, so each cycle needs at least {60 / MAX_RATE:g} seconds. "
+            "Try 4-6."
+        )
+    return pattern
+
+
+def _check_phase(text: str, phase: Phase) -> None:
+    if phase.kind in (HOLD, REST):
+        if phase.seconds > MAX_HOLD:
+            raise UsageError(
+                f"'{text}' holds the breath for {_fmt(phase.seconds)} s; holds are kept to "
+                f"{MAX_HOLD:g} s or less. Try 4-7-8, or leave the hold out: 4-8."
+            )
+    elif not MIN_BREATH <= phase.seconds <= MAX_BREATH:
+        word = "in-breath" if phase.kind == IN else "out-breath"
+        raise UsageError(
+            f"'{text}' has a {_fmt(phase.seconds)} s {word}; each in- or out-breath lasts "
+            f"{MIN_BREATH:g} to {MAX_BREATH:g} seconds."
+        )

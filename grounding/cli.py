@@ -1,0 +1,236 @@
+"""The command line: the only module that prints to the user or exits."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from grounding.errors import GroundingError
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+    help="Voice-guided grounding and paced-breathing exercises, fully offline.",
+    context_settings={"help_option_names": ["-h", "--help"]})
+
+Out = Annotated[Optional[Path], typer.Option(
+    "--out", "-o", help="Write the session to this .wav file instead of the sound card.",
+    dir_okay=False)]
+NoVoice = Annotated[bool, typer.Option("--no-voice", help="Tones and captions only.")]
+NoTones = Annotated[bool, typer.Option("--no-tones", help="Voice only, no breathing tones.")]
+VoiceOpt = Annotated[Optional[str], typer.Option(
+    "--voice", help="A voice id or a language such as en or en-us (see 'grounding voices').")]
+Rate = Annotated[int, typer.Option(
+    "--rate", min=80, max=300, help="Speaking speed in words per minute.")]
+Volume = Annotated[int, typer.Option(
+    "--volume", min=0, max=100, help="Loudness from 0 to 100.")]
+Device = Annotated[Optional[str], typer.Option(
+    "--device", help="Output device: a number or part of a name (see 'grounding devices').")]
+Samplerate = Annotated[Optional[int], typer.Option(
+    "--samplerate", min=8000, max=192000,
+    help="Sample rate in Hz (default: the device's own rate, or 48000 for files).")]
+DryRun = Annotated[bool, typer.Option(
+    "--dry-run", help="Render everything but play nothing, and print a summary.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show timings and full error details.")]
+
+_START = time.time()
+
+
+def _say(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+def _options(out, no_voice, no_tones, voice, rate, volume, device, samplerate, dry_run):
+    from grounding.player import Options
+    from grounding.render import Mix
+
+    return Options(voice=voice, rate=rate, speak=not no_voice,
+                   mix=Mix(volume=volume / 100, voice=not no_voice, tones=not no_tones),
+                   device=device, out=out, samplerate=samplerate, dry_run=dry_run)
+
+
+def _run(script, options, debug: bool) -> None:
+    from grounding.player import play
+
+    where = (f"to {options.out}" if options.out else "(dry run)" if options.dry_run else "")
+    mins = script.minutes
+    _say(f"{script.title} · about {mins:g} minute{'s' if mins != 1 else ''}"
+         f"{' · ' + where if where else ' · Ctrl-C stops gently'}")
+    try:
+        timeline, report = play(script, options, notice=_say)
+    except KeyboardInterrupt:
+        if options.out is None:
+            _say("Stopped.")
+        else:
+            _say(f"Stopped; {options.out} was not written.")
+        raise typer.Exit(130) from None
+    seconds = timeline.frames / timeline.samplerate
+    if options.out is not None:
+        _say(f"Wrote {options.out} ({_clock(seconds)}, {timeline.samplerate} Hz).")
+    elif options.dry_run:
+        _say(f"Rendered {_clock(seconds)} at {timeline.samplerate} Hz "
+             f"({report.frames} frames, sha256 {report.sha256[:16]}).")
+    if report.underflows:
+        _say(f"The sound card ran short of audio {report.underflows} time"
+             f"{'s' if report.underflows != 1 else ''}; you may have heard small gaps.")
+    if debug and report.first_audible is not None:
+        _say(f"debug: first audible block handed to the device "
+             f"{1000 * (report.first_audible - _START):.0f} ms after start "
+             f"(epoch {report.first_audible:.6f})")
+
+
+def _clock(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+@app.command("list")
+def list_command() -> None:
+    """List the exercises: name, minutes, holds and what each is for."""
+    from grounding.script import list_script_paths, load_script
+
+    rows = []
+    for path in list_script_paths():
+        try:
+            s = load_script(path)
+        except GroundingError as exc:
+            rows.append((path.stem, "", "", f"(cannot be read: {exc})"))
+            continue
+        rows.append((s.name, f"{s.minutes:g} min", "holds" if s.holds else "", s.summary))
+    if not rows:
+        _say("There are no exercises yet.")
+        return
+    width = max(len(r[0]) for r in rows)
+    for name, minutes, holds, summary in rows:
+        typer.echo(f"{name:<{width}}  {minutes:>7}  {holds:<5}  {summary}")
+
+
+@app.command()
+def play(
+    name: Annotated[str, typer.Argument(help="An exercise from 'grounding list', or a .toml file.")],
+    out: Out = None, no_voice: NoVoice = False, no_tones: NoTones = False,
+    voice: VoiceOpt = None, rate: Rate = 150, volume: Volume = 70, device: Device = None,
+    samplerate: Samplerate = None, dry_run: DryRun = False, debug: Debug = False,
+) -> None:
+    """Play an exercise: spoken guidance with soft breathing tones."""
+    from grounding.script import find_script
+
+    script = find_script(name)
+    _run(script, _options(out, no_voice, no_tones, voice, rate, volume, device, samplerate,
+                          dry_run), debug)
+
+
+@app.command()
+def breathe(
+    pattern: Annotated[str, typer.Argument(
+        help="Seconds per phase: IN-OUT, IN-HOLD-OUT or IN-HOLD-OUT-HOLD (4-6, 4-7-8, "
+             "4-4-4-4), or a name: resonance, coherent, box, gentle-box.")] = "resonance",
+    minutes: Annotated[Optional[float], typer.Option(
+        "--minutes", min=0.1, max=60, help="How long, rounded to whole breaths (default 5).")] = None,
+    cycles: Annotated[Optional[int], typer.Option(
+        "--cycles", min=1, max=1000, help="How many breaths, instead of --minutes.")] = None,
+    out: Out = None, no_voice: NoVoice = False, no_tones: NoTones = False,
+    voice: VoiceOpt = None, rate: Rate = 150, volume: Volume = 70, device: Device = None,
+    samplerate: Samplerate = None, dry_run: DryRun = False, debug: Debug = False,
+) -> None:
+    """Paced breathing with the tone: rising as you breathe in, falling as you breathe out."""
+    from grounding.breath import parse_pattern
+    from grounding.errors import UsageError
+    from grounding.player import breathing_script
+    from grounding.script import cycles_for
+
+    if minutes is not None and cycles is not None:
+        raise UsageError("Give either --minutes or --cycles, not both.")
+    shape = parse_pattern(pattern)
+    count = cycles if cycles is not None else cycles_for(shape, minutes or 5.0)
+    _run(breathing_script(shape, count),
+         _options(out, no_voice, no_tones, voice, rate, volume, device, samplerate, dry_run),
+         debug)
+
+
+@app.command()
+def voices(
+    language: Annotated[Optional[str], typer.Argument(
+        help="Only voices for this language, such as en or de.")] = None,
+) -> None:
+    """List the voices the speech engine offers."""
+    from grounding.speech import list_voices
+
+    found = list_voices()
+    if language:
+        want = language.replace("_", "-").lower()
+        found = [v for v in found if any(
+            lang.lower().replace("_", "-").lstrip("\x05").startswith(want)
+            for lang in v["languages"])]
+    if not found:
+        _say(f"No voices for '{language}'." if language else "The speech engine offers no voices.")
+        raise typer.Exit(1)
+    width = max(len(v["id"]) for v in found)
+    for v in found:
+        langs = ", ".join(lang.lstrip("\x05") for lang in v["languages"])
+        typer.echo(f"{v['id']:<{width}}  {langs:<14}  {v['name']}")
+
+
+@app.command()
+def devices() -> None:
+    """List the sound output devices (the default is marked with *)."""
+    from grounding.sinks import import_sounddevice, no_device_message
+
+    sd = import_sounddevice()
+    outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
+    if not outputs:
+        _say(no_device_message())
+        raise typer.Exit(1)
+    default = sd.default.device[1]
+    for d in outputs:
+        mark = "*" if d["index"] == default else " "
+        api = sd.query_hostapis(d["hostapi"])["name"]
+        typer.echo(f"{mark} {d['index']:>2}  {d['name']}  ({api}, "
+                   f"{d['max_output_channels']} ch, {d['default_samplerate']:g} Hz)")
+
+
+def main() -> None:
+    """Run the command line; turn our errors into one sentence and an exit code."""
+    debug = "--debug" in sys.argv
+    try:
+        app(standalone_mode=False)
+    except GroundingError as exc:
+        _say(str(exc))
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _say("Stopped.")
+        sys.exit(130)
+    except Exception as exc:  # click's own usage errors, then anything unexpected
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            _say("Stopped.")
+            sys.exit(130)
+        _unexpected(exc, debug)
+
+
+def _unexpected(exc: BaseException, debug: bool) -> None:
+    import traceback
+
+    from grounding import paths
+
+    if debug:
+        traceback.print_exception(exc)
+        sys.exit(70)
+    log = paths.cache_dir() / "error.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        where = f" The details are in {log}."
+    except OSError:
+        where = " Run the same command with --debug to see the details."
+    _say(f"Sorry, something unexpected went wrong ({type(exc).__name__}).{where}")
+    sys.exit(70)

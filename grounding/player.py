@@ -1,0 +1,98 @@
+"""The whole pipeline in one readable function: script → clips → timeline → blocks → sink."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from grounding.breath import Pattern
+from grounding.errors import SpeechUnavailable
+from grounding.palette import Palette, load_palette
+from grounding.render import Mix, render
+from grounding.script import Breathe, Script, Speak
+from grounding.sinks import BLOCKSIZE, DeviceSink, NullSink, Report, WavSink
+from grounding.speech import DEFAULT_RATE, Pyttsx3Voice, SilentVoice, Voice
+from grounding.timeline import Timeline, build_timeline
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to play: what the user chose on the command line."""
+
+    voice: str | None = None
+    """A pyttsx3 voice id or a language tag; None means the default voice."""
+    rate: int = DEFAULT_RATE
+    """Words per minute."""
+    speak: bool = True
+    mix: Mix = Mix()
+    device: str | None = None
+    out: Path | None = None
+    samplerate: int | None = None
+    dry_run: bool = False
+
+
+def open_sink(options: Options) -> DeviceSink | WavSink | NullSink:
+    """The sink the options ask for: a null sink, a file, or the sound card."""
+    if options.dry_run:
+        return NullSink(options.samplerate or 48000)
+    if options.out is not None:
+        return WavSink(options.out, options.samplerate or 48000)
+    return DeviceSink(options.device, options.samplerate)
+
+
+def make_voice(options: Options) -> Voice:
+    """The voice the options ask for (a silent one for ``--no-voice``)."""
+    if not options.speak:
+        return SilentVoice(options.rate)
+    if options.voice:
+        return Pyttsx3Voice(options.voice, options.rate)
+    return Pyttsx3Voice(rate=options.rate)
+
+
+def prepare(script: Script, voice: Voice, palette: Palette, samplerate: int,
+            notice: Callable[[str], None], rate: int = DEFAULT_RATE) -> Timeline:
+    """Clips for every line (speech failing falls back to captions only) and the timeline."""
+    texts = script.texts()
+    try:
+        clips = voice.clips(texts, samplerate)
+    except SpeechUnavailable as exc:
+        notice(f"{exc} Carrying on with tones and captions, without a voice.")
+        clips = SilentVoice(rate).clips(texts, samplerate)
+    return build_timeline(script, clips, palette, samplerate)
+
+
+def play(script: Script, options: Options, notice: Callable[[str], None],
+         palette: Palette | None = None) -> tuple[Timeline, Report]:
+    """Play ``script`` as ``options`` say; returns the timeline and the sink's report."""
+    palette = palette or load_palette("day")
+    sink = open_sink(options)
+    timeline = prepare(script, make_voice(options), palette, sink.samplerate, notice,
+                       options.rate)
+    report = sink.play(render(timeline, palette, options.mix, BLOCKSIZE))
+    return timeline, report
+
+
+def breathing_script(pattern: Pattern, cycles: int) -> Script:
+    """A short spoken frame around paced breathing, for ``grounding breathe``."""
+    minutes = cycles * pattern.cycle_seconds / 60
+    length = (f"about {round(minutes)} minute{'s' if round(minutes) != 1 else ''}"
+              if minutes >= 1.5 else f"{cycles} breath{'s' if cycles != 1 else ''}")
+    spoken = ", ".join(f"{p.kind} for {p.seconds:g}" for p in pattern.phases)
+    steps: list = [
+        Speak(f"Paced breathing: {spoken}. {length[0].upper() + length[1:]}.", 0.6),
+        Speak("The tone rises as you breathe in, and falls as you breathe out. "
+              "Keep each breath soft and ordinary-sized, not big.", 0.6),
+    ]
+    if pattern.has_holds:
+        steps.append(Speak("The holds are soft pauses, not a strain. If a hold feels "
+                           "uncomfortable, skip it and keep breathing.", 0.6))
+    steps += [
+        Speak("You can stop at any moment with Control C.", 1.5),
+        Breathe(pattern, cycles, "words", min(3, cycles)),
+        Speak("That is the end. Let your breathing go back to whatever rhythm it wants.", 1.0),
+    ]
+    return Script(name=f"breathe {pattern.text}", title=f"Paced breathing {pattern.text}",
+                  summary=pattern.describe(), minutes=round(minutes, 1), tags=("breathing",),
+                  holds=pattern.has_holds, source="research/CONTENT.md §6", steps=tuple(steps))
+

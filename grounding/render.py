@@ -1,0 +1,99 @@
+"""Timeline to sound: a generator of fixed-size float32 blocks, in constant memory.
+
+The block contract: float32, shape ``(frames, 1)`` (mono; sinks spread it over their
+channels), values in [-1, 1]. Every block holds ``blocksize`` frames except the last, which
+holds what is left. The samples do not depend on the block size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from grounding import tones
+from grounding.palette import Palette
+from grounding.timeline import Timeline
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Which layers sound, and how loud."""
+
+    volume: float = 0.7
+    """Master gain, 0 to 1 (a linear amplitude factor on the palette's levels)."""
+    voice: bool = True
+    tones: bool = True
+
+
+class _Active:
+    """Events of one kind that overlap the current block, advanced block by block."""
+
+    def __init__(self, events: list):
+        self.events = events
+        self.next = 0
+        self.live: list = []
+
+    def overlapping(self, start: int, end: int) -> list:
+        while self.next < len(self.events) and self.events[self.next].start < end:
+            self.live.append(self.events[self.next])
+            self.next += 1
+        self.live = [e for e in self.live if e.start + e.frames > start]
+        return [e for e in self.live if e.start < end]
+
+
+def render(timeline: Timeline, palette: Palette, mix: Mix = Mix(),
+           blocksize: int = 2048) -> Iterator[np.ndarray]:
+    """Yield the whole timeline as blocks (see the module docstring for the contract)."""
+    if blocksize < 1:
+        raise ValueError("blocksize must be at least 1")
+    sr = timeline.samplerate
+    tone = palette.tone
+    weights = tone.weights
+    voice_gain = 10 ** (palette.voice.level_db / 20) * mix.voice
+    bell = palette.bell
+    bell_level = 10 ** (bell.level_db / 20)
+    duck_depth = 1 - 10 ** (tone.duck_db / 20)
+    ramp = max(1, round(tone.duck_seconds * sr))
+    speech_ranges = [(c.start, c.start + c.frames) for c in timeline.clips]
+    active_tones, active_clips = _Active(timeline.tones), _Active(timeline.clips)
+    active_chimes = _Active(timeline.chimes)
+    ducks = _Active([_Range(s - ramp, e - s + 2 * ramp) for s, e in speech_ranges])
+    for start in range(0, timeline.frames, blocksize):
+        end = min(start + blocksize, timeline.frames)
+        out = np.zeros(end - start, dtype=np.float64)
+        playing = active_tones.overlapping(start, end) if mix.tones else []
+        if playing:
+            pacer = np.zeros(end - start, dtype=np.float64)
+            for t in playing:
+                lo, hi = max(start, t.start), min(end, t.start + t.frames)
+                offsets = np.arange(lo - t.start, hi - t.start, dtype=np.float64)
+                pacer[lo - start:hi - start] += tones.glide(
+                    offsets, t.frames, sr, f0=t.f0, f1=t.f1, a0=t.a0, a1=t.a1,
+                    settle=t.settle, phase0=t.phase0, weights=weights, shape=tone.glide)
+            nearby = ducks.overlapping(start, end)
+            if nearby:
+                positions = np.arange(start, end, dtype=np.float64)
+                ranges = [(d.start + ramp, d.start + d.frames - ramp) for d in nearby]
+                pacer *= 1 - duck_depth * tones.duck_weight(positions, ranges, ramp)
+            out += pacer
+        for c in active_chimes.overlapping(start, end) if mix.tones else ():
+            lo, hi = max(start, c.start), min(end, c.start + c.frames)
+            offsets = np.arange(lo - c.start, hi - c.start, dtype=np.float64)
+            out[lo - start:hi - start] += tones.chime(
+                offsets, sr, hz=bell.hz, partials=bell.partials,
+                decay_seconds=bell.decay_seconds, frames=c.frames, level=bell_level)
+        if voice_gain:
+            for c in active_clips.overlapping(start, end):
+                lo, hi = max(start, c.start), min(end, c.start + c.frames)
+                out[lo - start:hi - start] += voice_gain * c.samples[lo - c.start:hi - c.start]
+        out *= mix.volume
+        np.clip(out, -1.0, 1.0, out=out)
+        yield out.astype(np.float32).reshape(-1, 1)
+
+
+@dataclass(frozen=True)
+class _Range:
+    start: int
+    frames: int

@@ -1,0 +1,270 @@
+"""Speech: the Voice protocol, the pyttsx3 voice (through a worker process) and a silent voice.
+
+pyttsx3 is used only to write clips, never to play them. Each clip is read from its WAV header
+(not assumed to be 22050 Hz), trimmed of the engine's trailing silence, resampled with soxr
+(HQ) to the output rate, loudness-normalised and cached (research/TECH.md §0, §5, §6).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+import tempfile
+import wave
+from pathlib import Path
+from typing import Iterable, Protocol
+
+import numpy as np
+
+from grounding import loudness, paths
+from grounding.cache import ClipCache, clip_key
+from grounding.errors import SpeechUnavailable, VoiceNotFound
+
+DEFAULT_VOICE = "en-us"
+DEFAULT_RATE = 150
+"""Words per minute: about a quarter slower than pyttsx3's 200 (CONTENT.md §4: 10-20 % slower
+than default at least; TECH.md: 120-180 for guidance)."""
+LOUDNESS_TARGET = -23.0
+"""LUFS of every cached clip (TECH.md §6)."""
+START_SECONDS = 15.0
+"""How long the worker may take to start and find its voice."""
+CLIP_SECONDS = 20.0
+"""How long one clip may take before the worker is considered hung and killed."""
+SILENCE_DB = -50.0
+"""Samples quieter than this at either end of a clip are trimmed."""
+
+
+class Voice(Protocol):
+    """Something that turns texts into mono float32 clips at a sample rate."""
+
+    def clips(self, texts: Iterable[str], samplerate: int) -> dict[str, np.ndarray]:
+        """One clip per text."""
+        ...
+
+
+class SilentVoice:
+    """A voice that says nothing, for as long as the words would take to read (``--no-voice``,
+    and the fallback when speech is unavailable): captions keep their time, timing stays the same."""
+
+    def __init__(self, rate: int = DEFAULT_RATE):
+        self.rate = rate
+
+    def clips(self, texts: Iterable[str], samplerate: int) -> dict[str, np.ndarray]:
+        """Silence of about the spoken length of each text."""
+        out = {}
+        for text in texts:
+            seconds = 0.25 + 60.0 * len(text.split()) / self.rate
+            out[text] = np.zeros(round(seconds * samplerate), dtype=np.float32)
+        return out
+
+
+class Worker:
+    """The speech worker process, spoken to with one JSON line each way, with time limits."""
+
+    def __init__(self, start_timeout: float = START_SECONDS):
+        self.stderr = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grounding.speechworker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
+            env=os.environ.copy())
+        self.buffer = b""
+        self.start_timeout = start_timeout
+
+    def ask(self, timeout: float, **request: object) -> dict:
+        """Send one request and wait up to ``timeout`` seconds for its answer."""
+        try:
+            self.process.stdin.write((json.dumps(request) + "\n").encode("utf-8"))
+            self.process.stdin.flush()
+        except OSError:
+            pass  # it has exited; its last answer (if any) is still waiting to be read
+        return self.read(timeout)
+
+    def read(self, timeout: float) -> dict:
+        """The next answer, or SpeechUnavailable if the worker died or stayed silent."""
+        fd = self.process.stdout.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self.buffer:
+                if not selector.select(timeout):
+                    self.kill()
+                    raise SpeechUnavailable(
+                        f"The speech engine stopped answering for {timeout:g} seconds, so it was "
+                        "stopped. 'grounding doctor' can check it.")
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    self._gone()
+                self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return json.loads(line)
+
+    def _gone(self) -> None:
+        code = self.process.wait()
+        self.stderr.seek(0)
+        lines = self.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        said = f": {lines[-1].strip()}" if lines else ""
+        hint = (" Reinstalling espeak-ng may help: sudo apt install --reinstall espeak-ng-data"
+                if sys.platform.startswith("linux") else "")
+        raise SpeechUnavailable(f"The speech engine stopped unexpectedly (exit code {code}"
+                                f"{said}).{hint}")
+
+    def kill(self) -> None:
+        """Stop the worker at once."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+    def close(self) -> None:
+        """Let the worker finish and exit (killed if it does not within 2 seconds)."""
+        try:
+            self.process.stdin.close()
+            self.process.wait(2)
+        except (OSError, subprocess.TimeoutExpired):
+            self.kill()
+        self.process.stdout.close()
+        self.stderr.close()
+
+
+def no_engine_message(detail: str) -> str:
+    """What to say when pyttsx3 cannot start its engine, with the install command."""
+    if sys.platform.startswith("linux"):
+        how = ("Install espeak-ng: sudo apt install espeak-ng (Debian, Ubuntu) or "
+               "sudo dnf install espeak-ng (Fedora).")
+    elif sys.platform == "darwin":
+        how = "macOS's own speech should be available; 'grounding doctor' can check it."
+    else:
+        how = "Windows' own speech (SAPI5) should be available; 'grounding doctor' can check it."
+    return f"Speech is not available here ({detail.strip().rstrip('.')}). {how}"
+
+
+class Pyttsx3Voice:
+    """Offline text-to-speech through pyttsx3 in a worker process, with a clip cache."""
+
+    def __init__(self, voice: str = DEFAULT_VOICE, rate: int = DEFAULT_RATE,
+                 cache: ClipCache | None = None, clip_timeout: float = CLIP_SECONDS):
+        self.voice = voice
+        self.rate = rate
+        self.cache = cache or ClipCache(paths.cache_dir())
+        self.clip_timeout = clip_timeout
+        self.synthesised = 0
+        """How many clips this voice has rendered (not found in the cache)."""
+
+    def _memo_name(self) -> str:
+        return f"{self.voice}|{self.rate}"
+
+    def clips(self, texts: Iterable[str], samplerate: int) -> dict[str, np.ndarray]:
+        """A clip per text: from the cache, or rendered now by the worker."""
+        texts = list(dict.fromkeys(texts))
+        memo = self.cache.read_json("voices.json").get(self._memo_name())
+        found: dict[str, np.ndarray] = {}
+        if memo:
+            for text in texts:
+                clip = self.cache.load(self._key(text, memo, samplerate))
+                if clip is not None:
+                    found[text] = clip
+            if len(found) == len(texts):
+                return found
+        worker = Worker()
+        try:
+            memo = self._hello(worker)
+            for text in texts:
+                if text in found:
+                    continue
+                key = self._key(text, memo, samplerate)
+                clip = self.cache.load(key)
+                if clip is None:
+                    clip = self._render(worker, text, samplerate)
+                    self.cache.store(key, clip)
+                    self.synthesised += 1
+                found[text] = clip
+        finally:
+            worker.close()
+        return found
+
+    def _key(self, text: str, memo: dict, samplerate: int) -> str:
+        return clip_key(text=text, driver=memo["driver"], engine=memo["engine"],
+                        voice=memo["voice_id"], rate=self.rate, samplerate=samplerate,
+                        loudness=LOUDNESS_TARGET)
+
+    def _hello(self, worker: Worker) -> dict:
+        answer = worker.ask(worker.start_timeout, op="hello", voice=self.voice, rate=self.rate)
+        if not answer.get("ok"):
+            if answer.get("error") == "no-engine":
+                raise SpeechUnavailable(no_engine_message(answer.get("detail", "")))
+            if answer.get("error") == "unknown-voice":
+                raise VoiceNotFound(f"No installed voice matches '{self.voice}'. "
+                                    "'grounding voices' lists the voices you can use.")
+            raise SpeechUnavailable(f"The speech engine could not start: {answer.get('error')}.")
+        memo = {k: answer[k] for k in ("voice_id", "engine", "driver")}
+        memos = self.cache.read_json("voices.json")
+        memos[self._memo_name()] = memo
+        self.cache.write_json("voices.json", memos)
+        return memo
+
+    def _render(self, worker: Worker, text: str, samplerate: int) -> np.ndarray:
+        with tempfile.TemporaryDirectory(prefix="grounding-clip-") as folder:
+            path = Path(folder) / "clip.wav"
+            answer = worker.ask(self.clip_timeout, op="say", text=text, path=str(path))
+            if not answer.get("ok"):
+                raise SpeechUnavailable(f"The speech engine could not say a line: "
+                                        f"{answer.get('error')}.")
+            samples, rate = read_audio(path)
+        return prepare_clip(samples, rate, samplerate)
+
+
+def list_voices() -> list[dict]:
+    """The voices the speech engine offers: ``id``, ``name``, ``languages``."""
+    worker = Worker()
+    try:
+        answer = worker.ask(START_SECONDS, op="voices")
+    finally:
+        worker.close()
+    if not answer.get("ok"):
+        raise SpeechUnavailable(no_engine_message(answer.get("detail", "")))
+    return answer["voices"]
+
+
+def read_audio(path: Path) -> tuple[np.ndarray, int]:
+    """Mono float64 samples and their rate from a WAV (or, from macOS's driver, AIFF) file."""
+    head = path.read_bytes()[:4]
+    if head == b"FORM":  # pyttsx3's nsss driver always writes AIFF (TECH.md §1.4)
+        import aifc  # removed in Python 3.13; macOS users on 3.13 need soundfile instead
+
+        with aifc.open(str(path)) as f:
+            raw, rate, width, channels = (f.readframes(f.getnframes()), f.getframerate(),
+                                          f.getsampwidth(), f.getnchannels())
+        dtype = ">i2"
+    else:
+        with wave.open(str(path)) as f:
+            raw, rate, width, channels = (f.readframes(f.getnframes()), f.getframerate(),
+                                          f.getsampwidth(), f.getnchannels())
+        dtype = "<i2"
+    if width != 2:
+        raise SpeechUnavailable(f"The speech engine wrote {8 * width}-bit audio; only 16-bit "
+                                "is understood.")
+    samples = np.frombuffer(raw, dtype=dtype).astype(np.float64) / 32768.0
+    if channels > 1:
+        samples = samples.reshape(-1, channels).mean(axis=1)
+    return samples, rate
+
+
+def prepare_clip(samples: np.ndarray, rate: int, samplerate: int) -> np.ndarray:
+    """Trim silence at both ends, fade 5 ms in and out, resample (soxr HQ) and normalise."""
+    import soxr
+
+    loud = np.nonzero(np.abs(samples) > 10 ** (SILENCE_DB / 20))[0]
+    if len(loud):
+        samples = samples[loud[0]:loud[-1] + 1]
+    else:
+        samples = samples[:0]
+    edge = min(len(samples) // 2, int(0.005 * rate))
+    if edge:
+        ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(edge) / edge)
+        samples = samples.copy()
+        samples[:edge] *= ramp
+        samples[-edge:] *= ramp[::-1]
+    if rate != samplerate and len(samples):
+        samples = soxr.resample(samples, rate, samplerate, quality="HQ")
+    return loudness.normalize(samples, samplerate, LOUDNESS_TARGET)

@@ -1,0 +1,160 @@
+"""The speech worker: a short-lived process that only writes pyttsx3 clips to WAV files.
+
+Run as ``python -m grounding.speechworker``; it reads one JSON request per line on stdin and
+answers one JSON line each on the original stdout. pyttsx3 runs here, not in the player, so
+its hangs, its ``exit(1)`` inside libespeak-ng and its stray prints cannot reach the user
+(research/TECH.md §1). Each guard below names the pyttsx3 behaviour it avoids.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+
+UTTERANCE_SECONDS = 30.0
+
+
+def _protocol_stream():
+    """Keep a private copy of stdout for answers, and send fd 1 to /dev/null: the espeak
+    driver prints ``Audio saved to …`` after every file (pyttsx3/drivers/espeak.py)."""
+    answers = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    sys.stdout = open(os.devnull, "w")
+    return answers
+
+
+class Engine:
+    """One pyttsx3 engine for the life of the process (two engines hang: TECH.md §1.2)."""
+
+    def __init__(self) -> None:
+        import pyttsx3
+
+        self.engine = pyttsx3.init()
+        self.driver = self.engine.driver_name
+        self.done = threading.Event()
+        self.errors: list[str] = []
+        self.engine.connect("finished-utterance", self._finished)
+        self.engine.connect("error", self._error)
+        self.voices = self.engine.getProperty("voices")
+        self.scratch = tempfile.mkdtemp(prefix="grounding-speech-")
+        # The first runAndWait after init() returns before the file exists, and settings made
+        # before it run in the same pump as the first utterance (pyttsx3 #219; TECH.md §1.2):
+        # render one throwaway clip so later settings apply at once.
+        self.save(".", os.path.join(self.scratch, "warmup.wav"))
+
+    def _finished(self, name, completed) -> None:
+        self.done.set()
+
+    def _error(self, name, exception) -> None:
+        self.errors.append(str(exception))
+
+    def version(self) -> str:
+        """The engine's name and version, part of every cache key."""
+        if self.driver == "espeak":
+            from pyttsx3.drivers import _espeak
+
+            info = _espeak.Info()
+            return "espeak-ng " + (info.decode() if isinstance(info, bytes) else str(info))
+        return self.driver
+
+    def resolve(self, wanted: str) -> str | None:
+        """A voice id for an id, a language tag (``en``, ``en-us``) or either plus ``+variant``."""
+        base, plus, variant = wanted.partition("+")
+        want = base.replace("_", "-").lower()
+        chosen = None
+        for voice in self.voices:
+            if voice.id.lower() == want or voice.name.lower() == want:
+                chosen = voice.id
+                break
+        if chosen is None:
+            ranked = []
+            for voice in self.voices:
+                for lang in voice.languages or []:
+                    tag = (lang.decode() if isinstance(lang, bytes) else str(lang))
+                    tag = tag.replace("_", "-").lower().lstrip("\x05")
+                    if tag == want:
+                        ranked.append((0, voice.id))
+                    elif tag.startswith(want + "-"):
+                        ranked.append((1 + len(tag), voice.id))
+            chosen = min(ranked)[1] if ranked else None
+        if chosen is None:
+            return None
+        return chosen + (plus + variant if variant and self.driver == "espeak" else "")
+
+    def configure(self, voice_id: str, rate: int) -> None:
+        """Set voice and rate, then wait until espeak has applied them: a rate change followed
+        at once by a render is ignored 12-35 % of the time (TECH.md §1.2)."""
+        self.engine.setProperty("voice", voice_id)
+        self.engine.setProperty("rate", rate)
+        if self.driver == "espeak":
+            from pyttsx3.drivers import _espeak
+
+            deadline = time.monotonic() + 1.0
+            while _espeak.IsPlaying() and time.monotonic() < deadline:
+                time.sleep(0.005)
+        time.sleep(0.05)
+
+    def save(self, text: str, path: str) -> str | None:
+        """Render one utterance to ``path``; None on success, else why not.
+
+        One utterance per runAndWait (only the last of several queued files is written:
+        pyttsx3 #170, #283), and wait for ``finished-utterance``, because runAndWait may
+        return before the file exists (pyttsx3 #219)."""
+        self.done.clear()
+        self.errors.clear()
+        self.engine.save_to_file(text, path)
+        self.engine.runAndWait()
+        if not self.done.wait(UTTERANCE_SECONDS):
+            return "the speech engine did not finish the clip"
+        if self.errors:
+            return self.errors[0]
+        deadline = time.monotonic() + 2.0
+        while not (os.path.exists(path) and os.path.getsize(path) > 44):
+            if time.monotonic() > deadline:
+                return "the speech engine wrote no audio"
+            time.sleep(0.005)
+        return None
+
+
+def main() -> None:
+    """Answer requests until stdin closes."""
+    answers = _protocol_stream()
+
+    def reply(**fields) -> None:
+        answers.write(json.dumps(fields) + "\n")
+
+    try:
+        engine = Engine()
+    except Exception as exc:  # pyttsx3 raises RuntimeError when libespeak-ng is missing
+        reply(ok=False, error="no-engine", detail=str(exc))
+        return
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request.get("op")
+        if op == "hello":
+            voice_id = engine.resolve(request["voice"])
+            if voice_id is None:
+                reply(ok=False, error="unknown-voice")
+                continue
+            engine.configure(voice_id, int(request["rate"]))
+            reply(ok=True, voice_id=voice_id, engine=engine.version(), driver=engine.driver)
+        elif op == "say":
+            problem = engine.save(request["text"], request["path"])
+            reply(ok=problem is None, error=problem)
+        elif op == "voices":
+            reply(ok=True, voices=[{
+                "id": v.id, "name": v.name,
+                "languages": [lang.decode() if isinstance(lang, bytes) else str(lang)
+                              for lang in (v.languages or [])],
+            } for v in engine.voices])
+        else:
+            reply(ok=False, error=f"unknown request {op!r}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""The timeline: every word, tone and chime at a whole-sample start, built from a script.
+
+Seconds become frames exactly once, here, with ``round()``. Breath phases are placed from the
+exact cycle arithmetic (fractions of a second times the rate), never by adding rounded lengths,
+so the pacing cannot drift however long a session runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Mapping
+
+import numpy as np
+
+from grounding.breath import HOLD, IN, OUT, REST
+from grounding.palette import Palette
+from grounding.script import Bell, Breathe, Pause, Script, Speak
+from grounding.tones import glide_end_phase
+
+BELL_SECONDS = 2.0
+"""How long a bell step holds the cursor; the chime rings on, quietly, under what follows."""
+
+_PHASE_WORDS = {IN: "in", HOLD: "hold", OUT: "out", REST: "rest"}
+_COUNTS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+           "eleven", "twelve", "thirteen", "fourteen", "fifteen")
+
+
+@dataclass(frozen=True)
+class Tone:
+    """One breath phase of the pacer."""
+
+    start: int
+    """First frame."""
+    frames: int
+    kind: str
+    """``in``, ``hold``, ``out`` or ``rest``."""
+    cycle: int
+    """Which cycle of its breathing step (from 0)."""
+    f0: float
+    """Pitch at the start, Hz."""
+    f1: float
+    """Pitch at the end, Hz."""
+    a0: float
+    """Level at the start, linear."""
+    a1: float
+    """Level reached after ``settle`` frames, linear."""
+    settle: int
+    """Frames over which the level moves."""
+    phase0: float
+    """Oscillator phase at the start, radians."""
+
+
+@dataclass(frozen=True, eq=False)
+class Clip:
+    """A spoken line."""
+
+    start: int
+    frames: int
+    text: str
+    samples: np.ndarray
+    """Mono float32 at the timeline's rate; may be all zeros for a silent voice."""
+
+
+@dataclass(frozen=True)
+class Chime:
+    """A bell."""
+
+    start: int
+    frames: int
+
+
+@dataclass
+class Timeline:
+    """Everything that sounds, at whole-sample positions, sorted by start."""
+
+    samplerate: int
+    frames: int
+    tones: list[Tone] = field(default_factory=list)
+    clips: list[Clip] = field(default_factory=list)
+    chimes: list[Chime] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        """Length in seconds."""
+        return self.frames / self.samplerate
+
+    def breath_onsets(self) -> list[int]:
+        """Start frame of every in-breath."""
+        return [t.start for t in self.tones if t.kind == IN]
+
+
+def cue_words(step: Breathe) -> list[str]:
+    """The words spoken on phase onsets of the first cycles of a breathing step."""
+    if step.cues == "none" or step.cue_cycles == 0:
+        return []
+    words: list[str] = []
+    for phase in step.pattern.phases:
+        words.append(_PHASE_WORDS[phase.kind])
+        if step.cues == "counts":
+            words.extend(_COUNTS[: max(0, int(phase.seconds) - 1)])
+    return list(dict.fromkeys(words))
+
+
+def frames_of(seconds: float | Fraction, samplerate: int) -> int:
+    """Seconds to whole frames, rounding exactly (floats are read as the decimal they print)."""
+    exact = seconds if isinstance(seconds, Fraction) else Fraction(repr(float(seconds)))
+    return round(exact * samplerate)
+
+
+def build_timeline(script: Script, clips: Mapping[str, np.ndarray], palette: Palette,
+                   samplerate: int) -> Timeline:
+    """Place every step of ``script`` on a timeline at ``samplerate``.
+
+    ``clips`` maps each text of ``script.texts()`` to its mono float32 samples at that rate.
+    """
+    timeline = Timeline(samplerate, 0)
+    cursor = 0
+    for step in script.steps:
+        if isinstance(step, Speak):
+            clip = _clip(timeline, clips, step.text, cursor)
+            cursor = clip.start + clip.frames + frames_of(step.after, samplerate)
+        elif isinstance(step, Pause):
+            cursor += frames_of(step.seconds, samplerate)
+        elif isinstance(step, Bell):
+            length = frames_of(round(palette.bell.seconds, 3), samplerate)
+            timeline.chimes.append(Chime(cursor, length))
+            cursor += frames_of(BELL_SECONDS, samplerate)
+        else:
+            cursor = _breathe(timeline, step, clips, palette, cursor)
+    timeline.tones.sort(key=lambda e: e.start)
+    timeline.clips.sort(key=lambda e: e.start)
+    ends = [cursor] + [e.start + e.frames for e in (*timeline.tones, *timeline.clips,
+                                                     *timeline.chimes)]
+    timeline.frames = max(ends)
+    return timeline
+
+
+def _clip(timeline: Timeline, clips: Mapping[str, np.ndarray], text: str, start: int) -> Clip:
+    samples = clips[text]
+    clip = Clip(start, len(samples), text, samples)
+    timeline.clips.append(clip)
+    return clip
+
+
+def _breathe(timeline: Timeline, step: Breathe, clips: Mapping[str, np.ndarray],
+             palette: Palette, start: int) -> int:
+    sr = timeline.samplerate
+    tone = palette.tone
+    gains = {HOLD: tone.hold_db, OUT: tone.floor_db, REST: tone.rest_db}
+    settle = max(1, frames_of(tone.settle_seconds, sr))
+    phases = step.pattern.phases
+    cycle = sum(Fraction(repr(p.seconds)) for p in phases)
+    offsets = [sum((Fraction(repr(p.seconds)) for p in phases[:j]), Fraction(0))
+               for j in range(len(phases))]
+    line_cycles = _line_cycles(step)
+    level, phase = 0.0, 0.0
+    for k in range(step.cycles):
+        for j, p in enumerate(phases):
+            onset = start + frames_of(k * cycle + offsets[j], sr)
+            end = start + frames_of(k * cycle + offsets[j] + Fraction(repr(p.seconds)), sr)
+            last = k == step.cycles - 1 and j == len(phases) - 1
+            target = 0.0 if last else tone.peak * 10 ** (gains.get(p.kind, 0.0) / 20)
+            f0 = tone.low_hz if p.kind in (IN, REST) else tone.high_hz
+            f1 = tone.high_hz if p.kind in (IN, HOLD) else tone.low_hz
+            length = end - onset
+            moves = length if p.kind in (IN, OUT) else min(settle, length)
+            timeline.tones.append(Tone(onset, length, p.kind, k, f0, f1, level, target,
+                                       moves, phase))
+            level, phase = target, glide_end_phase(phase, length, sr, f0, f1)
+            if k < step.cue_cycles and step.cues != "none":
+                _cues(timeline, step, p, clips, onset)
+            if p.kind == OUT and k in line_cycles:
+                _clip(timeline, clips, step.lines[line_cycles[k]], onset)
+    return start + frames_of(step.cycles * cycle, sr)
+
+
+def _cues(timeline: Timeline, step: Breathe, phase, clips: Mapping[str, np.ndarray],
+          onset: int) -> None:
+    sr = timeline.samplerate
+    _clip(timeline, clips, _PHASE_WORDS[phase.kind], onset)
+    if step.cues == "counts":
+        for n, word in enumerate(_COUNTS[: max(0, int(phase.seconds) - 1)], start=1):
+            _clip(timeline, clips, word, onset + n * sr)
+
+
+def _line_cycles(step: Breathe) -> dict[int, int]:
+    """Which cycle's out-breath carries each line: spread evenly after the cue cycles."""
+    if not step.lines:
+        return {}
+    first = min(step.cue_cycles, step.cycles - 1)
+    free = step.cycles - first
+    count = len(step.lines)
+    return {first + (i * free) // count: i for i in range(count)}

@@ -1,0 +1,82 @@
+"""Pure numpy sound: breath-tone glides, the chime, ducking and fades.
+
+Everything is a closed-form function of the absolute sample index, so a render is identical for
+any block size (the trick in python-sounddevice's ``play_sine.py``), and a glide's phase is the
+exact integral of its frequency, so pitch is continuous from one phase into the next.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+TAU = 2 * math.pi
+
+
+def ease(x: np.ndarray, glide: str) -> np.ndarray:
+    """Glide shape from 0 to 1 over x in [0, 1]: raised cosine (``ease``) or ``linear``."""
+    if glide == "ease":
+        return 0.5 - 0.5 * np.cos(math.pi * x)
+    return x
+
+
+def ease_integral(x: np.ndarray, glide: str) -> np.ndarray:
+    """The integral of :func:`ease` from 0 to x (it is 1/2 at x = 1 for both shapes)."""
+    if glide == "ease":
+        return 0.5 * x - np.sin(math.pi * x) / TAU
+    return 0.5 * x * x
+
+
+def glide_end_phase(phase0: float, frames: int, samplerate: int, f0: float, f1: float) -> float:
+    """Oscillator phase (radians, wrapped) just after a glide of ``frames`` from f0 to f1 Hz."""
+    return (phase0 + TAU * (frames / samplerate) * (f0 + 0.5 * (f1 - f0))) % TAU
+
+
+def glide(offsets: np.ndarray, frames: int, samplerate: int, *, f0: float, f1: float,
+          a0: float, a1: float, settle: int, phase0: float, weights: np.ndarray,
+          shape: str) -> np.ndarray:
+    """Samples of one breath phase at ``offsets`` (frames from the phase's start).
+
+    Pitch glides from f0 to f1 Hz over the whole phase; the level moves from a0 to a1 over the
+    first ``settle`` frames. The phase is phase0 + 2π ∫ f(t) dt, so it is continuous.
+    """
+    x = offsets / frames
+    phase = phase0 + TAU * (frames / samplerate) * (f0 * x + (f1 - f0) * ease_integral(x, shape))
+    level = a0 + (a1 - a0) * ease(np.minimum(offsets / settle, 1.0), shape)
+    wave = weights[0] * np.sin(phase)
+    for k in range(1, len(weights)):
+        if weights[k]:
+            wave += weights[k] * np.sin((k + 1) * phase)
+    return level * wave
+
+
+def chime(offsets: np.ndarray, samplerate: int, *, hz: float,
+          partials: tuple[tuple[float, float], ...], decay_seconds: float, frames: int,
+          level: float) -> np.ndarray:
+    """A soft bell at ``offsets`` (frames from its start): a 20 ms raised-cosine attack, an
+    exponential decay, and a final 50 ms fade so it ends at exactly zero (CONTENT.md §5.2)."""
+    t = offsets / samplerate
+    total = sum(a for _, a in partials)
+    wave = sum((a / total) * np.sin(TAU * hz * ratio * t) for ratio, a in partials)
+    envelope = np.exp(-t / decay_seconds) * ease(np.minimum(t / 0.02, 1.0), "ease")
+    tail = (frames - offsets) / (0.05 * samplerate)
+    envelope *= ease(np.clip(tail, 0.0, 1.0), "ease")
+    return level * envelope * wave
+
+
+def duck_weight(positions: np.ndarray, ranges: list[tuple[int, int]], ramp: int) -> np.ndarray:
+    """How far (0 to 1) the pacer is dipped at absolute ``positions``, given the voice's
+    ``(start, end)`` ranges: ramps of ``ramp`` frames before each start and after each end."""
+    weight = np.zeros(len(positions))
+    for start, end in ranges:
+        rise = np.clip((positions - (start - ramp)) / ramp, 0.0, 1.0)
+        fall = np.clip(((end + ramp) - positions) / ramp, 0.0, 1.0)
+        np.maximum(weight, ease(np.minimum(rise, fall), "ease"), out=weight)
+    return weight
+
+
+def fade_out(frames: int) -> np.ndarray:
+    """A raised-cosine ramp from 1 to 0 over ``frames`` (float32), for stopping gently."""
+    x = np.arange(frames, dtype=np.float64) / max(frames, 1)
+    return (0.5 + 0.5 * np.cos(math.pi * x)).astype(np.float32)
