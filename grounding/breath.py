@@ -7,8 +7,12 @@ from dataclasses import dataclass
 
 from grounding.errors import UsageError
 
-IN, HOLD, OUT, REST = "in", "hold", "out", "rest"
-"""Phase kinds: breathing in, holding after the in-breath, breathing out, resting after it."""
+IN, TOP, HOLD, OUT, REST = "in", "top", "hold", "out", "rest"
+"""Phase kinds: breathing in, a small second in-breath on top (the cyclic sigh), holding after
+the in-breath, breathing out, resting after it."""
+
+PHASE_NAMES = {IN: "in", TOP: "a little more", HOLD: "hold", OUT: "out", REST: "hold"}
+"""What each phase is called, on screen and by the voice."""
 
 NAMED = {
     "resonance": "4-6",
@@ -16,6 +20,7 @@ NAMED = {
     "box": "4-4-4-4",
     "gentle-box": "3-3-3-3",
     "4-7-8": "4-7-8",
+    "sigh": "2.5+0.7-6",
 }
 """Named patterns (research/CONTENT.md §6, cards B1, B4, B5)."""
 
@@ -28,8 +33,11 @@ MAX_HOLD = 10.0
 MIN_BREATH, MAX_BREATH = 1.0, 15.0
 """An in- or out-breath lasts from 1 to 15 seconds."""
 
+MIN_TOP, MAX_TOP = 0.3, 2.0
+"""The sigh's second, small in-breath lasts from 0.3 to 2 seconds (card B3: 0.5-1 s)."""
+
 _NUMBER = r"\d+(?:\.\d+)?"
-_SHAPE = re.compile(rf"^{_NUMBER}(?:-{_NUMBER}){{1,3}}$")
+_SHAPE = re.compile(rf"^{_NUMBER}(?:\+{_NUMBER})?(?:-{_NUMBER}){{1,3}}$")
 
 
 @dataclass(frozen=True)
@@ -67,18 +75,27 @@ class Pattern:
 
     def without_holds(self) -> Pattern:
         """The same in- and out-breaths with the holds left out."""
-        kept = tuple(p for p in self.phases if p.kind in (IN, OUT))
-        return Pattern("-".join(_fmt(p.seconds) for p in kept), kept)
+        kept = tuple(p for p in self.phases if p.kind not in (HOLD, REST))
+        return Pattern(_text(kept), kept)
 
     def describe(self) -> str:
         """A short human description, e.g. ``in 4 s, out 6 s (6 breaths a minute)``."""
-        names = {IN: "in", HOLD: "hold", OUT: "out", REST: "rest"}
-        parts = ", ".join(f"{names[p.kind]} {_fmt(p.seconds)} s" for p in self.phases)
+        parts = ", ".join(f"{PHASE_NAMES[p.kind]} {_fmt(p.seconds)} s" for p in self.phases)
         return f"{parts} ({_fmt(round(self.per_minute, 1))} breaths a minute)"
 
 
 def _fmt(seconds: float) -> str:
     return f"{seconds:g}"
+
+
+def _text(phases: tuple[Phase, ...]) -> str:
+    """Phases back to pattern text: ``4-6``, ``2.5+0.7-6`` (holds written only where present)."""
+    seconds = {p.kind: _fmt(p.seconds) for p in phases}
+    text = seconds[IN] + (f"+{seconds[TOP]}" if TOP in seconds else "")
+    if HOLD in seconds or REST in seconds:
+        text += f"-{seconds.get(HOLD, '0')}"
+    text += f"-{seconds[OUT]}"
+    return text + (f"-{seconds[REST]}" if REST in seconds else "")
 
 
 def parse_pattern(text: str) -> Pattern:
@@ -89,16 +106,22 @@ def parse_pattern(text: str) -> Pattern:
         names = ", ".join(NAMED)
         raise UsageError(
             f"'{text}' is not a breathing pattern. Write seconds per phase as IN-OUT, "
-            f"IN-HOLD-OUT or IN-HOLD-OUT-HOLD (for example 4-6 or 4-7-8), or a name: {names}."
+            f"IN-HOLD-OUT or IN-HOLD-OUT-HOLD (for example 4-6 or 4-7-8), IN+MORE-OUT for a "
+            f"sigh (2.5+0.7-6), or a name: {names}."
         )
-    values = [float(v) for v in spec.split("-")]
+    first, *rest = spec.split("-")
+    breath_in, _, top = first.partition("+")
+    values = [float(breath_in)] + [float(v) for v in rest]
     kinds = {2: (IN, OUT), 3: (IN, HOLD, OUT), 4: (IN, HOLD, OUT, REST)}[len(values)]
-    phases = tuple(Phase(k, s) for k, s in zip(kinds, values) if s > 0)
+    phases = [Phase(k, s) for k, s in zip(kinds, values)]
+    if top:
+        phases.insert(1, Phase(TOP, float(top)))
+    phases = tuple(p for p in phases if p.seconds > 0)
     for phase in phases:
         _check_phase(text, phase)
     if not any(p.kind == IN for p in phases) or not any(p.kind == OUT for p in phases):
         raise UsageError(f"'{text}' needs an in-breath and an out-breath longer than 0 seconds.")
-    pattern = Pattern(spec, phases)
+    pattern = Pattern(_text(phases), phases)
     if pattern.per_minute > MAX_RATE + 1e-9:
         raise UsageError(
             f"'{text}' is {pattern.per_minute:.1f} breaths a minute; calming patterns stay at "
@@ -114,6 +137,12 @@ def _check_phase(text: str, phase: Phase) -> None:
             raise UsageError(
                 f"'{text}' holds the breath for {_fmt(phase.seconds)} s; holds are kept to "
                 f"{MAX_HOLD:g} s or less. Try 4-7-8, or leave the hold out: 4-8."
+            )
+    elif phase.kind == TOP:
+        if not MIN_TOP <= phase.seconds <= MAX_TOP:
+            raise UsageError(
+                f"'{text}' has a {_fmt(phase.seconds)} s second in-breath; the small sip on "
+                f"top lasts {MIN_TOP:g} to {MAX_TOP:g} seconds, as in 2.5+0.7-6."
             )
     elif not MIN_BREATH <= phase.seconds <= MAX_BREATH:
         word = "in-breath" if phase.kind == IN else "out-breath"

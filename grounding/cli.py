@@ -56,8 +56,7 @@ def _run(script, options, debug: bool) -> None:
     from grounding.player import play
 
     where = (f"to {options.out}" if options.out else "(dry run)" if options.dry_run else "")
-    mins = script.minutes
-    _say(f"{script.title} · about {mins:g} minute{'s' if mins != 1 else ''}"
+    _say(f"{script.title} · {_length(script.minutes)}"
          f"{' · ' + where if where else ' · Ctrl-C stops gently'}")
     try:
         timeline, report = play(script, options, notice=_say)
@@ -80,6 +79,13 @@ def _run(script, options, debug: bool) -> None:
         _say(f"debug: first audible block handed to the device "
              f"{1000 * (report.first_audible - _START):.0f} ms after start "
              f"(epoch {report.first_audible:.6f})")
+
+
+def _length(minutes: float) -> str:
+    if minutes < 1:
+        return f"about {round(minutes * 60 / 5) * 5} seconds"
+    whole = round(minutes)
+    return f"about {whole} minute{'s' if whole != 1 else ''}"
 
 
 def _clock(seconds: float) -> str:

@@ -110,7 +110,7 @@ def check_keys(doc: DataFile, table: dict[str, Any], spec: dict[str, type | tupl
     for key, value in table.items():
         if key not in spec:
             valid = ", ".join(spec)
-            raise doc.fail(f"{prefix}unknown key '{key}'.{did_you_mean(key, list(spec))} "
+            raise doc.fail(f"{prefix}'{key}' does not belong here.{did_you_mean(key, list(spec))} "
                            f"Valid keys here: {valid}.", key=key, table=section, index=index)
         if not check_type(value, spec[key]):
             raise doc.fail(f"{prefix}'{key}' should be {type_name(spec[key])}, "

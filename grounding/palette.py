@@ -49,10 +49,11 @@ class ToneSound:
 
     @property
     def weights(self) -> np.ndarray:
-        """Partial amplitudes scaled so the summed waveform peaks at exactly 1."""
+        """Partial amplitudes scaled so the summed waveform (cosine partials, as
+        :func:`grounding.tones.harmonics` makes them) peaks at exactly 1."""
         w = np.asarray(self.partials, dtype=np.float64)
         phase = np.linspace(0, 2 * np.pi, 8192, endpoint=False)
-        wave = sum(a * np.sin((k + 1) * phase) for k, a in enumerate(w))
+        wave = sum(a * np.cos((k + 1) * phase) for k, a in enumerate(w))
         return w / np.max(np.abs(wave))
 
 

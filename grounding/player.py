@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from grounding.breath import Pattern
+from grounding.breath import PHASE_NAMES, Pattern
 from grounding.errors import SpeechUnavailable
 from grounding.palette import Palette, load_palette
 from grounding.render import Mix, render
 from grounding.script import Breathe, Script, Speak
-from grounding.sinks import BLOCKSIZE, DeviceSink, NullSink, Report, WavSink
+from grounding.sinks import DeviceSink, NullSink, Report, WavSink
 from grounding.speech import DEFAULT_RATE, Pyttsx3Voice, SilentVoice, Voice
 from grounding.timeline import Timeline, build_timeline
 
@@ -69,7 +69,7 @@ def play(script: Script, options: Options, notice: Callable[[str], None],
     sink = open_sink(options)
     timeline = prepare(script, make_voice(options), palette, sink.samplerate, notice,
                        options.rate)
-    report = sink.play(render(timeline, palette, options.mix, BLOCKSIZE))
+    report = sink.play(render(timeline, palette, options.mix, sink.blocksize))
     return timeline, report
 
 
@@ -78,7 +78,7 @@ def breathing_script(pattern: Pattern, cycles: int) -> Script:
     minutes = cycles * pattern.cycle_seconds / 60
     length = (f"about {round(minutes)} minute{'s' if round(minutes) != 1 else ''}"
               if minutes >= 1.5 else f"{cycles} breath{'s' if cycles != 1 else ''}")
-    spoken = ", ".join(f"{p.kind} for {p.seconds:g}" for p in pattern.phases)
+    spoken = ", ".join(f"{PHASE_NAMES[p.kind]} for {p.seconds:g}" for p in pattern.phases)
     steps: list = [
         Speak(f"Paced breathing: {spoken}. {length[0].upper() + length[1:]}.", 0.6),
         Speak("The tone rises as you breathe in, and falls as you breathe out. "

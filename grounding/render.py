@@ -62,21 +62,21 @@ def render(timeline: Timeline, palette: Palette, mix: Mix = Mix(),
     ducks = _Active([_Range(s - ramp, e - s + 2 * ramp) for s, e in speech_ranges])
     for start in range(0, timeline.frames, blocksize):
         end = min(start + blocksize, timeline.frames)
-        out = np.zeros(end - start, dtype=np.float64)
+        out = np.zeros(end - start, dtype=np.float32)
         playing = active_tones.overlapping(start, end) if mix.tones else []
         if playing:
-            pacer = np.zeros(end - start, dtype=np.float64)
+            pacer = np.zeros(end - start, dtype=np.float32)
             for t in playing:
                 lo, hi = max(start, t.start), min(end, t.start + t.frames)
                 offsets = np.arange(lo - t.start, hi - t.start, dtype=np.float64)
                 pacer[lo - start:hi - start] += tones.glide(
                     offsets, t.frames, sr, f0=t.f0, f1=t.f1, a0=t.a0, a1=t.a1,
                     settle=t.settle, phase0=t.phase0, weights=weights, shape=tone.glide)
-            nearby = ducks.overlapping(start, end)
+            nearby = ducks.overlapping(start, end) if voice_gain else []
             if nearby:
                 positions = np.arange(start, end, dtype=np.float64)
                 ranges = [(d.start + ramp, d.start + d.frames - ramp) for d in nearby]
-                pacer *= 1 - duck_depth * tones.duck_weight(positions, ranges, ramp)
+                pacer *= (1 - duck_depth * tones.duck_weight(positions, ranges, ramp)).astype(np.float32)
             out += pacer
         for c in active_chimes.overlapping(start, end) if mix.tones else ():
             lo, hi = max(start, c.start), min(end, c.start + c.frames)
@@ -88,9 +88,9 @@ def render(timeline: Timeline, palette: Palette, mix: Mix = Mix(),
             for c in active_clips.overlapping(start, end):
                 lo, hi = max(start, c.start), min(end, c.start + c.frames)
                 out[lo - start:hi - start] += voice_gain * c.samples[lo - c.start:hi - c.start]
-        out *= mix.volume
+        out *= np.float32(mix.volume)
         np.clip(out, -1.0, 1.0, out=out)
-        yield out.astype(np.float32).reshape(-1, 1)
+        yield out.reshape(-1, 1)
 
 
 @dataclass(frozen=True)

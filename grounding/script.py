@@ -8,8 +8,8 @@ from typing import Union
 
 from grounding import paths
 from grounding.breath import Pattern, parse_pattern
-from grounding.datafile import DataFile, check_keys
-from grounding.errors import ExerciseError, GroundingError, UsageError
+from grounding.datafile import DataFile, check_keys, did_you_mean
+from grounding.errors import ExerciseError, UsageError
 
 TAGS = ("breathing", "grounding", "sleep", "urge", "quick")
 CUES = ("words", "counts", "none")
@@ -126,6 +126,12 @@ def load_script(path: Path, name: str | None = None) -> Script:
 
 def _step(doc: DataFile, index: int, table: dict) -> Step:
     prefix = f"step {index + 1}: "
+    every = list(dict.fromkeys(k for keys in _KINDS.values() for k in keys))
+    for key in table:
+        if key not in every:
+            raise doc.fail(f"{prefix}unknown key '{key}'.{did_you_mean(key, every)} A step "
+                           "has one of speak, breathe, pause or bell, and their options.",
+                           key=key, table="step", index=index)
     kinds = [k for k in _KINDS if k in table]
     if len(kinds) != 1:
         found = " and ".join(kinds) if kinds else "none"
@@ -181,6 +187,10 @@ def _step(doc: DataFile, index: int, table: dict) -> Step:
     lines = table.get("lines", [])
     if not all(isinstance(line, str) for line in lines):
         raise fail("lines is a list of texts in quotes.", "lines")
+    room = cycles - min(cue_cycles, cycles - 1)
+    if len(lines) > room:
+        raise fail(f"{len(lines)} lines do not fit: each is spoken on its own out-breath after "
+                   f"the cued cycles, and there are {room}. Add cycles or remove lines.", "lines")
     return Breathe(pattern, int(cycles), cues, int(cue_cycles),
                    tuple(text(line, "lines") for line in lines))
 
@@ -205,9 +215,7 @@ def find_script(name: str) -> Script:
         if path.is_file():
             return load_script(path)
     names = [p.stem for p in list_script_paths()]
-    from grounding.datafile import did_you_mean
-
-    raise GroundingError(f"There is no exercise called '{name}'.{did_you_mean(name, names)} "
+    raise UsageError(f"There is no exercise called '{name}'.{did_you_mean(name, names)} "
                          "'grounding list' shows them all.") from None
 
 

@@ -13,7 +13,7 @@ from typing import Mapping
 
 import numpy as np
 
-from grounding.breath import HOLD, IN, OUT, REST
+from grounding.breath import HOLD, IN, OUT, PHASE_NAMES, REST, TOP
 from grounding.palette import Palette
 from grounding.script import Bell, Breathe, Pause, Script, Speak
 from grounding.tones import glide_end_phase
@@ -21,7 +21,9 @@ from grounding.tones import glide_end_phase
 BELL_SECONDS = 2.0
 """How long a bell step holds the cursor; the chime rings on, quietly, under what follows."""
 
-_PHASE_WORDS = {IN: "in", HOLD: "hold", OUT: "out", REST: "rest"}
+SIGH_STEP = 0.8
+"""A sigh's first in-breath rises this far (0 to 1) towards the top pitch; the small second
+breath rises the rest of the way (CONTENT.md §5.1: a big step, then a small step)."""
 _COUNTS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
            "eleven", "twelve", "thirteen", "fourteen", "fifteen")
 
@@ -96,7 +98,7 @@ def cue_words(step: Breathe) -> list[str]:
         return []
     words: list[str] = []
     for phase in step.pattern.phases:
-        words.append(_PHASE_WORDS[phase.kind])
+        words.append(PHASE_NAMES[phase.kind])
         if step.cues == "counts":
             words.extend(_COUNTS[: max(0, int(phase.seconds) - 1)])
     return list(dict.fromkeys(words))
@@ -162,9 +164,14 @@ def _breathe(timeline: Timeline, step: Breathe, clips: Mapping[str, np.ndarray],
             last = k == step.cycles - 1 and j == len(phases) - 1
             target = 0.0 if last else tone.peak * 10 ** (gains.get(p.kind, 0.0) / 20)
             f0 = tone.low_hz if p.kind in (IN, REST) else tone.high_hz
-            f1 = tone.high_hz if p.kind in (IN, HOLD) else tone.low_hz
+            f1 = tone.high_hz if p.kind in (IN, TOP, HOLD) else tone.low_hz
+            if p.kind == IN and j + 1 < len(phases) and phases[j + 1].kind == TOP:
+                f1 = tone.low_hz + SIGH_STEP * (tone.high_hz - tone.low_hz)
+                target *= SIGH_STEP
+            if p.kind == TOP:
+                f0 = tone.low_hz + SIGH_STEP * (tone.high_hz - tone.low_hz)
             length = end - onset
-            moves = length if p.kind in (IN, OUT) else min(settle, length)
+            moves = length if p.kind in (IN, TOP, OUT) else min(settle, length)
             timeline.tones.append(Tone(onset, length, p.kind, k, f0, f1, level, target,
                                        moves, phase))
             level, phase = target, glide_end_phase(phase, length, sr, f0, f1)
@@ -178,7 +185,7 @@ def _breathe(timeline: Timeline, step: Breathe, clips: Mapping[str, np.ndarray],
 def _cues(timeline: Timeline, step: Breathe, phase, clips: Mapping[str, np.ndarray],
           onset: int) -> None:
     sr = timeline.samplerate
-    _clip(timeline, clips, _PHASE_WORDS[phase.kind], onset)
+    _clip(timeline, clips, PHASE_NAMES[phase.kind], onset)
     if step.cues == "counts":
         for n, word in enumerate(_COUNTS[: max(0, int(phase.seconds) - 1)], start=1):
             _clip(timeline, clips, word, onset + n * sr)

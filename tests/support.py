@@ -1,0 +1,80 @@
+"""Shared test helpers: real-part requirements, running the program, and signal analysis."""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+import shutil
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def require(available: bool, what: str) -> None:
+    """Skip when a real part is missing, but fail under CI=true (where it must be present)."""
+    if available:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{what} is required under CI=true but is not available.")
+    pytest.skip(f"{what} is not available")
+
+
+def espeak_available() -> bool:
+    """Whether libespeak-ng (what pyttsx3's espeak driver loads) is installed."""
+    return ctypes.util.find_library("espeak-ng") is not None or \
+        ctypes.util.find_library("espeak") is not None
+
+
+def require_espeak() -> None:
+    """Skip or fail (under CI) without espeak-ng."""
+    require(espeak_available(), "espeak-ng (libespeak-ng1)")
+
+
+def require_espeak_cli() -> str:
+    """The espeak-ng command, used as an independent oracle for clip lengths."""
+    path = shutil.which("espeak-ng")
+    require(path is not None, "the espeak-ng command")
+    return path
+
+
+def run(args: list[str], home: Path, env: dict | None = None, timeout: float = 120,
+        **kwargs) -> subprocess.CompletedProcess:
+    """Run ``python -m grounding ARGS`` with GROUNDING_HOME=home; capture text output."""
+    full = {**os.environ, "GROUNDING_HOME": str(home), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "grounding", *args], capture_output=True,
+                          text=True, env=full, timeout=timeout, cwd=kwargs.pop("cwd", ROOT),
+                          **kwargs)
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """Mono float64 samples in [-1, 1] and the rate of a 16-bit WAV file."""
+    with wave.open(str(path)) as f:
+        assert f.getsampwidth() == 2
+        data = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").astype(np.float64)
+        channels, rate = f.getnchannels(), f.getframerate()
+    return data.reshape(-1, channels).mean(axis=1) / 32768.0, rate
+
+
+def pitch(samples: np.ndarray, rate: int, lo: float = 100.0, hi: float = 600.0) -> float:
+    """The strongest frequency between lo and hi Hz (Hann window, zero-padded FFT, with
+    parabolic interpolation of the peak bin)."""
+    n = 1 << 18
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)), n))
+    freqs = np.fft.rfftfreq(n, 1 / rate)
+    band = np.nonzero((freqs >= lo) & (freqs <= hi))[0]
+    k = band[np.argmax(spectrum[band])]
+    a, b, c = np.log(spectrum[k - 1: k + 2] + 1e-30)
+    offset = 0.5 * (a - c) / (a - 2 * b + c)
+    return float((k + offset) * rate / n)
+
+
+def rms_db(samples: np.ndarray) -> float:
+    """RMS level in dBFS (-inf for silence)."""
+    power = float(np.mean(np.square(samples))) if len(samples) else 0.0
+    return 10 * np.log10(power) if power > 0 else -np.inf

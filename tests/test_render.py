@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from grounding.breath import parse_pattern
+from grounding.palette import load_palette
+from grounding.render import Mix, render
+from grounding.script import Bell, Breathe, Script, Speak
+from grounding.timeline import build_timeline
+
+PALETTE = load_palette("day")
+RATE = 48000
+
+
+def timeline(seconds_of_voice=0.8):
+    steps = (Bell(), Speak("Hello there.", 0.5),
+             Breathe(parse_pattern("4-2-6"), 1, "words", 1, ()), Speak("Bye.", 0))
+    s = Script("t", "T", "t", 1, (), True, "tests", steps)
+    rng = np.random.default_rng(7)
+    clips = {t: (0.1 * rng.standard_normal(round(seconds_of_voice * RATE))).astype(np.float32)
+             for t in s.texts()}
+    return build_timeline(s, clips, PALETTE, RATE)
+
+
+def whole(tl, blocksize, mix=Mix()):
+    return np.concatenate(list(render(tl, PALETTE, mix, blocksize)))
+
+
+def test_render_is_identical_for_any_block_size():
+    tl = timeline()
+    reference = whole(tl, tl.frames)
+    for size in (7, 512, 2048, 4096, 8192):
+        assert np.array_equal(whole(tl, size), reference), size
+
+
+def test_block_size_one_gives_the_same_samples_too():
+    tl = timeline()
+    tl.frames = 3000  # block size 1 is slow in Python: the first 3000 frames are enough
+    assert np.array_equal(whole(tl, 1), whole(tl, 4096))
+
+
+def test_blocks_are_float32_mono_and_within_unit_range():
+    tl = timeline()
+    blocks = list(render(tl, PALETTE, Mix(volume=1.0), 1000))
+    assert all(b.dtype == np.float32 and b.ndim == 2 and b.shape[1] == 1 for b in blocks)
+    assert all(len(b) == 1000 for b in blocks[:-1]) and 0 < len(blocks[-1]) <= 1000
+    assert sum(len(b) for b in blocks) == tl.frames
+    assert max(float(np.max(np.abs(b))) for b in blocks) <= 1.0
+
+
+def test_volume_scales_the_whole_mix():
+    tl = timeline()
+    full, half = whole(tl, 4096, Mix(volume=1.0)), whole(tl, 4096, Mix(volume=0.5))
+    assert np.allclose(half, full * 0.5, atol=1e-6)
+
+
+def test_layers_can_be_left_out():
+    tl = timeline()
+    nothing = whole(tl, 4096, Mix(voice=False, tones=False))
+    assert not nothing.any()
+    voice_only = whole(tl, 4096, Mix(tones=False))
+    quiet = [c for c in tl.clips]
+    gaps = np.ones(tl.frames, bool)
+    for c in quiet:
+        gaps[c.start:c.start + c.frames] = False
+    assert not voice_only[gaps].any() and voice_only[~gaps].any()
+
+
+def test_a_block_size_below_one_is_refused():
+    with pytest.raises(ValueError):
+        next(render(timeline(), PALETTE, Mix(), 0))

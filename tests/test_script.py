@@ -1,0 +1,145 @@
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from grounding.errors import ExerciseError
+from grounding.script import Breathe, Speak, load_script
+from support import run
+
+GOOD = '''title = "Test"
+summary = "A test exercise."
+minutes = 1
+tags = ["breathing"]
+holds = false
+source = "tests"
+
+[[step]]
+speak = "Hello."
+
+[[step]]
+breathe = "4-6"
+cycles = 3
+'''
+
+
+def write(tmp_path: Path, text: str, name="ex.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error(tmp_path, text) -> str:
+    with pytest.raises(ExerciseError) as caught:
+        load_script(write(tmp_path, text))
+    return str(caught.value)
+
+
+def test_a_valid_file_becomes_frozen_steps(tmp_path):
+    script = load_script(write(tmp_path, GOOD))
+    assert script.name == "ex"
+    assert script.steps[0] == Speak("Hello.", 1.0)
+    assert isinstance(script.steps[1], Breathe) and script.steps[1].cycles == 3
+    with pytest.raises(AttributeError):
+        script.title = "changed"
+
+
+def test_an_unknown_key_names_file_line_step_and_a_suggestion(tmp_path):
+    message = error(tmp_path, GOOD.replace('speak = "Hello."', 'speek = "Hello."'))
+    assert message.startswith("ex.toml:9: step 1: unknown key 'speek'.")
+    assert "Did you mean 'speak'?" in message
+
+
+def test_an_option_of_another_kind_of_step_is_named(tmp_path):
+    message = error(tmp_path, GOOD.replace('speak = "Hello."', 'speak = "Hello."\ncycles = 2'))
+    assert message.startswith("ex.toml:10: step 1: 'cycles' does not belong here.")
+    assert "Valid keys here: speak, after." in message
+
+
+def test_a_wrong_type_says_what_to_write(tmp_path):
+    message = error(tmp_path, GOOD.replace('cycles = 3', 'cycles = "three"'))
+    assert message == "ex.toml:13: step 2: 'cycles' should be a whole number, not 'three'."
+
+
+def test_an_impossible_duration_is_refused(tmp_path):
+    message = error(tmp_path, GOOD.replace('speak = "Hello."', 'pause = -2'))
+    assert re.match(r"ex\.toml:9: step 1: pause is a silence from 0\.1 to 300 seconds\.", message)
+
+
+def test_an_unsafe_pattern_is_refused_in_the_file_too(tmp_path):
+    message = error(tmp_path, GOOD.replace('"4-6"', '"2-2"'))
+    assert message.startswith("ex.toml:12: step 2: '2-2' is 15.0 breaths a minute")
+
+
+def test_empty_text_is_refused(tmp_path):
+    assert "speak is empty" in error(tmp_path, GOOD.replace('"Hello."', '"   "'))
+
+
+def test_a_step_must_do_exactly_one_thing(tmp_path):
+    message = error(tmp_path, GOOD.replace('speak = "Hello."', 'speak = "Hi."\npause = 2'))
+    assert "step 1: a step does exactly one thing" in message and "speak and pause" in message
+
+
+def test_the_holds_flag_must_tell_the_truth(tmp_path):
+    message = error(tmp_path, GOOD.replace('"4-6"', '"4-4-4-4"'))
+    assert "holds = false, but the exercise does hold the breath" in message
+
+
+def test_missing_top_level_keys_are_named(tmp_path):
+    message = error(tmp_path, GOOD.replace('source = "tests"\n', ""))
+    assert "'source' is missing" in message
+
+
+def test_more_lines_than_out_breaths_are_refused(tmp_path):
+    text = GOOD + 'lines = ["a", "b", "c", "d"]\n'
+    assert "4 lines do not fit" in error(tmp_path, text)
+
+
+def test_broken_toml_is_wrapped_with_its_line(tmp_path):
+    message = error(tmp_path, GOOD.replace('speak = "Hello."', 'speak = Hello.'))
+    assert message.startswith("ex.toml:9: this is not valid TOML (")
+
+
+def test_playing_a_broken_file_exits_2_and_plays_nothing(tmp_path):
+    path = write(tmp_path, GOOD.replace('cycles = 3', 'cycles = 0'))
+    out = tmp_path / "never.wav"
+    result = run(["play", str(path), "--out", str(out), "--no-voice"], tmp_path / "home")
+    assert result.returncode == 2
+    assert "ex.toml:13: step 2: cycles should be from 1 to 1000." in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+toml_values = st.recursive(
+    st.one_of(st.booleans(), st.integers(-5, 100), st.floats(-5, 100, allow_nan=False),
+              st.text(max_size=8)),
+    lambda children: st.lists(children, max_size=3), max_leaves=5)
+keys = st.sampled_from(["title", "summary", "minutes", "tags", "holds", "source", "speak",
+                        "after", "pause", "bell", "breathe", "cycles", "minutes", "cues",
+                        "cue_cycles", "lines", "x"])
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(top=st.dictionaries(keys, toml_values, max_size=7),
+       steps=st.lists(st.dictionaries(keys, toml_values, max_size=4), max_size=4),
+       junk=st.text(max_size=20))
+def test_the_loader_raises_only_its_own_error_for_any_input(tmp_path, top, steps, junk):
+    text = "".join(f"{k} = {_toml(v)}\n" for k, v in top.items())
+    for step in steps:
+        text += "[[step]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in step.items())
+    for candidate in (text, text + junk):
+        try:
+            load_script(write(tmp_path, candidate))
+        except ExerciseError as exc:
+            assert str(exc).startswith("ex.toml")

@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+
+from grounding import tones
+from grounding.breath import parse_pattern
+from grounding.palette import load_palette
+from grounding.render import Mix, render
+from grounding.script import Bell, Breathe, Script, Speak
+from grounding.timeline import build_timeline
+from support import pitch
+
+PALETTE = load_palette("day")
+RATE = 48000
+
+
+def rendered(*steps, mix=Mix(volume=1.0), clip_seconds=0.5):
+    s = Script("t", "T", "t", 1, (), False, "tests", tuple(steps))
+    clips = {t: np.zeros(round(clip_seconds * RATE), dtype=np.float32) for t in s.texts()}
+    tl = build_timeline(s, clips, PALETTE, RATE)
+    return tl, np.concatenate(list(render(tl, PALETTE, mix, 4096)))[:, 0].astype(np.float64)
+
+
+def window(x, start_s, seconds=0.25):
+    a = round(start_s * RATE)
+    return x[a:a + round(seconds * RATE)]
+
+
+def test_the_in_breath_tone_rises_in_pitch():
+    _, x = rendered(Breathe(parse_pattern("4-6"), 2, "none", 0))
+    early, late = pitch(window(x, 10.8), RATE), pitch(window(x, 13.0), RATE)
+    assert late > early + 40
+    assert pitch(window(x, 13.9), RATE) == pytest.approx(330, abs=3)
+
+
+def test_the_out_breath_tone_falls_in_pitch():
+    _, x = rendered(Breathe(parse_pattern("4-6"), 2, "none", 0))
+    assert pitch(window(x, 15.0), RATE) > pitch(window(x, 18.0), RATE) + 40
+
+
+def test_a_hold_keeps_its_pitch_and_is_about_6_db_quieter_than_the_peak():
+    _, x = rendered(Breathe(parse_pattern("4-4-4"), 2, "none", 0))
+    steady = [pitch(window(x, t), RATE) for t in (4.6, 6.0, 7.5)]
+    assert max(steady) - min(steady) < 1.0
+    peak = np.max(np.abs(window(x, 3.9, 0.1)))
+    held = np.max(np.abs(window(x, 6.0, 0.5)))
+    assert 20 * np.log10(held / peak) == pytest.approx(-6, abs=0.5)
+
+
+def test_the_sigh_rises_in_two_steps_on_the_audio():
+    _, x = rendered(Breathe(parse_pattern("2.5+0.7-6"), 1, "none", 0))
+    first = pitch(window(x, 2.2, 0.2), RATE)
+    top = pitch(window(x, 3.0, 0.15), RATE)
+    assert PALETTE.tone.low_hz + 60 < first < top - 10
+    assert top == pytest.approx(PALETTE.tone.high_hz, abs=15)
+
+
+def test_there_are_no_clicks_anywhere_in_the_pacer():
+    # A sinusoid of amplitude A at f Hz moves at most 2*pi*f*A/rate per sample; a click or a
+    # phase jump at a phase boundary would exceed that bound.
+    _, x = rendered(Breathe(parse_pattern("4-7-8"), 2, "none", 0),
+                    Breathe(parse_pattern("2.5+0.7-6"), 2, "none", 0))
+    bound = 2 * np.pi * PALETTE.tone.high_hz * 3 * 10 ** (PALETTE.tone.peak_db / 20) / RATE
+    assert np.max(np.abs(np.diff(x))) < bound
+    # and a second difference bound: no kinks either
+    assert np.max(np.abs(np.diff(x, 2))) < bound * 2 * np.pi * 3 * PALETTE.tone.high_hz / RATE * 1.5
+
+
+def test_breathing_starts_and_ends_in_silence():
+    _, x = rendered(Breathe(parse_pattern("4-6"), 2, "none", 0))
+    assert abs(x[0]) < 1e-6 and abs(x[-1]) < 1e-4
+    assert np.max(np.abs(x[:48])) < 1e-3
+
+
+def test_the_pacer_dips_about_6_db_while_the_voice_speaks():
+    steps = (Breathe(parse_pattern("4-6"), 3, "words", 3),)
+    _, spoken = rendered(*steps, mix=Mix(volume=1.0, voice=True), clip_seconds=0.6)
+    _, unspoken = rendered(*steps, mix=Mix(volume=1.0, voice=False), clip_seconds=0.6)
+    # cue "out" at 14 s (cycle 1): the clips are silent, so only the ducked pacer is heard
+    a = window(spoken, 14.25, 0.2)
+    b = window(unspoken, 14.25, 0.2)
+    ratio = np.sqrt(np.mean(a**2) / np.mean(b**2))
+    assert 20 * np.log10(ratio) == pytest.approx(PALETTE.tone.duck_db, abs=0.3)
+    assert np.allclose(window(spoken, 17, 0.5), window(unspoken, 17, 0.5))
+
+
+def test_the_bell_rings_softly_and_ends_at_zero():
+    tl, x = rendered(Bell(), Speak("x", 0))
+    chime = tl.chimes[0]
+    ring = x[: chime.frames]
+    assert 20 * np.log10(np.max(np.abs(ring))) == pytest.approx(PALETTE.bell.level_db, abs=1.5)
+    assert abs(ring[-1]) < 1e-9 and abs(ring[0]) < 1e-6
+    assert pitch(ring[: RATE], RATE, 300, 500) == pytest.approx(PALETTE.bell.hz, abs=2)
+
+
+def test_fade_out_falls_from_one_to_zero_smoothly():
+    ramp = tones.fade_out(12000)
+    assert ramp.dtype == np.float32 and ramp[0] == 1
+    assert np.all(np.diff(ramp) <= 0) and ramp[-1] < 1e-6
