@@ -40,6 +40,13 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def _discard(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass  # not ours to remove (or not there): it will simply not be used
+
+
 class ClipCache:
     """Speech clips on disk, keyed by :func:`clip_key`."""
 
@@ -58,10 +65,10 @@ class ClipCache:
         except FileNotFoundError:
             return None
         except (OSError, ValueError, EOFError):
-            path.unlink(missing_ok=True)
+            _discard(path)
             return None
         if clip.dtype != np.float32 or clip.ndim != 1 or not np.all(np.isfinite(clip)):
-            path.unlink(missing_ok=True)
+            _discard(path)
             return None
         return clip
 

@@ -12,7 +12,8 @@ import typer
 from grounding.errors import GroundingError
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+    add_completion=False, invoke_without_command=True, rich_markup_mode=None,
+    pretty_exceptions_enable=False,
     help="Voice-guided grounding and paced-breathing exercises, fully offline.",
     context_settings={"help_option_names": ["-h", "--help"]})
 
@@ -91,6 +92,13 @@ def _length(minutes: float) -> str:
 def _clock(seconds: float) -> str:
     whole = round(seconds)
     return f"{whole // 60}:{whole % 60:02d}"
+
+
+@app.callback()
+def start(ctx: typer.Context) -> None:
+    """Voice-guided grounding and paced-breathing exercises, fully offline."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
 
 
 @app.command("list")
@@ -200,27 +208,16 @@ def devices() -> None:
 
 def main() -> None:
     """Run the command line; turn our errors into one sentence and an exit code."""
-    debug = "--debug" in sys.argv
     try:
-        app(standalone_mode=False)
+        app(prog_name="grounding")
     except GroundingError as exc:
         _say(str(exc))
-        sys.exit(exc.exit_code)
-    except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         _say("Stopped.")
         sys.exit(130)
-    except Exception as exc:  # click's own usage errors, then anything unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            _say("Stopped.")
-            sys.exit(130)
-        _unexpected(exc, debug)
+    except Exception as exc:  # anything unforeseen: an apology and where the details are
+        _unexpected(exc, "--debug" in sys.argv)
 
 
 def _unexpected(exc: BaseException, debug: bool) -> None:

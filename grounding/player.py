@@ -57,7 +57,7 @@ def prepare(script: Script, voice: Voice, palette: Palette, samplerate: int,
     try:
         clips = voice.clips(texts, samplerate)
     except SpeechUnavailable as exc:
-        notice(f"{exc} Carrying on with tones and captions, without a voice.")
+        notice(f"Carrying on with tones and captions, without a voice. {exc}")
         clips = SilentVoice(rate).clips(texts, samplerate)
     return build_timeline(script, clips, palette, samplerate)
 

@@ -9,6 +9,7 @@ propagates.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import queue
 import tempfile
@@ -33,6 +34,19 @@ FILE_BLOCKSIZE = 8192
 """Frames per block when rendering to a file or nowhere: fewer, larger numpy calls."""
 QUEUE_BLOCKS = 16
 """Blocks rendered ahead of the sound card (about 0.7 s at 48 kHz)."""
+
+
+def tail_blocks(latency_seconds: float, samplerate: int) -> int:
+    """Silent blocks to play after the last sound (the end, or the end of a fade) before
+    ``CallbackStop``: one more than the stream's output latency.
+
+    PortAudio 19.6 on ALSA's ``pulse`` device drops the last ``stream.latency`` of audio
+    written before ``CallbackStop`` (measured on a private null sink: exactly the last 2 blocks
+    of 2048 at 48 kHz, latency 85 ms, with or without waiting before closing; the manatools
+    issue #4 describes the same cut-off end). Without this tail a Ctrl-C fade stopped at about
+    a quarter of full level, with a click, and the last blocks of a session went missing.
+    """
+    return math.ceil(latency_seconds * samplerate / BLOCKSIZE) + 1
 
 
 @dataclass
@@ -169,7 +183,7 @@ class DeviceSink:
         fading = threading.Event()
         stop_producer = threading.Event()
         ramp = fade_out(round(FADE_SECONDS * self.samplerate))
-        state = {"fade_at": 0, "first": False}
+        state = {"fade_at": 0, "first": False, "tail": 1, "closing": 0}
         problems: list[BaseException] = []
 
         def produce() -> None:
@@ -201,6 +215,13 @@ class DeviceSink:
         def callback(outdata, frames, time_info, status) -> None:
             if status.output_underflow:
                 report.underflows += 1
+            closing = state["closing"]
+            if closing:  # the end has been played: silence for the tail, then stop
+                outdata.fill(0)
+                state["closing"] = closing - 1
+                if closing == 1:
+                    raise sd.CallbackStop
+                return
             try:
                 block, valid = q.get_nowait()
             except queue.Empty:
@@ -209,7 +230,10 @@ class DeviceSink:
                 return
             if block is None:
                 outdata.fill(0)
-                raise sd.CallbackStop
+                if state["tail"] <= 1:
+                    raise sd.CallbackStop
+                state["closing"] = state["tail"] - 1
+                return
             outdata[:] = block
             if not state["first"] and valid and block[:valid].any():
                 state["first"] = True
@@ -222,9 +246,9 @@ class DeviceSink:
                 outdata[max(n, 0):] = 0
                 state["fade_at"] = at + frames
                 if at + frames >= len(ramp):
-                    raise sd.CallbackStop
+                    state["closing"] = state["tail"]
             elif valid < frames:
-                raise sd.CallbackStop
+                state["closing"] = state["tail"]
 
         producer = threading.Thread(target=produce, name="grounding-render", daemon=True)
         producer.start()
@@ -238,6 +262,7 @@ class DeviceSink:
         except Exception as exc:
             stop_producer.set()
             raise AudioUnavailable(no_device_message(str(exc))) from None
+        state["tail"] = tail_blocks(stream.latency, self.samplerate)
         try:
             with stream:
                 try:

@@ -104,8 +104,8 @@ class Worker:
         code = self.process.wait()
         self.stderr.seek(0)
         lines = self.stderr.read().decode("utf-8", "replace").strip().splitlines()
-        said = f": {lines[-1].strip()}" if lines else ""
-        hint = (" Reinstalling espeak-ng may help: sudo apt install --reinstall espeak-ng-data"
+        said = f": {lines[-1].strip().rstrip('.')}" if lines else ""
+        hint = (" To repair it: sudo apt install --reinstall espeak-ng-data"
                 if sys.platform.startswith("linux") else "")
         raise SpeechUnavailable(f"The speech engine stopped unexpectedly (exit code {code}"
                                 f"{said}).{hint}")
@@ -176,8 +176,12 @@ class Pyttsx3Voice:
                 clip = self.cache.load(key)
                 if clip is None:
                     clip = self._render(worker, text, samplerate)
-                    self.cache.store(key, clip)
                     self.synthesised += 1
+                    try:
+                        self.cache.store(key, clip)
+                    except OSError:
+                        pass  # an unwritable cache only costs speed: the clip is rendered again
+
                 found[text] = clip
         finally:
             worker.close()
@@ -200,7 +204,10 @@ class Pyttsx3Voice:
         memo = {k: answer[k] for k in ("voice_id", "engine", "driver")}
         memos = self.cache.read_json("voices.json")
         memos[self._memo_name()] = memo
-        self.cache.write_json("voices.json", memos)
+        try:
+            self.cache.write_json("voices.json", memos)
+        except OSError:
+            pass  # as above: without the note, the next start asks the engine again
         return memo
 
     def _render(self, worker: Worker, text: str, samplerate: int) -> np.ndarray:

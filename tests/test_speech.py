@@ -1,0 +1,160 @@
+"""Speech through real espeak-ng and pyttsx3, in the worker process.
+
+Each pyttsx3 behaviour from research/TECH.md §1.2 that the worker guards against has a test
+here that would fail without the guard.
+"""
+
+import os
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pyloudnorm
+import pytest
+
+from grounding.cache import ClipCache
+from grounding.errors import SpeechUnavailable, VoiceNotFound
+from grounding.speech import LOUDNESS_TARGET, Pyttsx3Voice, SilentVoice, Worker
+from support import read_wav, require_espeak, require_espeak_cli, run
+
+pytestmark = pytest.mark.tts
+
+LONG = " ".join(f"This is sentence number {n}, spoken slowly and calmly." for n in range(1, 17))
+
+
+@pytest.fixture(autouse=True)
+def espeak():
+    require_espeak()
+
+
+def voice(tmp_path, **kw) -> Pyttsx3Voice:
+    return Pyttsx3Voice(cache=ClipCache(tmp_path / "cache"), **kw)
+
+
+def cli_seconds(tmp_path, text: str, rate: int) -> float:
+    """Length of the same text from the espeak-ng command, trimmed as speech is trimmed."""
+    exe = require_espeak_cli()
+    path = tmp_path / "cli.wav"
+    subprocess.run([exe, "-v", "en-us", "-s", str(rate), "-w", str(path), text], check=True)
+    samples, rate_hz = read_wav(path)
+    loud = np.nonzero(np.abs(samples) > 10 ** (-50 / 20))[0]
+    return (loud[-1] - loud[0] + 1) / rate_hz
+
+
+def test_clips_are_float32_at_the_asked_rate_and_at_the_loudness_target(tmp_path):
+    clips = voice(tmp_path).clips(["Let the next breath be slow and easy, not big."], 44100)
+    clip = clips["Let the next breath be slow and easy, not big."]
+    assert clip.dtype == np.float32 and clip.ndim == 1
+    assert 1.5 < len(clip) / 44100 < 5
+    measured = pyloudnorm.Meter(44100).integrated_loudness(clip.astype(np.float64))
+    assert measured == pytest.approx(LOUDNESS_TARGET, abs=0.5)
+    assert np.max(np.abs(clip)) <= 10 ** (-1 / 20) + 1e-6
+
+
+def test_trailing_silence_is_trimmed(tmp_path):
+    clip = voice(tmp_path).clips(["Out."], 48000)["Out."]
+    assert np.max(np.abs(clip[-480:])) > 0  # the last 10 ms still belong to the word
+    assert len(clip) / 48000 < 0.8  # espeak adds about 0.4 s of silence after a sentence
+
+
+def test_the_second_time_nothing_is_synthesised(tmp_path):
+    texts = ["in", "out", "You can stop at any moment."]
+    first = voice(tmp_path)
+    one = first.clips(texts, 48000)
+    assert first.synthesised == 3
+    second = voice(tmp_path)
+    two = second.clips(texts, 48000)
+    assert second.synthesised == 0
+    assert all(np.array_equal(one[t], two[t]) for t in texts)
+
+
+def test_a_different_rate_or_samplerate_is_a_different_clip(tmp_path):
+    fast = voice(tmp_path, rate=200).clips(["Breathe out."], 48000)["Breathe out."]
+    slow = voice(tmp_path, rate=100).clips(["Breathe out."], 48000)["Breathe out."]
+    low = voice(tmp_path, rate=100).clips(["Breathe out."], 22050)["Breathe out."]
+    assert len(slow) > 1.4 * len(fast)
+    assert len(low) / 22050 == pytest.approx(len(slow) / 48000, abs=0.01)
+
+
+def test_each_text_gets_its_own_clip(tmp_path):
+    # pyttsx3 writes only the last of several files queued before one runAndWait (#170, #283)
+    texts = ["One.", "One, two, three.", "One, two, three, four, five, six, seven."]
+    clips = voice(tmp_path).clips(texts, 48000)
+    lengths = [len(clips[t]) for t in texts]
+    assert lengths == sorted(lengths) and lengths[0] * 3 < lengths[2]
+
+
+def test_a_long_text_is_complete(tmp_path):
+    # runAndWait can return before a long file exists (#219): the worker waits for the
+    # finished-utterance event, so the clip is as long as espeak-ng's own rendering.
+    clip = voice(tmp_path).clips([LONG], 48000)[LONG]
+    assert len(clip) / 48000 == pytest.approx(cli_seconds(tmp_path, LONG, 150), rel=0.05)
+
+
+def test_the_rate_setting_takes_effect_every_time(tmp_path):
+    # A rate set just before a render is ignored 12-35 % of the time (TECH.md §1.2).
+    text = "Slow matters more than deep."
+    expected = cli_seconds(tmp_path, text, 100)
+    for attempt in range(6):
+        clip = voice(tmp_path / str(attempt), rate=100).clips([text], 48000)[text]
+        assert len(clip) / 48000 == pytest.approx(expected, rel=0.08), attempt
+
+
+def test_a_language_tag_finds_a_voice_and_an_unknown_one_is_a_sentence(tmp_path):
+    assert len(voice(tmp_path, voice="en").clips(["Hello."], 48000)["Hello."]) > 0
+    with pytest.raises(VoiceNotFound, match="No installed voice matches 'xx-nowhere'"):
+        voice(tmp_path, voice="xx-nowhere").clips(["Hello."], 48000)
+
+
+def test_a_hung_worker_is_killed_after_its_time_limit(tmp_path):
+    worker = Worker()
+    try:
+        assert worker.ask(15, op="hello", voice="en-us", rate=150)["ok"]
+        os.kill(worker.process.pid, signal.SIGSTOP)  # a real hang: the process stops answering
+        started = time.monotonic()
+        with pytest.raises(SpeechUnavailable, match="stopped answering for 1 seconds"):
+            worker.ask(1.0, op="say", text="Hello.", path=str(tmp_path / "x.wav"))
+        assert time.monotonic() - started < 3
+        assert worker.process.poll() is not None
+    finally:
+        worker.kill()
+
+
+def test_a_killed_worker_is_reported_not_fatal(tmp_path):
+    worker = Worker()
+    try:
+        assert worker.ask(15, op="hello", voice="en-us", rate=150)["ok"]
+        worker.process.kill()
+        with pytest.raises(SpeechUnavailable, match="stopped unexpectedly"):
+            worker.ask(5, op="say", text="Hello.", path=str(tmp_path / "x.wav"))
+    finally:
+        worker.kill()
+
+
+def test_missing_espeak_data_keeps_the_session_going_without_a_voice(tmp_path):
+    # libespeak-ng calls exit(1) when its data is missing; only the worker dies.
+    (tmp_path / "empty" / "espeak-ng-data").mkdir(parents=True)
+    out = tmp_path / "s.wav"
+    result = run(["breathe", "4-6", "--cycles", "2", "--out", str(out)], tmp_path / "home",
+                 env={"ESPEAK_DATA_PATH": str(tmp_path / "empty")})
+    assert result.returncode == 0, result.stderr
+    assert "stopped unexpectedly" in result.stderr
+    assert "Carrying on with tones and captions, without a voice." in result.stderr
+    assert "Traceback" not in result.stderr
+    samples, rate = read_wav(out)
+    assert len(samples) / rate > 20
+
+
+def test_the_engines_own_prints_never_reach_the_screen(tmp_path):
+    # The espeak driver prints "Audio saved to ..." after every file.
+    result = run(["breathe", "4-6", "--cycles", "1", "--out", str(tmp_path / "a.wav")],
+                 tmp_path / "home")
+    assert result.returncode == 0
+    assert "Audio saved" not in result.stdout + result.stderr
+
+
+def test_a_silent_voice_gives_silence_as_long_as_the_words_take():
+    clips = SilentVoice(rate=120).clips(["one two three four"], 1000)
+    assert len(clips["one two three four"]) == 1000 * (0.25 + 2.0)
+    assert not clips["one two three four"].any()
