@@ -191,13 +191,13 @@ def voices(
 @app.command()
 def devices() -> None:
     """List the sound output devices (the default is marked with *)."""
+    from grounding.errors import AudioUnavailable
     from grounding.sinks import import_sounddevice, no_device_message
 
     sd = import_sounddevice()
     outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
     if not outputs:
-        _say(no_device_message())
-        raise typer.Exit(1)
+        raise AudioUnavailable(no_device_message())
     default = sd.default.device[1]
     for d in outputs:
         mark = "*" if d["index"] == default else " "

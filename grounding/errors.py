@@ -22,7 +22,8 @@ class UsageError(GroundingError):
 class AudioUnavailable(GroundingError):
     """There is no way to play sound here (no PortAudio, no device, device gone)."""
 
-    exit_code = 1
+    exit_code = 69
+    """EX_UNAVAILABLE from sysexits.h, so scripts can fall back to ``--out``."""
 
 
 class SpeechUnavailable(GroundingError):

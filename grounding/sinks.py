@@ -142,7 +142,7 @@ def no_device_message(detail: str = "") -> str:
     """The one calm line for 'there is nowhere to play sound'."""
     why = f" ({detail})" if detail else ""
     return (f"There is no sound output here{why}. You can save the session as a file with "
-            "--out session.wav, and 'grounding doctor' can look for the cause.")
+            "--out session.wav.")
 
 
 class DeviceSink:

@@ -92,7 +92,7 @@ class Worker:
                     self.kill()
                     raise SpeechUnavailable(
                         f"The speech engine stopped answering for {timeout:g} seconds, so it was "
-                        "stopped. 'grounding doctor' can check it.")
+                        "stopped.")
                 chunk = os.read(fd, 65536)
                 if not chunk:
                     self._gone()
@@ -133,9 +133,9 @@ def no_engine_message(detail: str) -> str:
         how = ("Install espeak-ng: sudo apt install espeak-ng (Debian, Ubuntu) or "
                "sudo dnf install espeak-ng (Fedora).")
     elif sys.platform == "darwin":
-        how = "macOS's own speech should be available; 'grounding doctor' can check it."
+        how = "macOS's own voices should be available; check System Settings, Spoken Content."
     else:
-        how = "Windows' own speech (SAPI5) should be available; 'grounding doctor' can check it."
+        how = "Windows' own voices (SAPI5) should be available; check Settings, Speech."
     return f"Speech is not available here ({detail.strip().rstrip('.')}). {how}"
 
 

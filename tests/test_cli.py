@@ -73,7 +73,7 @@ def test_bad_input_gets_a_sentence_and_exit_code_2(tmp_path, args, words):
 def test_without_a_sound_server_playing_says_so_in_one_line(tmp_path):
     env = {"PULSE_SERVER": f"unix:{tmp_path}/no-such-socket"}
     result = run(["breathe", "--cycles", "1", "--no-voice"], tmp_path, env=env)
-    assert result.returncode == 1
+    assert result.returncode == 69
     lines = [l for l in result.stderr.splitlines() if "sound output" in l]
     assert len(lines) == 1 and "--out" in lines[0]
     assert "Traceback" not in result.stderr
@@ -82,7 +82,7 @@ def test_without_a_sound_server_playing_says_so_in_one_line(tmp_path):
 def test_devices_without_a_sound_server_says_so(tmp_path):
     env = {"PULSE_SERVER": f"unix:{tmp_path}/no-such-socket"}
     result = run(["devices"], tmp_path, env=env)
-    assert result.returncode == 1
+    assert result.returncode == 69
     assert "no sound output" in result.stderr and "Traceback" not in result.stderr
 
 

@@ -1,0 +1,38 @@
+# Two commands do all the set-up (see README.md):
+#   make run    installs what is needed and plays a short guided exercise
+#   make test   installs what is needed and runs the whole test suite
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test bench clean
+
+run: $(VENV)/.installed
+	@sh ./system-packages.sh run
+	@$(BIN)/grounding play quick-reset || { code=$$?; \
+	  if [ $$code -eq 69 ]; then \
+	    mkdir -p out && echo "Saving the session as a file instead." && \
+	    $(BIN)/grounding play quick-reset --out out/quick-reset.wav; \
+	  else exit $$code; fi; }
+
+test: $(VENV)/.installed-test
+	@sh ./system-packages.sh test
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-test
+	@sh ./system-packages.sh test
+	$(BIN)/python bench/run.py
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
