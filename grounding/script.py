@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Union
 
 from grounding import paths
-from grounding.breath import Pattern, parse_pattern
+from grounding.breath import PHASE_NAMES, Pattern, Phase, parse_pattern
 from grounding.datafile import DataFile, check_keys, did_you_mean
 from grounding.errors import ExerciseError, UsageError
 
 TAGS = ("breathing", "grounding", "sleep", "urge", "quick")
 CUES = ("words", "counts", "none")
+COUNTS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+          "eleven", "twelve", "thirteen", "fourteen", "fifteen")
+"""Counted cues after the phase word: "in, two, three, four"."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,6 @@ class Script:
 
     def texts(self) -> list[str]:
         """Every distinct piece of text the voice will say, in order of first use."""
-        from grounding.timeline import cue_words  # the timeline decides what cues say
-
         seen: dict[str, None] = {}
         for step in self.steps:
             if isinstance(step, Speak):
@@ -82,6 +83,22 @@ class Script:
                 for line in step.lines:
                     seen[line] = None
         return list(seen)
+
+
+def phase_cues(step: Breathe, phase: Phase) -> list[str]:
+    """What is said in one phase of a cued cycle, one word a second from its onset:
+    ``["in"]``, or counted, ``["in", "two", "three", "four"]``."""
+    if step.cues == "none":
+        return []
+    counts = COUNTS[: max(0, int(phase.seconds) - 1)] if step.cues == "counts" else ()
+    return [PHASE_NAMES[phase.kind], *counts]
+
+
+def cue_words(step: Breathe) -> list[str]:
+    """Every distinct word spoken on the cued cycles of a breathing step."""
+    if step.cue_cycles == 0:
+        return []
+    return list(dict.fromkeys(w for p in step.pattern.phases for w in phase_cues(step, p)))
 
 
 _TOP = {"title": str, "summary": str, "minutes": float, "tags": list, "holds": bool,

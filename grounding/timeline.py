@@ -15,7 +15,7 @@ import numpy as np
 
 from grounding.breath import HOLD, IN, OUT, PHASE_NAMES, REST, TOP
 from grounding.palette import Palette
-from grounding.script import Bell, Breathe, Pause, Script, Speak
+from grounding.script import Bell, Breathe, Pause, Script, Speak, phase_cues
 from grounding.tones import glide_end_phase
 
 BELL_SECONDS = 2.0
@@ -24,8 +24,6 @@ BELL_SECONDS = 2.0
 SIGH_STEP = 0.8
 """A sigh's first in-breath rises this far (0 to 1) towards the top pitch; the small second
 breath rises the rest of the way (CONTENT.md §5.1: a big step, then a small step)."""
-_COUNTS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-           "eleven", "twelve", "thirteen", "fourteen", "fifteen")
 
 
 @dataclass(frozen=True)
@@ -90,18 +88,6 @@ class Timeline:
     def breath_onsets(self) -> list[int]:
         """Start frame of every in-breath."""
         return [t.start for t in self.tones if t.kind == IN]
-
-
-def cue_words(step: Breathe) -> list[str]:
-    """The words spoken on phase onsets of the first cycles of a breathing step."""
-    if step.cues == "none" or step.cue_cycles == 0:
-        return []
-    words: list[str] = []
-    for phase in step.pattern.phases:
-        words.append(PHASE_NAMES[phase.kind])
-        if step.cues == "counts":
-            words.extend(_COUNTS[: max(0, int(phase.seconds) - 1)])
-    return list(dict.fromkeys(words))
 
 
 def frames_of(seconds: float | Fraction, samplerate: int) -> int:
@@ -175,20 +161,12 @@ def _breathe(timeline: Timeline, step: Breathe, clips: Mapping[str, np.ndarray],
             timeline.tones.append(Tone(onset, length, p.kind, k, f0, f1, level, target,
                                        moves, phase))
             level, phase = target, glide_end_phase(phase, length, sr, f0, f1)
-            if k < step.cue_cycles and step.cues != "none":
-                _cues(timeline, step, p, clips, onset)
+            if k < step.cue_cycles:
+                for n, word in enumerate(phase_cues(step, p)):
+                    _clip(timeline, clips, word, onset + n * sr)
             if p.kind == OUT and k in line_cycles:
                 _clip(timeline, clips, step.lines[line_cycles[k]], onset)
     return start + frames_of(step.cycles * cycle, sr)
-
-
-def _cues(timeline: Timeline, step: Breathe, phase, clips: Mapping[str, np.ndarray],
-          onset: int) -> None:
-    sr = timeline.samplerate
-    _clip(timeline, clips, PHASE_NAMES[phase.kind], onset)
-    if step.cues == "counts":
-        for n, word in enumerate(_COUNTS[: max(0, int(phase.seconds) - 1)], start=1):
-            _clip(timeline, clips, word, onset + n * sr)
 
 
 def _line_cycles(step: Breathe) -> dict[int, int]:

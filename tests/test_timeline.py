@@ -5,8 +5,8 @@ import pytest
 
 from grounding.breath import IN, OUT, TOP, parse_pattern
 from grounding.palette import load_palette
-from grounding.script import Breathe, Pause, Script, Speak
-from grounding.timeline import build_timeline, cue_words
+from grounding.script import Breathe, Pause, Script, Speak, cue_words
+from grounding.timeline import build_timeline
 
 PALETTE = load_palette("day")
 
