@@ -160,7 +160,7 @@ def breathe(
         raise UsageError("Give either --minutes or --cycles, not both.")
     shape = parse_pattern(pattern)
     count = cycles if cycles is not None else cycles_for(shape, minutes or 5.0)
-    _run(breathing_script(shape, count),
+    _run(breathing_script(shape, count, spoken=not no_voice),
          _options(out, no_voice, no_tones, voice, rate, volume, device, samplerate, dry_run),
          debug)
 

@@ -73,26 +73,24 @@ def play(script: Script, options: Options, notice: Callable[[str], None],
     return timeline, report
 
 
-def breathing_script(pattern: Pattern, cycles: int) -> Script:
-    """A short spoken frame around paced breathing, for ``grounding breathe``."""
+def breathing_script(pattern: Pattern, cycles: int, spoken: bool = True) -> Script:
+    """Paced breathing for ``grounding breathe``, in a short spoken frame when ``spoken``
+    (without a voice the frame would only be silence before the first breath)."""
     minutes = cycles * pattern.cycle_seconds / 60
-    length = (f"about {round(minutes)} minute{'s' if round(minutes) != 1 else ''}"
-              if minutes >= 1.5 else f"{cycles} breath{'s' if cycles != 1 else ''}")
-    spoken = ", ".join(f"{PHASE_NAMES[p.kind]} for {p.seconds:g}" for p in pattern.phases)
-    steps: list = [
-        Speak(f"Paced breathing: {spoken}. {length[0].upper() + length[1:]}.", 0.6),
-        Speak("The tone rises as you breathe in, and falls as you breathe out. "
-              "Keep each breath soft and ordinary-sized, not big.", 0.6),
-    ]
-    if pattern.has_holds:
-        steps.append(Speak("The holds are soft pauses, not a strain. If a hold feels "
-                           "uncomfortable, skip it and keep breathing.", 0.6))
-    steps += [
-        Speak("You can stop at any moment with Control C.", 1.5),
-        Breathe(pattern, cycles, "words", min(3, cycles)),
-        Speak("That is the end. Let your breathing go back to whatever rhythm it wants.", 1.0),
-    ]
+    steps: list = [Breathe(pattern, cycles, "words" if spoken else "none", min(3, cycles))]
+    if spoken:
+        length = (f"About {round(minutes)} minute{'s' if round(minutes) != 1 else ''}"
+                  if minutes >= 1.5 else f"{cycles} breath{'s' if cycles != 1 else ''}")
+        phases = ", ".join(f"{PHASE_NAMES[p.kind]} for {p.seconds:g}" for p in pattern.phases)
+        intro = [Speak(f"Paced breathing: {phases}. {length}.", 0.6),
+                 Speak("The tone rises as you breathe in, and falls as you breathe out. "
+                       "Keep each breath soft and ordinary-sized, not big.", 0.6)]
+        if pattern.has_holds:
+            intro.append(Speak("The holds are soft pauses, not a strain. If a hold feels "
+                               "uncomfortable, skip it and keep breathing.", 0.6))
+        intro.append(Speak("You can stop at any moment with Control C.", 1.5))
+        steps = [*intro, *steps, Speak("That is the end. Let your breathing go back to "
+                                       "whatever rhythm it wants.", 1.0)]
     return Script(name=f"breathe {pattern.text}", title=f"Paced breathing {pattern.text}",
                   summary=pattern.describe(), minutes=round(minutes, 1), tags=("breathing",),
                   holds=pattern.has_holds, source="research/CONTENT.md §6", steps=tuple(steps))
-

@@ -18,7 +18,7 @@ import time
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 
@@ -40,11 +40,11 @@ def tail_blocks(latency_seconds: float, samplerate: int) -> int:
     """Silent blocks to play after the last sound (the end, or the end of a fade) before
     ``CallbackStop``: one more than the stream's output latency.
 
-    PortAudio 19.6 on ALSA's ``pulse`` device drops the last ``stream.latency`` of audio
-    written before ``CallbackStop`` (measured on a private null sink: exactly the last 2 blocks
-    of 2048 at 48 kHz, latency 85 ms, with or without waiting before closing; the manatools
-    issue #4 describes the same cut-off end). Without this tail a Ctrl-C fade stopped at about
-    a quarter of full level, with a click, and the last blocks of a session went missing.
+    Through ALSA's ``pulse`` device (PortAudio 19.6), the last ``stream.latency`` of audio
+    written before ``CallbackStop`` is never heard: measured on a private null sink, exactly
+    the last 2 blocks of 2048 frames at 48 kHz (latency 85 ms), whether or not the program
+    waits before closing the stream. Without this tail a Ctrl-C fade stopped at a quarter of full level, with
+    a click, and a session lost its last 85 ms.
     """
     return math.ceil(latency_seconds * samplerate / BLOCKSIZE) + 1
 
@@ -151,8 +151,7 @@ class DeviceSink:
 
     blocksize = BLOCKSIZE
 
-    def __init__(self, device: str | int | None = None, samplerate: int | None = None,
-                 on_first_audible: Callable[[float], None] | None = None):
+    def __init__(self, device: str | int | None = None, samplerate: int | None = None):
         sd = import_sounddevice()
         self.sd = sd
         self.device = _device_arg(device)

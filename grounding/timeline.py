@@ -13,7 +13,7 @@ from typing import Mapping
 
 import numpy as np
 
-from grounding.breath import HOLD, IN, OUT, PHASE_NAMES, REST, TOP
+from grounding.breath import HOLD, IN, OUT, REST, TOP
 from grounding.palette import Palette
 from grounding.script import Bell, Breathe, Pause, Script, Speak, phase_cues
 from grounding.tones import glide_end_phase

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -14,30 +13,26 @@ import pytest
 def pulse_daemon(tmp_path_factory):
     """A private PulseAudio daemon with one null sink (TECH.md §7.2), stopped after the session.
 
-    Skips when pulseaudio, pactl or parecord is missing, or PortAudio cannot reach the daemon
-    through ALSA's ``pulse`` device; with CI=true those are failures instead, so an audio test
-    never passes on CI by quietly not running.
+    Skips when pulseaudio, pactl or parecord is missing, or when PortAudio cannot reach the
+    daemon through ALSA's ``pulse`` device; with CI=true those are failures instead.
     """
-    import pulse  # tests/pulse.py, importable because pytest puts tests/ on sys.path
-
-    def unavailable(why: str):
-        if os.environ.get("CI", "").lower() in ("true", "1"):
-            pytest.fail(f"CI=true but the device tests cannot run: {why}", pytrace=False)
-        pytest.skip(why)
+    import pulse  # tests/pulse.py; pytest puts tests/ on sys.path
 
     missing = pulse.missing_tools()
     if missing:
-        unavailable(f"{', '.join(missing)} not found; install the Debian packages pulseaudio "
-                    "and pulseaudio-utils (TECH.md §7.2).")
+        pulse.skip_or_fail(f"{', '.join(missing)} not found; install the Debian packages "
+                           "pulseaudio and pulseaudio-utils (TECH.md §7.2).")
     daemon = pulse.start_daemon()
     try:
+        home = tmp_path_factory.mktemp("pulse-home")
         listed = subprocess.run([sys.executable, "-m", "grounding", "devices"],
-                                env=daemon.environ(GROUNDING_HOME=str(tmp_path_factory.mktemp("home"))),
+                                env=daemon.environ(GROUNDING_HOME=str(home)),
                                 capture_output=True, text=True, timeout=30)
         if not re.search(r"^\*?\s*\d+\s+pulse\s+\(", listed.stdout, re.MULTILINE):
-            unavailable("PortAudio does not list ALSA's 'pulse' device under the private daemon "
-                        "(is libasound2-plugins installed?). 'grounding devices' printed: "
-                        f"{(listed.stdout + listed.stderr).strip()!r}")
+            pulse.skip_or_fail(
+                "PortAudio does not list ALSA's 'pulse' device under the private daemon (is "
+                "libasound2-plugins installed?); 'grounding devices' printed "
+                f"{(listed.stdout + listed.stderr).strip()!r}.")
         yield daemon
     finally:
         daemon.stop()

@@ -9,9 +9,9 @@ from grounding.player import prepare
 from grounding.render import Mix, render
 from grounding.script import Breathe, Speak, list_script_paths, load_script
 from grounding.sinks import NullSink
-from grounding.speech import Pyttsx3Voice, SilentVoice
+from grounding.speech import Pyttsx3Voice
 from grounding.cache import ClipCache
-from support import espeak_available, require_espeak
+from support import require_espeak
 
 PATHS = list_script_paths()
 NAMES = [p.stem for p in PATHS]
