@@ -130,13 +130,14 @@ class Worker:
 def no_engine_message(detail: str) -> str:
     """What to say when pyttsx3 cannot start its engine, with the install command."""
     if sys.platform.startswith("linux"):
-        how = ("Install espeak-ng: sudo apt install espeak-ng (Debian, Ubuntu) or "
-               "sudo dnf install espeak-ng (Fedora).")
-    elif sys.platform == "darwin":
-        how = "macOS's own voices should be available; check System Settings, Spoken Content."
-    else:
-        how = "Windows' own voices (SAPI5) should be available; check Settings, Speech."
-    return f"Speech is not available here ({detail.strip().rstrip('.')}). {how}"
+        return ("Speech is not available: the espeak-ng library is missing or cannot be loaded. "
+                "Install it with: sudo apt install espeak-ng (Debian, Ubuntu) or "
+                "sudo dnf install espeak-ng (Fedora).")
+    if sys.platform == "darwin":
+        return (f"Speech is not available ({detail.strip().rstrip('.!')}). macOS's own voices "
+                "should be; check System Settings, Spoken Content.")
+    return (f"Speech is not available ({detail.strip().rstrip('.!')}). Windows' own voices "
+            "(SAPI5) should be; check Settings, Speech.")
 
 
 class Pyttsx3Voice:

@@ -44,10 +44,10 @@ def require_espeak_cli() -> str:
 
 
 def run(args: list[str], home: Path, env: dict | None = None, timeout: float = 120,
-        **kwargs) -> subprocess.CompletedProcess:
+        prefix: list[str] = (), **kwargs) -> subprocess.CompletedProcess:
     """Run ``python -m grounding ARGS`` with GROUNDING_HOME=home; capture text output."""
     full = {**os.environ, "GROUNDING_HOME": str(home), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "grounding", *args], capture_output=True,
+    return subprocess.run([*prefix, sys.executable, "-m", "grounding", *args], capture_output=True,
                           text=True, env=full, timeout=timeout, cwd=kwargs.pop("cwd", ROOT),
                           **kwargs)
 
@@ -78,3 +78,22 @@ def rms_db(samples: np.ndarray) -> float:
     """RMS level in dBFS (-inf for silence)."""
     power = float(np.mean(np.square(samples))) if len(samples) else 0.0
     return 10 * np.log10(power) if power > 0 else -np.inf
+
+
+def library_file(name: str) -> Path | None:
+    """The real file behind a shared library name (``portaudio``, ``espeak-ng``)."""
+    found = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+    for line in found.splitlines():
+        if line.strip().startswith(f"lib{name}.so") and "=>" in line:
+            return Path(line.split("=>")[1].strip()).resolve()
+    return None
+
+
+def without_library(name: str) -> list[str]:
+    """A command prefix that runs a program with a system library made unloadable, for real:
+    a private mount namespace with /dev/null bound over the library file (needs root)."""
+    path = library_file(name)
+    usable = (path is not None and shutil.which("unshare") is not None and os.geteuid() == 0
+              and subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0)
+    require(usable, f"root and unshare, to hide lib{name} from a test run")
+    return ["unshare", "-m", "sh", "-c", f'mount --bind /dev/null "{path}" && exec "$@"', "sh"]

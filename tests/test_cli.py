@@ -8,7 +8,7 @@ import pytest
 from typer.main import get_command
 
 from grounding.cli import app
-from support import ROOT, read_wav, require_espeak, run
+from support import ROOT, read_wav, require_espeak, run, without_library
 
 COMMANDS = sorted(get_command(app).commands)
 
@@ -77,6 +77,23 @@ def test_without_a_sound_server_playing_says_so_in_one_line(tmp_path):
     lines = [l for l in result.stderr.splitlines() if "sound output" in l]
     assert len(lines) == 1 and "--out" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_without_portaudio_playing_says_how_to_install_it(tmp_path):
+    result = run(["breathe", "--cycles", "1", "--no-voice"], tmp_path,
+                 prefix=without_library("portaudio"))
+    assert result.returncode == 69
+    assert "PortAudio library is missing" in result.stderr
+    assert "sudo apt install libportaudio2" in result.stderr and "--out" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_without_portaudio_a_file_can_still_be_written(tmp_path):
+    out = tmp_path / "x.wav"
+    result = run(["breathe", "--cycles", "1", "--no-voice", "--out", str(out)], tmp_path,
+                 prefix=without_library("portaudio"))
+    assert result.returncode == 0, result.stderr
+    assert out.exists()
 
 
 def test_devices_without_a_sound_server_says_so(tmp_path):

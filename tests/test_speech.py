@@ -16,7 +16,7 @@ import pytest
 from grounding.cache import ClipCache
 from grounding.errors import SpeechUnavailable, VoiceNotFound
 from grounding.speech import LOUDNESS_TARGET, Pyttsx3Voice, SilentVoice, Worker
-from support import read_wav, require_espeak, require_espeak_cli, run
+from support import read_wav, require_espeak, require_espeak_cli, run, without_library
 
 pytestmark = pytest.mark.tts
 
@@ -144,6 +144,17 @@ def test_missing_espeak_data_keeps_the_session_going_without_a_voice(tmp_path):
     assert "Traceback" not in result.stderr
     samples, rate = read_wav(out)
     assert len(samples) / rate > 20
+
+
+def test_without_espeak_the_session_goes_on_and_says_how_to_install_it(tmp_path):
+    out = tmp_path / "s.wav"
+    result = run(["breathe", "4-6", "--cycles", "2", "--out", str(out)], tmp_path / "home",
+                 prefix=without_library("espeak-ng"))
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "without a voice" in line]
+    assert len(notes) == 1
+    assert "sudo apt install espeak-ng" in notes[0]
+    assert "Traceback" not in result.stderr and out.exists()
 
 
 def test_the_engines_own_prints_never_reach_the_screen(tmp_path):
