@@ -59,8 +59,13 @@ def _run(script, options, debug: bool) -> None:
     where = (f"to {options.out}" if options.out else "(dry run)" if options.dry_run else "")
     _say(f"{script.title} · {_length(script.minutes)}"
          f"{' · ' + where if where else ' · Ctrl-C stops gently'}")
+    def sounding(epoch: float) -> None:
+        _say(f"debug: first audible block handed to the device "
+             f"{1000 * (epoch - _START):.0f} ms after the command line loaded (epoch {epoch:.6f})")
+
     try:
-        timeline, report = play(script, options, notice=_say)
+        timeline, report = play(script, options, notice=_say,
+                                on_sound=sounding if debug else None)
     except KeyboardInterrupt:
         if options.out is None:
             _say("Stopped.")
@@ -76,10 +81,6 @@ def _run(script, options, debug: bool) -> None:
     if report.underflows:
         _say(f"The sound card ran short of audio {report.underflows} time"
              f"{'s' if report.underflows != 1 else ''}; you may have heard small gaps.")
-    if debug and report.first_audible is not None:
-        _say(f"debug: first audible block handed to the device "
-             f"{1000 * (report.first_audible - _START):.0f} ms after start "
-             f"(epoch {report.first_audible:.6f})")
 
 
 def _length(minutes: float) -> str:

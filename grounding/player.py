@@ -63,13 +63,20 @@ def prepare(script: Script, voice: Voice, palette: Palette, samplerate: int,
 
 
 def play(script: Script, options: Options, notice: Callable[[str], None],
-         palette: Palette | None = None) -> tuple[Timeline, Report]:
-    """Play ``script`` as ``options`` say; returns the timeline and the sink's report."""
+         palette: Palette | None = None,
+         on_sound: Callable[[float], None] | None = None) -> tuple[Timeline, Report]:
+    """Play ``script`` as ``options`` say; returns the timeline and the sink's report.
+
+    ``on_sound`` hears the moment the first sound reached the sound card (not for files)."""
     palette = palette or load_palette("day")
     sink = open_sink(options)
     timeline = prepare(script, make_voice(options), palette, sink.samplerate, notice,
                        options.rate)
-    report = sink.play(render(timeline, palette, options.mix, sink.blocksize))
+    blocks = render(timeline, palette, options.mix, sink.blocksize)
+    if isinstance(sink, DeviceSink):
+        report = sink.play(blocks, on_sound)
+    else:
+        report = sink.play(blocks)
     return timeline, report
 
 

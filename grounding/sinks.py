@@ -12,13 +12,14 @@ import hashlib
 import math
 import os
 import queue
+import sys
 import tempfile
 import threading
 import time
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -138,6 +139,31 @@ def import_sounddevice():
     return sounddevice
 
 
+_ALSA_QUIET = []
+
+
+def quiet_alsa() -> None:
+    """Stop alsa-lib printing its own lines (``ALSA lib pcm.c:…: underrun occurred``) over the
+    program's calm ones: underruns are counted and reported in a sentence instead."""
+    if _ALSA_QUIET:
+        return
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("asound")
+    if not name:
+        return
+    try:
+        alsa = ctypes.CDLL(name)
+        handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                        ctypes.c_int, ctypes.c_char_p)
+        handler = handler_type(lambda *args: None)
+        alsa.snd_lib_error_set_handler(handler)
+        _ALSA_QUIET.append(handler)  # keep it alive as long as the process
+    except (OSError, AttributeError):
+        pass
+
+
 def no_device_message(detail: str = "") -> str:
     """The one calm line for 'there is nowhere to play sound'."""
     why = f" ({detail})" if detail else ""
@@ -153,6 +179,8 @@ class DeviceSink:
 
     def __init__(self, device: str | int | None = None, samplerate: int | None = None):
         sd = import_sounddevice()
+        if sys.platform.startswith("linux"):
+            quiet_alsa()
         self.sd = sd
         self.device = _device_arg(device)
         try:
@@ -173,8 +201,12 @@ class DeviceSink:
                                  f"({exc}).") from None
             raise AudioUnavailable(no_device_message(str(exc))) from None
 
-    def play(self, blocks: Iterable[np.ndarray]) -> Report:
-        """Play every block; on KeyboardInterrupt fade out in the callback, then re-raise."""
+    def play(self, blocks: Iterable[np.ndarray],
+             on_sound: Callable[[float], None] | None = None) -> Report:
+        """Play every block; on KeyboardInterrupt fade out in the callback, then re-raise.
+
+        ``on_sound`` is called once, from this thread, with the ``time.time()`` at which the
+        first non-silent block was handed to the device."""
         sd = self.sd
         report = Report()
         q: queue.Queue = queue.Queue(maxsize=QUEUE_BLOCKS)
@@ -265,7 +297,10 @@ class DeviceSink:
         try:
             with stream:
                 try:
-                    while not done.wait(0.1):
+                    while not done.wait(0.05):
+                        if on_sound and report.first_audible is not None:
+                            on_sound(report.first_audible)
+                            on_sound = None
                         if not stream.active and not done.is_set():
                             break
                 except KeyboardInterrupt:
