@@ -56,10 +56,8 @@ def render(timeline: Timeline, palette: Palette, mix: Mix = Mix(),
     bell_level = 10 ** (bell.level_db / 20)
     duck_depth = 1 - 10 ** (tone.duck_db / 20)
     ramp = max(1, round(tone.duck_seconds * sr))
-    speech_ranges = [(c.start, c.start + c.frames) for c in timeline.clips]
     active_tones, active_clips = _Active(timeline.tones), _Active(timeline.clips)
-    active_chimes = _Active(timeline.chimes)
-    ducks = _Active([_Range(s - ramp, e - s + 2 * ramp) for s, e in speech_ranges])
+    active_chimes, ducking = _Active(timeline.chimes), _Active(timeline.clips)
     for start in range(0, timeline.frames, blocksize):
         end = min(start + blocksize, timeline.frames)
         out = np.zeros(end - start, dtype=np.float32)
@@ -72,11 +70,13 @@ def render(timeline: Timeline, palette: Palette, mix: Mix = Mix(),
                 pacer[lo - start:hi - start] += tones.glide(
                     offsets, t.frames, sr, f0=t.f0, f1=t.f1, a0=t.a0, a1=t.a1,
                     settle=t.settle, phase0=t.phase0, weights=weights, shape=tone.glide)
-            nearby = ducks.overlapping(start, end) if voice_gain else []
+            # the dip starts `ramp` frames before a line and ends `ramp` frames after it
+            nearby = ducking.overlapping(start - ramp, end + ramp) if voice_gain else []
             if nearby:
                 positions = np.arange(start, end, dtype=np.float64)
-                ranges = [(d.start + ramp, d.start + d.frames - ramp) for d in nearby]
-                pacer *= (1 - duck_depth * tones.duck_weight(positions, ranges, ramp)).astype(np.float32)
+                ranges = [(c.start, c.start + c.frames) for c in nearby]
+                dip = duck_depth * tones.duck_weight(positions, ranges, ramp)
+                pacer *= (1 - dip).astype(np.float32)
             out += pacer
         for c in active_chimes.overlapping(start, end) if mix.tones else ():
             lo, hi = max(start, c.start), min(end, c.start + c.frames)
@@ -92,8 +92,3 @@ def render(timeline: Timeline, palette: Palette, mix: Mix = Mix(),
         np.clip(out, -1.0, 1.0, out=out)
         yield out.reshape(-1, 1)
 
-
-@dataclass(frozen=True)
-class _Range:
-    start: int
-    frames: int

@@ -34,7 +34,7 @@ class Tone:
     """First frame."""
     frames: int
     kind: str
-    """``in``, ``hold``, ``out`` or ``rest``."""
+    """``in``, ``top``, ``hold``, ``out`` or ``rest`` (see grounding.breath)."""
     cycle: int
     """Which cycle of its breathing step (from 0)."""
     f0: float
@@ -84,10 +84,6 @@ class Timeline:
     def seconds(self) -> float:
         """Length in seconds."""
         return self.frames / self.samplerate
-
-    def breath_onsets(self) -> list[int]:
-        """Start frame of every in-breath."""
-        return [t.start for t in self.tones if t.kind == IN]
 
 
 def frames_of(seconds: float | Fraction, samplerate: int) -> int:
