@@ -20,7 +20,7 @@ app = typer.Typer(
 Out = Annotated[Optional[Path], typer.Option(
     "--out", "-o", help="Write the session to this .wav file instead of the sound card.",
     dir_okay=False)]
-NoVoice = Annotated[bool, typer.Option("--no-voice", help="Tones and captions only.")]
+NoVoice = Annotated[bool, typer.Option("--no-voice", help="Leave out the spoken guidance.")]
 NoTones = Annotated[bool, typer.Option("--no-tones", help="Voice only, no breathing tones.")]
 VoiceOpt = Annotated[Optional[str], typer.Option(
     "--voice", help="A voice id or a language such as en or en-us (see 'grounding voices').")]
@@ -59,9 +59,11 @@ def _run(script, options, debug: bool) -> None:
     where = (f"to {options.out}" if options.out else "(dry run)" if options.dry_run else "")
     _say(f"{script.title} · {_length(script.minutes)}"
          f"{' · ' + where if where else ' · Ctrl-C stops gently'}")
+
     def sounding(epoch: float) -> None:
         _say(f"debug: first audible block handed to the device "
-             f"{1000 * (epoch - _START):.0f} ms after the command line loaded (epoch {epoch:.6f})")
+             f"{1000 * (epoch - _START):.0f} ms after the command line loaded "
+             f"(epoch {epoch:.6f})")
 
     try:
         timeline, report = play(script, options, notice=_say,

@@ -152,13 +152,14 @@ class Pyttsx3Voice:
         self.synthesised = 0
         """How many clips this voice has rendered (not found in the cache)."""
 
-    def _memo_name(self) -> str:
-        return f"{self.voice}|{self.rate}"
-
     def clips(self, texts: Iterable[str], samplerate: int) -> dict[str, np.ndarray]:
-        """A clip per text: from the cache, or rendered now by the worker."""
+        """A clip per text: from the cache, or rendered now by the worker.
+
+        ``voices.json`` in the cache remembers which voice id and engine version a requested
+        voice resolved to, so a warm start needs no worker at all; it is refreshed whenever
+        the worker runs (after an engine upgrade, the next cold clip renews it)."""
         texts = list(dict.fromkeys(texts))
-        memo = self.cache.read_json("voices.json").get(self._memo_name())
+        memo = self.cache.read_json("voices.json").get(self.voice)
         found: dict[str, np.ndarray] = {}
         if memo:
             for text in texts:
@@ -204,7 +205,7 @@ class Pyttsx3Voice:
             raise SpeechUnavailable(f"The speech engine could not start: {answer.get('error')}.")
         memo = {k: answer[k] for k in ("voice_id", "engine", "driver")}
         memos = self.cache.read_json("voices.json")
-        memos[self._memo_name()] = memo
+        memos[self.voice] = memo
         try:
             self.cache.write_json("voices.json", memos)
         except OSError:
