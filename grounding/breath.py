@@ -11,7 +11,7 @@ IN, TOP, HOLD, OUT, REST = "in", "top", "hold", "out", "rest"
 """Phase kinds: breathing in, a small second in-breath on top (the cyclic sigh), holding after
 the in-breath, breathing out, resting after it."""
 
-PHASE_NAMES = {IN: "in", TOP: "a little more", HOLD: "hold", OUT: "out", REST: "hold"}
+PHASE_NAMES = {IN: "in", TOP: "more", HOLD: "hold", OUT: "out", REST: "hold"}
 """What each phase is called, on screen and by the voice."""
 
 NAMED = {
