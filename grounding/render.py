@@ -36,6 +36,7 @@ class _Active:
         self.live: list = []
 
     def overlapping(self, start: int, end: int) -> list:
+        """The events that sound somewhere in [start, end); windows must move forward."""
         while self.next < len(self.events) and self.events[self.next].start < end:
             self.live.append(self.events[self.next])
             self.next += 1
