@@ -36,6 +36,8 @@ Samplerate = Annotated[Optional[int], typer.Option(
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Render everything but play nothing, and print a summary.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show timings and full error details.")]
+NoHolds = Annotated[bool, typer.Option(
+    "--no-holds", help="Turn every breath hold into ordinary breathing.")]
 
 _START = time.time()
 
@@ -44,13 +46,12 @@ def _say(line: str) -> None:
     typer.echo(line, err=True)
 
 
-def _options(out, no_voice, no_tones, voice, rate, volume, device, samplerate, dry_run):
+def _options(*, no_voice: bool, no_tones: bool, volume: int, no_holds: bool, **rest):
     from grounding.player import Options
     from grounding.render import Mix
 
-    return Options(voice=voice, rate=rate, speak=not no_voice,
-                   mix=Mix(volume=volume / 100, voice=not no_voice, tones=not no_tones),
-                   device=device, out=out, samplerate=samplerate, dry_run=dry_run)
+    return Options(speak=not no_voice, holds=not no_holds,
+                   mix=Mix(volume=volume / 100, voice=not no_voice, tones=not no_tones), **rest)
 
 
 def _run(script, options, debug: bool) -> None:
@@ -75,6 +76,8 @@ def _run(script, options, debug: bool) -> None:
             _say(f"Stopped; {options.out} was not written.")
         raise typer.Exit(130) from None
     seconds = timeline.frames / timeline.samplerate
+    if options.dry_run:
+        typer.echo("\n".join(timeline.describe()))
     if options.out is not None:
         _say(f"Wrote {options.out} ({_clock(seconds)}, {timeline.samplerate} Hz).")
     elif options.dry_run:
@@ -105,29 +108,51 @@ def start(ctx: typer.Context) -> None:
 
 
 @app.command("list")
-def list_command() -> None:
-    """List the exercises: name, minutes, holds and what each is for."""
-    from grounding.script import list_script_paths, load_script
+def list_command(
+    tag: Annotated[Optional[str], typer.Option(
+        "--tag", help="Only exercises with this tag: breathing, grounding, sleep, urge, quick.")] = None,
+) -> None:
+    """List the exercises: name, minutes, whether they hold the breath, tags, what each is for."""
+    from grounding.errors import UsageError
+    from grounding.script import TAGS, catalogue, load_script
 
-    rows = []
-    for path in list_script_paths():
+    if tag is not None and tag not in TAGS:
+        raise UsageError(f"There is no tag '{tag}'; the tags are {', '.join(TAGS)}.")
+    rows, notes = [], []
+    for entry in catalogue():
         try:
-            s = load_script(path)
-        except GroundingError as exc:
-            rows.append((path.stem, "", "", f"(cannot be read: {exc})"))
+            s = load_script(entry.path)
+        except GroundingError:
+            notes.append(f"{entry.path} cannot be read; 'grounding validate {entry.path}' "
+                         "says why.")
             continue
-        rows.append((s.name, f"{s.minutes:g} min", "holds" if s.holds else "", s.summary))
+        if tag is not None and tag not in s.tags:
+            continue
+        mark = " *" if entry.own else ""
+        rows.append((s.name + mark, f"{s.minutes:g} min", "holds" if s.holds else "",
+                     ", ".join(s.tags), s.summary))
+        if entry.replaces:
+            notes.append(f"Your own '{s.name}' ({entry.path}) is used instead of the bundled one.")
     if not rows:
-        _say("There are no exercises yet.")
-        return
-    width = max(len(r[0]) for r in rows)
-    for name, minutes, holds, summary in rows:
-        typer.echo(f"{name:<{width}}  {minutes:>7}  {holds:<5}  {summary}")
+        _say(f"No exercise has the tag '{tag}'." if tag else "There are no exercises yet.")
+    else:
+        name_w, tags_w = max(len(r[0]) for r in rows), max(len(r[3]) for r in rows)
+        for name, minutes, holds, tags, summary in rows:
+            typer.echo(f"{name:<{name_w}}  {minutes:>8}  {holds:<5}  {tags:<{tags_w}}  {summary}")
+        if any(r[0].endswith(" *") for r in rows):
+            notes.insert(0, "* your own exercise")
+    for note in notes:
+        _say(note)
 
 
 @app.command()
 def play(
     name: Annotated[str, typer.Argument(help="An exercise from 'grounding list', or a .toml file.")],
+    minutes: Annotated[Optional[float], typer.Option(
+        "--minutes", min=0.5, max=60,
+        help="Make the breathing parts longer or shorter so the whole lasts about this long; "
+             "the words stay the same.")] = None,
+    no_holds: NoHolds = False,
     out: Out = None, no_voice: NoVoice = False, no_tones: NoTones = False,
     voice: VoiceOpt = None, rate: Rate = 150, volume: Volume = 70, device: Device = None,
     samplerate: Samplerate = None, dry_run: DryRun = False, debug: Debug = False,
@@ -135,20 +160,26 @@ def play(
     """Play an exercise: spoken guidance with soft breathing tones."""
     from grounding.script import find_script
 
-    script = find_script(name)
-    _run(script, _options(out, no_voice, no_tones, voice, rate, volume, device, samplerate,
-                          dry_run), debug)
+    _run(find_script(name), _options(
+        minutes=minutes, no_holds=no_holds, out=out, no_voice=no_voice, no_tones=no_tones,
+        voice=voice, rate=rate, volume=volume, device=device, samplerate=samplerate,
+        dry_run=dry_run), debug)
 
 
 @app.command()
 def breathe(
     pattern: Annotated[str, typer.Argument(
         help="Seconds per phase: IN-OUT, IN-HOLD-OUT or IN-HOLD-OUT-HOLD (4-6, 4-7-8, "
-             "4-4-4-4), or a name: resonance, coherent, box, gentle-box.")] = "resonance",
+             "4-4-4-4), IN+MORE-OUT for a sigh (2.5+0.7-6), or a name: resonance, coherent, "
+             "box, gentle-box, 4-7-8, sigh.")] = "resonance",
     minutes: Annotated[Optional[float], typer.Option(
         "--minutes", min=0.1, max=60, help="How long, rounded to whole breaths (default 5).")] = None,
     cycles: Annotated[Optional[int], typer.Option(
         "--cycles", min=1, max=1000, help="How many breaths, instead of --minutes.")] = None,
+    ramp: Annotated[Optional[float], typer.Option(
+        "--ramp", min=1, max=10,
+        help="Start at this many breaths a minute and slow down gently to the pattern.")] = None,
+    no_holds: NoHolds = False,
     out: Out = None, no_voice: NoVoice = False, no_tones: NoTones = False,
     voice: VoiceOpt = None, rate: Rate = 150, volume: Volume = 70, device: Device = None,
     samplerate: Samplerate = None, dry_run: DryRun = False, debug: Debug = False,
@@ -162,10 +193,39 @@ def breathe(
     if minutes is not None and cycles is not None:
         raise UsageError("Give either --minutes or --cycles, not both.")
     shape = parse_pattern(pattern)
-    count = cycles if cycles is not None else cycles_for(shape, minutes or 5.0)
-    _run(breathing_script(shape, count, spoken=not no_voice),
-         _options(out, no_voice, no_tones, voice, rate, volume, device, samplerate, dry_run),
-         debug)
+    if no_holds:
+        shape = shape.without_holds()
+    if ramp is not None and ramp <= shape.per_minute:
+        raise UsageError(f"--ramp is where the pace starts, so it must be faster than the "
+                         f"pattern's {shape.per_minute:.3g} breaths a minute.")
+    count = cycles if cycles is not None else cycles_for(shape, minutes or 5.0, ramp)
+    _run(breathing_script(shape, count, spoken=not no_voice, ramp=ramp), _options(
+        no_holds=no_holds, out=out, no_voice=no_voice, no_tones=no_tones, voice=voice,
+        rate=rate, volume=volume, device=device, samplerate=samplerate, dry_run=dry_run), debug)
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(
+        help="Exercise files (.toml) to check.", exists=False, dir_okay=False)],
+) -> None:
+    """Check exercise files without playing them, and explain every mistake."""
+    from grounding.script import Breathe, load_script
+
+    broken = 0
+    for path in files:
+        try:
+            script = load_script(path)
+        except GroundingError as exc:
+            broken += 1
+            _say(str(exc))
+            continue
+        breaths = sum(1 for s in script.steps if isinstance(s, Breathe))
+        typer.echo(f"{path}: fine. {script.title}, {len(script.steps)} steps "
+                   f"({breaths} breathing), about {script.minutes:g} minutes"
+                   f"{', with breath holds' if script.holds else ''}.")
+    if broken:
+        raise typer.Exit(2)
 
 
 @app.command()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Callable
 
 from grounding.breath import PHASE_NAMES, Pattern
-from grounding.errors import SpeechUnavailable
+from grounding.errors import SpeechUnavailable, UsageError
 from grounding.palette import Palette, load_palette
 from grounding.render import Mix, render
 from grounding.script import Breathe, Script, Speak
@@ -30,6 +31,10 @@ class Options:
     out: Path | None = None
     samplerate: int | None = None
     dry_run: bool = False
+    holds: bool = True
+    """False turns every hold into ordinary breathing (``--no-holds``)."""
+    minutes: float | None = None
+    """Stretch or shorten the breathing parts (never the words) to about this long."""
 
 
 def open_sink(options: Options) -> DeviceSink | WavSink | NullSink:
@@ -51,15 +56,33 @@ def make_voice(options: Options) -> Voice:
 
 
 def prepare(script: Script, voice: Voice, palette: Palette, samplerate: int,
-            notice: Callable[[str], None], rate: int = DEFAULT_RATE) -> Timeline:
-    """Clips for every line (speech failing falls back to captions only) and the timeline."""
+            notice: Callable[[str], None], rate: int = DEFAULT_RATE,
+            minutes: float | None = None) -> Timeline:
+    """Clips for every line (speech failing falls back to captions only) and the timeline,
+    with the breathing stretched or shortened to ``minutes`` in all if that is given.
+    Reflections take today's prompt."""
+    script = script.on(date.today())
     texts = script.texts()
     try:
         clips = voice.clips(texts, samplerate)
     except SpeechUnavailable as exc:
         notice(f"Carrying on with tones and captions, without a voice. {exc}")
         clips = SilentVoice(rate).clips(texts, samplerate)
-    return build_timeline(script, clips, palette, samplerate)
+    timeline = build_timeline(script, clips, palette, samplerate)
+    if minutes is None:
+        return timeline
+    breathing = float(sum(s.seconds() for s in script.steps if isinstance(s, Breathe)))
+    if not breathing:
+        raise UsageError(f"'{script.name}' has no breathing to lengthen or shorten, so "
+                         "--minutes does not apply; it takes about "
+                         f"{timeline.seconds / 60:.0f} minutes.")
+    words = timeline.seconds - breathing
+    fitted = build_timeline(script.stretched(max(0.0, (minutes * 60 - words) / breathing)),
+                            clips, palette, samplerate)
+    if fitted.seconds > minutes * 60 * 1.1:
+        notice(f"With its words, '{script.name}' takes at least {fitted.seconds / 60:.1f} "
+               "minutes; playing that.")
+    return fitted
 
 
 def play(script: Script, options: Options, notice: Callable[[str], None],
@@ -69,9 +92,11 @@ def play(script: Script, options: Options, notice: Callable[[str], None],
 
     ``on_sound`` hears the moment the first sound reached the sound card (not for files)."""
     palette = palette or load_palette("day")
+    if not options.holds:
+        script = script.without_holds()
     sink = open_sink(options)
     timeline = prepare(script, make_voice(options), palette, sink.samplerate, notice,
-                       options.rate)
+                       options.rate, options.minutes)
     blocks = render(timeline, palette, options.mix, sink.blocksize)
     if isinstance(sink, DeviceSink):
         report = sink.play(blocks, on_sound)
@@ -80,11 +105,13 @@ def play(script: Script, options: Options, notice: Callable[[str], None],
     return timeline, report
 
 
-def breathing_script(pattern: Pattern, cycles: int, spoken: bool = True) -> Script:
+def breathing_script(pattern: Pattern, cycles: int, spoken: bool = True,
+                     ramp: float | None = None) -> Script:
     """Paced breathing for ``grounding breathe``, in a short spoken frame when ``spoken``
     (without a voice the frame would only be silence before the first breath)."""
-    minutes = cycles * pattern.cycle_seconds / 60
-    steps: list = [Breathe(pattern, cycles, "words" if spoken else "none", min(3, cycles))]
+    step = Breathe(pattern, cycles, "words" if spoken else "none", min(3, cycles), ramp=ramp)
+    minutes = float(step.seconds()) / 60
+    steps: list = [step]
     if spoken:
         length = (f"About {round(minutes)} minute{'s' if round(minutes) != 1 else ''}"
                   if minutes >= 1.5 else f"{cycles} breath{'s' if cycles != 1 else ''}")

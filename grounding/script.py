@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
+from fractions import Fraction
 from pathlib import Path
 from typing import Union
 
 from grounding import paths
-from grounding.breath import PHASE_NAMES, Pattern, Phase, parse_pattern
+from grounding.breath import MAX_RATE, PHASE_NAMES, Pattern, Phase, parse_pattern
 from grounding.datafile import DataFile, check_keys, did_you_mean
 from grounding.errors import ExerciseError, UsageError
 
@@ -40,6 +42,33 @@ class Bell:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """Say an offer the listener may take (for now: leaving the holds out from here on)."""
+
+    text: str
+    offers: str = "no-holds"
+    after: float = 2.0
+    """Silence after the offer, seconds: time to decide."""
+
+
+@dataclass(frozen=True)
+class Reflect:
+    """One reflection prompt, a different one each day, then quiet time; always skippable."""
+
+    prompts: tuple[str, ...]
+    after: float = 20.0
+    """Quiet time after the prompt, seconds."""
+
+    def prompt_for(self, day: date) -> str:
+        """Today's prompt: the list in turn, one per calendar day (nothing is stored)."""
+        return self.prompts[day.toordinal() % len(self.prompts)]
+
+
+RAMP_STEP = Fraction(1, 2)
+"""A ramp slows by half a breath a minute every two cycles (CONTENT.md card B1)."""
+
+
+@dataclass(frozen=True)
 class Breathe:
     """Paced breathing with the tone, optionally with spoken cues and lines."""
 
@@ -51,9 +80,35 @@ class Breathe:
     """How many cycles get spoken cues."""
     lines: tuple[str, ...] = ()
     """Spoken one at a time at out-breath onsets, spread over the cycles after the cues."""
+    ramp: float | None = None
+    """Breaths per minute at the start, slowing by half a breath a minute every two cycles
+    until the pattern's own rate (starting near the listener's own pace: Leslie et al. 2019)."""
+
+    def rate_at(self, cycle: int) -> Fraction:
+        """Breaths per minute during ``cycle`` (from 0), exactly."""
+        target = 60 / exact(self.pattern.cycle_seconds)
+        if self.ramp is None:
+            return target
+        return max(target, exact(self.ramp) - RAMP_STEP * (cycle // 2))
+
+    def phase_seconds(self, cycle: int) -> list[Fraction]:
+        """The exact seconds of each phase in ``cycle``: the pattern, sped up during a ramp."""
+        seconds = [exact(p.seconds) for p in self.pattern.phases]
+        scale = (60 / self.rate_at(cycle)) / sum(seconds)
+        return [s * scale for s in seconds]
+
+    def seconds(self) -> Fraction:
+        """The step's length in seconds, exactly."""
+        return sum((sum(self.phase_seconds(k)) for k in range(self.cycles)), Fraction(0))
 
 
-Step = Union[Speak, Pause, Bell, Breathe]
+def exact(seconds: float) -> Fraction:
+    """A float read as the decimal it prints (4.5 -> 9/2, 0.7 -> 7/10), so arithmetic on
+    breath timings is exact."""
+    return Fraction(repr(float(seconds)))
+
+
+Step = Union[Speak, Pause, Bell, Breathe, Choice, Reflect]
 
 
 @dataclass(frozen=True)
@@ -71,12 +126,37 @@ class Script:
     source: str
     steps: tuple[Step, ...]
 
+    def without_holds(self) -> Script:
+        """The same exercise with every hold turned into ordinary breathing (``--no-holds``):
+        the in- and out-breaths keep their lengths, and offers to leave holds out are gone."""
+        steps = tuple(replace(s, pattern=s.pattern.without_holds()) if isinstance(s, Breathe)
+                      else s for s in self.steps
+                      if not (isinstance(s, Choice) and s.offers == "no-holds"))
+        return replace(self, steps=steps, holds=False)
+
+    def stretched(self, factor: float) -> Script:
+        """The same words with every breathing part ``factor`` times as long, in whole cycles
+        (at least one per cued cycle and per spoken line, so nothing said is lost)."""
+        steps = tuple(replace(s, cycles=max(1, s.cue_cycles + len(s.lines),
+                                            round(s.cycles * factor)))
+                      if isinstance(s, Breathe) else s for s in self.steps)
+        return replace(self, steps=steps)
+
+    def on(self, day: date) -> Script:
+        """The exercise as played on ``day``: each reflection becomes that day's prompt."""
+        steps = tuple(Speak(s.prompt_for(day), s.after) if isinstance(s, Reflect) else s
+                      for s in self.steps)
+        return replace(self, steps=steps)
+
     def texts(self) -> list[str]:
         """Every distinct piece of text the voice will say, in order of first use."""
         seen: dict[str, None] = {}
         for step in self.steps:
-            if isinstance(step, Speak):
+            if isinstance(step, (Speak, Choice)):
                 seen[step.text] = None
+            elif isinstance(step, Reflect):
+                for prompt in step.prompts:
+                    seen[prompt] = None
             elif isinstance(step, Breathe):
                 for word in cue_words(step):
                     seen[word] = None
@@ -105,18 +185,53 @@ _TOP = {"title": str, "summary": str, "minutes": float, "tags": list, "holds": b
         "source": str, "step": list}
 _KINDS = {
     "speak": {"speak": str, "after": float},
+    "choice": {"choice": str, "offers": str, "after": float},
+    "reflect": {"reflect": list, "after": float},
     "pause": {"pause": float},
     "bell": {"bell": bool},
     "breathe": {"breathe": str, "cycles": int, "minutes": float, "cues": str,
-                "cue_cycles": int, "lines": list},
+                "cue_cycles": int, "lines": list, "ramp": float},
 }
+OFFERS = ("no-holds",)
 
 
 def load_script(path: Path, name: str | None = None) -> Script:
-    """Read and validate one exercise file; raise ExerciseError naming file, line and step."""
+    """Read and validate one exercise file. Every mistake found is reported, one per line, as
+    ``file:line: step N: what is wrong and what to write``, in one ExerciseError."""
     doc = DataFile(path)
     data = doc.data
-    check_keys(doc, data, _TOP, required=tuple(k for k in _TOP))
+    problems: list[str] = []
+
+    def attempt(check):
+        try:
+            return check()
+        except ExerciseError as exc:
+            problems.append(str(exc))
+            return None
+
+    attempt(lambda: _check_top(doc, data))
+    raw_steps = data.get("step")
+    steps: list[Step | None] = []
+    if not isinstance(raw_steps, list) or not raw_steps or not all(
+            isinstance(s, dict) for s in raw_steps):
+        if "step" in data or not problems:
+            problems.append(str(doc.fail("an exercise needs [[step]] tables, for example "
+                                         '[[step]] then speak = "..." on the next line.',
+                                         key="step")))
+    else:
+        steps = [attempt(lambda i=i, t=t: _step(doc, i, t)) for i, t in enumerate(raw_steps)]
+    if not problems:
+        attempt(lambda: _check_holds(doc, data, steps))
+    if problems:
+        raise ExerciseError("\n".join(problems))
+    return Script(name=name or path.stem, title=data["title"].strip(),
+                  summary=data["summary"].strip(), minutes=float(data["minutes"]),
+                  tags=tuple(data["tags"]), holds=bool(data["holds"]),
+                  source=data["source"].strip(), steps=tuple(steps))
+
+
+def _check_top(doc: DataFile, data: dict) -> None:
+    check_keys(doc, data, _TOP, required=tuple(_TOP))
     if not 0.5 <= data["minutes"] <= 60:
         raise doc.fail("minutes should be from 0.5 to 60.", key="minutes")
     for key in ("title", "summary", "source"):
@@ -125,20 +240,20 @@ def load_script(path: Path, name: str | None = None) -> Script:
     for tag in data["tags"]:
         if tag not in TAGS:
             raise doc.fail(f"unknown tag {tag!r}; tags are {', '.join(TAGS)}.", key="tags")
-    raw_steps = data["step"]
-    if not raw_steps or not all(isinstance(s, dict) for s in raw_steps):
-        raise doc.fail("an exercise needs [[step]] tables, for example [[step]] then "
-                       'speak = "..." on the next line.', key="step")
-    steps = tuple(_step(doc, i, s) for i, s in enumerate(raw_steps))
+
+
+def _check_holds(doc: DataFile, data: dict, steps: list[Step]) -> None:
+    for i, step in enumerate(steps):
+        if isinstance(step, Choice) and step.offers == "no-holds" and not any(
+                isinstance(s, Breathe) and s.pattern.has_holds for s in steps[i:]):
+            raise doc.fail(f"step {i + 1}: this choice offers to leave out holds, but no "
+                           "breathing after it holds the breath.", key="offers", table="step",
+                           index=i)
     holds = any(isinstance(s, Breathe) and s.pattern.has_holds for s in steps)
     if holds != data["holds"]:
         truth = "does" if holds else "does not"
         raise doc.fail(f"holds = {str(data['holds']).lower()}, but the exercise {truth} hold "
                        f"the breath; write holds = {str(holds).lower()}.", key="holds")
-    return Script(name=name or path.stem, title=data["title"].strip(),
-                  summary=data["summary"].strip(), minutes=float(data["minutes"]),
-                  tags=tuple(data["tags"]), holds=holds, source=data["source"].strip(),
-                  steps=steps)
 
 
 def _step(doc: DataFile, index: int, table: dict) -> Step:
@@ -147,12 +262,14 @@ def _step(doc: DataFile, index: int, table: dict) -> Step:
     for key in table:
         if key not in every:
             raise doc.fail(f"{prefix}unknown key '{key}'.{did_you_mean(key, every)} A step "
-                           "has one of speak, breathe, pause or bell, and their options.",
+                           "has one of speak, breathe, pause, bell, choice or reflect, and their "
+                           "options.",
                            key=key, table="step", index=index)
     kinds = [k for k in _KINDS if k in table]
     if len(kinds) != 1:
         found = " and ".join(kinds) if kinds else "none"
-        raise doc.fail(f"{prefix}a step does exactly one thing: speak, breathe, pause or bell "
+        raise doc.fail(f"{prefix}a step does exactly one thing: speak, breathe, pause, bell, "
+                       f"choice or reflect "
                        f"(found {found}).", table="step", index=index)
     kind = kinds[0]
     check_keys(doc, table, _KINDS[kind], prefix=prefix, section="step", index=index)
@@ -173,6 +290,23 @@ def _step(doc: DataFile, index: int, table: dict) -> Step:
         if not 0 <= after <= 60:
             raise fail("after is the silence after the line: 0 to 60 seconds.", "after")
         return Speak(text(table["speak"], "speak"), float(after))
+    if kind == "choice":
+        after = table.get("after", 2.0)
+        if not 0 <= after <= 60:
+            raise fail("after is the time to decide after the offer: 0 to 60 seconds.", "after")
+        offers = table.get("offers", "no-holds")
+        if offers not in OFFERS:
+            raise fail(f"offers is one of {', '.join(OFFERS)}.", "offers")
+        return Choice(text(table["choice"], "choice"), offers, float(after))
+    if kind == "reflect":
+        after = table.get("after", 20.0)
+        if not 0 <= after <= 300:
+            raise fail("after is the quiet time after the prompt: 0 to 300 seconds.", "after")
+        prompts = table["reflect"]
+        if not prompts or not all(isinstance(p, str) for p in prompts):
+            raise fail('reflect is a list of prompts in quotes, for example ["What do you '
+                       'notice right now?"].', "reflect")
+        return Reflect(tuple(text(p, "reflect") for p in prompts), float(after))
     if kind == "pause":
         if not 0.1 <= table["pause"] <= 300:
             raise fail("pause is a silence from 0.1 to 300 seconds.", "pause")
@@ -187,6 +321,10 @@ def _step(doc: DataFile, index: int, table: dict) -> Step:
         raise fail(str(exc), "breathe") from None
     if ("cycles" in table) == ("minutes" in table):
         raise fail("give the length as cycles = N or minutes = N (one of them).", "breathe")
+    ramp = table.get("ramp")
+    if ramp is not None and not pattern.per_minute < ramp <= MAX_RATE:
+        raise fail(f"ramp is the starting pace in breaths a minute: faster than the pattern's "
+                   f"{pattern.per_minute:.3g} and at most {MAX_RATE:g}.", "ramp")
     if "cycles" in table:
         cycles = table["cycles"]
         if not 1 <= cycles <= 1000:
@@ -194,7 +332,7 @@ def _step(doc: DataFile, index: int, table: dict) -> Step:
     else:
         if not 0.1 <= table["minutes"] <= 60:
             raise fail("minutes should be from 0.1 to 60.", "minutes")
-        cycles = cycles_for(pattern, table["minutes"])
+        cycles = cycles_for(pattern, table["minutes"], ramp)
     cues = table.get("cues", "words")
     if cues not in CUES:
         raise fail(f"cues is one of {', '.join(CUES)}.", "cues")
@@ -209,17 +347,54 @@ def _step(doc: DataFile, index: int, table: dict) -> Step:
         raise fail(f"{len(lines)} lines do not fit: each is spoken on its own out-breath after "
                    f"the cued cycles, and there are {room}. Add cycles or remove lines.", "lines")
     return Breathe(pattern, int(cycles), cues, int(cue_cycles),
-                   tuple(text(line, "lines") for line in lines))
+                   tuple(text(line, "lines") for line in lines),
+                   float(ramp) if ramp is not None else None)
 
 
-def cycles_for(pattern: Pattern, minutes: float) -> int:
-    """Whole cycles closest to ``minutes`` (at least one), so breathing never ends mid-breath."""
-    return max(1, round(minutes * 60 / pattern.cycle_seconds))
+def cycles_for(pattern: Pattern, minutes: float, ramp: float | None = None) -> int:
+    """Whole cycles closest to ``minutes`` (at least one), so breathing never ends mid-breath;
+    a ramp's quicker first cycles are counted as they are."""
+    probe = Breathe(pattern, 1, ramp=ramp)
+    goal, total, count = exact(minutes) * 60, Fraction(0), 0
+    while True:
+        length = sum(probe.phase_seconds(count))
+        if total + length / 2 > goal and count:
+            return count
+        total += length
+        count += 1
 
 
 def script_dirs() -> list[Path]:
     """Where exercises are found, the user's own folder first."""
-    return [paths.config_dir() / "exercises", paths.bundled("scripts")]
+    return [own_dir(), paths.bundled("scripts")]
+
+
+def own_dir() -> Path:
+    """The folder for the user's own exercises."""
+    return paths.config_dir() / "exercises"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One exercise in the catalogue."""
+
+    name: str
+    path: Path
+    own: bool
+    """It is the user's own (from their config folder)."""
+    replaces: bool
+    """It is the user's own and a bundled exercise of the same name is set aside."""
+
+
+def catalogue() -> list[Entry]:
+    """Every exercise, one per name, sorted; the user's own win a name clash."""
+    found: dict[str, Entry] = {}
+    for folder in reversed(script_dirs()):
+        own = folder == own_dir()
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.toml")):
+                found[path.stem] = Entry(path.stem, path, own, own and path.stem in found)
+    return [found[name] for name in sorted(found)]
 
 
 def find_script(name: str) -> Script:
@@ -227,20 +402,9 @@ def find_script(name: str) -> Script:
     candidate = Path(name)
     if candidate.suffix == ".toml":
         return load_script(candidate)
-    for folder in script_dirs():
-        path = folder / f"{name}.toml"
-        if path.is_file():
-            return load_script(path)
-    names = [p.stem for p in list_script_paths()]
+    for entry in catalogue():
+        if entry.name == name:
+            return load_script(entry.path)
+    names = [e.name for e in catalogue()]
     raise UsageError(f"There is no exercise called '{name}'.{did_you_mean(name, names)} "
-                         "'grounding list' shows them all.") from None
-
-
-def list_script_paths() -> list[Path]:
-    """Every exercise file, one per name, the user's own winning a clash."""
-    found: dict[str, Path] = {}
-    for folder in reversed(script_dirs()):
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.toml")):
-                found[path.stem] = path
-    return [found[name] for name in sorted(found)]
+                     "'grounding list' shows them all.")

@@ -7,15 +7,15 @@ so the pacing cannot drift however long a session runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Mapping
 
 import numpy as np
 
-from grounding.breath import HOLD, IN, OUT, REST, TOP
+from grounding.breath import HOLD, IN, OUT, PHASE_NAMES, REST, TOP
 from grounding.palette import Palette
-from grounding.script import Bell, Breathe, Pause, Script, Speak, phase_cues
+from grounding.script import Bell, Breathe, Choice, Pause, Script, Speak, phase_cues
 from grounding.tones import glide_end_phase
 
 BELL_SECONDS = 2.0
@@ -70,6 +70,14 @@ class Chime:
     frames: int
 
 
+@dataclass(frozen=True)
+class Offer:
+    """A choice the listener may take from ``start`` on (the end of its spoken offer)."""
+
+    start: int
+    offers: str
+
+
 @dataclass
 class Timeline:
     """Everything that sounds, at whole-sample positions, sorted by start."""
@@ -79,11 +87,26 @@ class Timeline:
     tones: list[Tone] = field(default_factory=list)
     clips: list[Clip] = field(default_factory=list)
     chimes: list[Chime] = field(default_factory=list)
+    offers: list[Offer] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
         """Length in seconds."""
         return self.frames / self.samplerate
+
+    def describe(self) -> list[str]:
+        """One line per event, in time order: ``m:ss.s  what`` (for ``--dry-run``)."""
+        events = ([(c.start, 0, "bell") for c in self.chimes]
+                  + [(t.start, 1, f"{PHASE_NAMES[t.kind]:<5} {t.frames / self.samplerate:.2f} s"
+                      f"   (breath {t.cycle + 1})") for t in self.tones]
+                  + [(c.start, 2, f"says  {c.text}") for c in self.clips]
+                  + [(o.start, 3, f"offer {o.offers}") for o in self.offers])
+        lines = []
+        for start, _, what in sorted(events):
+            seconds = start / self.samplerate
+            lines.append(f"{int(seconds // 60)}:{seconds % 60:04.1f}  {what}")
+        lines.append(f"{int(self.seconds // 60)}:{self.seconds % 60:04.1f}  end")
+        return lines
 
 
 def frames_of(seconds: float | Fraction, samplerate: int) -> int:
@@ -101,9 +124,11 @@ def build_timeline(script: Script, clips: Mapping[str, np.ndarray], palette: Pal
     timeline = Timeline(samplerate, 0)
     cursor = 0
     for step in script.steps:
-        if isinstance(step, Speak):
+        if isinstance(step, (Speak, Choice)):
             clip = _clip(timeline, clips, step.text, cursor)
             cursor = clip.start + clip.frames + frames_of(step.after, samplerate)
+            if isinstance(step, Choice):
+                timeline.offers.append(Offer(clip.start + clip.frames, step.offers))
         elif isinstance(step, Pause):
             cursor += frames_of(step.seconds, samplerate)
         elif isinstance(step, Bell):
@@ -134,15 +159,14 @@ def _breathe(timeline: Timeline, step: Breathe, clips: Mapping[str, np.ndarray],
     gains = {HOLD: tone.hold_db, OUT: tone.floor_db, REST: tone.rest_db}
     settle = max(1, frames_of(tone.settle_seconds, sr))
     phases = step.pattern.phases
-    cycle = sum(Fraction(repr(p.seconds)) for p in phases)
-    offsets = [sum((Fraction(repr(p.seconds)) for p in phases[:j]), Fraction(0))
-               for j in range(len(phases))]
     line_cycles = _line_cycles(step)
     level, phase = 0.0, 0.0
+    elapsed = Fraction(0)  # exact seconds since the step began
     for k in range(step.cycles):
-        for j, p in enumerate(phases):
-            onset = start + frames_of(k * cycle + offsets[j], sr)
-            end = start + frames_of(k * cycle + offsets[j] + Fraction(repr(p.seconds)), sr)
+        for j, (p, seconds) in enumerate(zip(phases, step.phase_seconds(k))):
+            onset = start + frames_of(elapsed, sr)
+            elapsed += seconds
+            length = start + frames_of(elapsed, sr) - onset
             last = k == step.cycles - 1 and j == len(phases) - 1
             target = 0.0 if last else tone.peak * 10 ** (gains.get(p.kind, 0.0) / 20)
             f0 = tone.low_hz if p.kind in (IN, REST) else tone.high_hz
@@ -152,17 +176,16 @@ def _breathe(timeline: Timeline, step: Breathe, clips: Mapping[str, np.ndarray],
                 target *= SIGH_STEP
             if p.kind == TOP:
                 f0 = tone.low_hz + SIGH_STEP * (tone.high_hz - tone.low_hz)
-            length = end - onset
             moves = length if p.kind in (IN, TOP, OUT) else min(settle, length)
             timeline.tones.append(Tone(onset, length, p.kind, k, f0, f1, level, target,
                                        moves, phase))
             level, phase = target, glide_end_phase(phase, length, sr, f0, f1)
             if k < step.cue_cycles:
-                for n, word in enumerate(phase_cues(step, p)):
+                for n, word in enumerate(phase_cues(step, replace(p, seconds=float(seconds)))):
                     _clip(timeline, clips, word, onset + n * sr)
             if p.kind == OUT and k in line_cycles:
                 _clip(timeline, clips, step.lines[line_cycles[k]], onset)
-    return start + frames_of(step.cycles * cycle, sr)
+    return start + frames_of(elapsed, sr)
 
 
 def _line_cycles(step: Breathe) -> dict[int, int]:

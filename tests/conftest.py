@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import tempfile
 
 import pytest
+
+# No test may touch the real home: every user folder goes below one temporary directory
+# (tests that run the program give it a GROUNDING_HOME of their own).
+os.environ["GROUNDING_HOME"] = tempfile.mkdtemp(prefix="grounding-tests-")
 
 
 @pytest.fixture(scope="session")

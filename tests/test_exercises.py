@@ -7,13 +7,14 @@ import pytest
 from grounding.palette import load_palette
 from grounding.player import prepare
 from grounding.render import Mix, render
-from grounding.script import Breathe, Speak, list_script_paths, load_script
+from grounding.paths import bundled
+from grounding.script import Breathe, Choice, Reflect, Speak, load_script
 from grounding.sinks import NullSink
 from grounding.speech import Pyttsx3Voice
 from grounding.cache import ClipCache
 from support import require_espeak
 
-PATHS = list_script_paths()
+PATHS = sorted(bundled("scripts").glob("*.toml"))
 NAMES = [p.stem for p in PATHS]
 
 
@@ -56,8 +57,10 @@ BANNED = [
 
 def spoken(script):
     for step in script.steps:
-        if isinstance(step, Speak):
+        if isinstance(step, (Speak, Choice)):
             yield step.text
+        elif isinstance(step, Reflect):
+            yield from step.prompts
         elif isinstance(step, Breathe):
             yield from step.lines
 
