@@ -336,7 +336,7 @@ def _step(doc: DataFile, index: int, table: dict) -> Step:
     cues = table.get("cues", "words")
     if cues not in CUES:
         raise fail(f"cues is one of {', '.join(CUES)}.", "cues")
-    cue_cycles = table.get("cue_cycles", 3)
+    cue_cycles = table.get("cue_cycles", min(3, cycles))
     if not 0 <= cue_cycles <= cycles:
         raise fail(f"cue_cycles should be from 0 to the number of cycles ({cycles}).", "cue_cycles")
     lines = table.get("lines", [])

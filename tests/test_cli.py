@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from typer.main import get_command
 
@@ -146,3 +147,117 @@ def test_an_unexpected_error_is_an_apology_with_a_log_path(tmp_path):
     assert result.stderr.strip() == (f"Sorry, something unexpected went wrong (KeyError). "
                                      f"The details are in {log}.")
     assert "Traceback" in log.read_text() and "Traceback" not in result.stderr
+
+
+MINE = '''title = "Mine"
+summary = "My own short one."
+minutes = 0.5
+tags = ["quick"]
+holds = false
+source = "me"
+
+[[step]]
+speak = "Hello."
+
+[[step]]
+breathe = "4-6"
+cycles = 2
+'''
+
+
+def test_validate_says_fine_or_explains_every_mistake(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text(MINE)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(MINE.replace('speak = "Hello."', 'speek = "Hello."').replace("cycles = 2", "cycles = -1"))
+    ok = run(["validate", str(good)], tmp_path)
+    assert ok.returncode == 0 and f"{good}: fine. Mine, 2 steps (1 breathing)" in ok.stdout
+    result = run(["validate", str(good), str(bad)], tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "bad.toml:9: step 1: unknown key 'speek'. Did you mean 'speak'? A step has one of "
+        "speak, breathe, pause, bell, choice or reflect, and their options.",
+        "bad.toml:13: step 2: cycles should be from 1 to 1000."]
+
+
+def test_validate_of_every_bundled_exercise_is_fine(tmp_path):
+    files = sorted(str(p) for p in (ROOT / "scripts").glob("*.toml"))
+    result = run(["validate", *files], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count(": fine.") == len(files)
+
+
+def test_list_can_filter_by_tag(tmp_path):
+    result = run(["list", "--tag", "quick"], tmp_path)
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert "quick-reset" in names and "resonance" not in names
+    assert all("quick" in line for line in result.stdout.splitlines())
+    wrong = run(["list", "--tag", "calm"], tmp_path)
+    assert wrong.returncode == 2 and "There is no tag 'calm'" in wrong.stderr
+
+
+def test_own_exercises_are_listed_and_win_a_name_clash(tmp_path):
+    own = tmp_path / "config" / "exercises"
+    own.mkdir(parents=True)
+    (own / "mine.toml").write_text(MINE)
+    (own / "resonance.toml").write_text(MINE.replace('"Mine"', '"My resonance"'))
+    result = run(["list"], tmp_path)
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert "mine *" in rows["mine"] and "0.5 min" in rows["mine"]
+    assert "My own short one." in rows["resonance"]
+    assert "* your own exercise" in result.stderr
+    assert f"Your own 'resonance' ({own / 'resonance.toml'}) is used instead of the bundled one." in result.stderr
+    played = run(["play", "resonance", "--dry-run", "--no-voice"], tmp_path)
+    assert played.stderr.startswith("My resonance ·")
+
+
+def test_dry_run_prints_what_is_said_when_and_each_breath_phase(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(MINE)
+    result = run(["play", str(path), "--dry-run", "--no-voice"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "0:00.0  says  Hello."
+    phases = [l for l in lines if " in " in l or " out " in l]
+    assert len(phases) == 4
+    times = [float(p.split()[0].split(":")[1]) for p in phases]
+    assert [p.split()[1:4] for p in phases] == [["in", "4.00", "s"], ["out", "6.00", "s"]] * 2
+    assert np.allclose(np.diff(times), [4, 6, 4], atol=0.11)
+    assert lines[-1].split()[1] == "end"
+
+
+def test_minutes_stretches_the_breathing_but_not_the_words(tmp_path):
+    short = run(["play", "resonance", "--dry-run", "--no-voice", "--minutes", "4"], tmp_path)
+    long = run(["play", "resonance", "--dry-run", "--no-voice", "--minutes", "12"], tmp_path)
+    def end(result):
+        m, s = result.stdout.splitlines()[-1].split()[0].split(":")
+        return int(m) * 60 + float(s)
+    def said(result):
+        return [l.split("says", 1)[1] for l in result.stdout.splitlines() if " says " in l]
+    assert end(short) == pytest.approx(240, rel=0.1) and end(long) == pytest.approx(720, rel=0.1)
+    assert said(short) == said(long)
+
+
+def test_minutes_on_an_exercise_without_breathing_is_explained(tmp_path):
+    path = tmp_path / "talk.toml"
+    path.write_text(MINE.split("[[step]]\nbreathe")[0])
+    result = run(["play", str(path), "--minutes", "3", "--dry-run", "--no-voice"], tmp_path)
+    assert result.returncode == 2 and "has no breathing to lengthen or shorten" in result.stderr
+
+
+def test_no_holds_turns_holds_into_ordinary_breathing(tmp_path):
+    result = run(["play", "gentle-box", "--no-holds", "--dry-run", "--no-voice"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    words = [line.split()[1:] for line in result.stdout.splitlines()]
+    assert not [w for w in words if w[0] == "hold" or w == ["says", "hold"]]
+    assert sum(w[0] == "in" for w in words) == sum(w[0] == "out" for w in words) == 20
+    breathe = run(["breathe", "4-7-8", "--no-holds", "--cycles", "2", "--dry-run", "--no-voice"], tmp_path)
+    assert [l.split()[1:3] for l in breathe.stdout.splitlines()[:2]] == [["in", "4.00"], ["out", "8.00"]]
+
+
+def test_breathe_can_ramp_down_to_the_pattern(tmp_path):
+    result = run(["breathe", "4-6", "--ramp", "8", "--cycles", "6", "--dry-run", "--no-voice"], tmp_path)
+    ins = [float(l.split()[2]) for l in result.stdout.splitlines() if l.split()[1:2] == ["in"]]
+    assert ins == [3.0, 3.0, 3.2, 3.2, 3.43, 3.43]
+    slow = run(["breathe", "4-6", "--ramp", "5"], tmp_path)
+    assert slow.returncode == 2 and "must be faster than the pattern's 6" in slow.stderr

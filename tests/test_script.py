@@ -5,7 +5,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from grounding.errors import ExerciseError
-from grounding.script import Breathe, Speak, load_script
+from datetime import date, timedelta
+
+from grounding.script import Breathe, Choice, Reflect, Speak, load_script
 from support import run
 
 GOOD = '''title = "Test"
@@ -143,3 +145,70 @@ def test_the_loader_raises_only_its_own_error_for_any_input(tmp_path, top, steps
             load_script(write(tmp_path, candidate))
         except ExerciseError as exc:
             assert str(exc).startswith("ex.toml")
+
+
+def test_every_mistake_in_a_file_is_reported_at_once(tmp_path):
+    text = GOOD.replace('speak = "Hello."', 'speek = "Hello."').replace("cycles = 3", "cycles = 0")
+    lines = error(tmp_path, text).splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("ex.toml:9: step 1: unknown key 'speek'")
+    assert lines[1].startswith("ex.toml:13: step 2: cycles should be from 1 to 1000")
+
+
+def test_a_ramp_must_start_faster_than_the_pattern(tmp_path):
+    message = error(tmp_path, GOOD + "ramp = 5\n")
+    assert "step 2: ramp is the starting pace" in message and "faster than the pattern's 6" in message
+    assert "at most 10" in error(tmp_path, GOOD + "ramp = 12\n")
+
+
+def test_a_ramp_slows_by_half_a_breath_every_two_cycles(tmp_path):
+    step = load_script(write(tmp_path, GOOD.replace("cycles = 3", "cycles = 9") + "ramp = 8\n")).steps[1]
+    assert [float(step.rate_at(k)) for k in range(9)] == [8, 8, 7.5, 7.5, 7, 7, 6.5, 6.5, 6]
+    assert [float(s) for s in step.phase_seconds(0)] == [3.0, 4.5]
+    assert [float(s) for s in step.phase_seconds(8)] == [4.0, 6.0]
+
+
+def test_minutes_with_a_ramp_count_the_quicker_breaths(tmp_path):
+    text = GOOD.replace("cycles = 3", "minutes = 2") + "ramp = 8\n"
+    step = load_script(write(tmp_path, text)).steps[1]
+    assert abs(float(step.seconds()) - 120) <= 5
+    assert step.cycles == 13
+
+
+def test_a_choice_to_leave_out_holds_needs_holds_after_it(tmp_path):
+    text = GOOD.replace('speak = "Hello."', 'choice = "Holds are optional."')
+    assert "this choice offers to leave out holds, but no breathing after it holds" in error(tmp_path, text)
+    ok = text.replace('"4-6"', '"4-4-4-4"').replace("holds = false", "holds = true")
+    assert isinstance(load_script(write(tmp_path, ok)).steps[0], Choice)
+
+
+def test_without_holds_keeps_the_breaths_and_drops_the_offer(tmp_path):
+    text = GOOD.replace('speak = "Hello."', 'choice = "Holds are optional."')
+    text = text.replace('"4-6"', '"4-4-4-4"').replace("holds = false", "holds = true")
+    plain = load_script(write(tmp_path, text)).without_holds()
+    assert not plain.holds and len(plain.steps) == 1
+    assert plain.steps[0].pattern.text == "4-4" and plain.steps[0].cycles == 3
+
+
+def test_stretching_changes_breathing_only_and_keeps_room_for_every_line(tmp_path):
+    text = GOOD.replace("cycles = 3", "cycles = 10") + 'cue_cycles = 2\nlines = ["a", "b"]\n'
+    script = load_script(write(tmp_path, text))
+    assert script.stretched(2.0).steps[1].cycles == 20
+    assert script.stretched(0.01).steps[1].cycles == 4
+    assert script.stretched(2.0).steps[0] == script.steps[0]
+
+
+def test_a_reflection_says_one_prompt_a_day_in_turn(tmp_path):
+    text = GOOD.replace('speak = "Hello."', 'reflect = ["One?", "Two?", "Three?"]\nafter = 5')
+    script = load_script(write(tmp_path, text))
+    step = script.steps[0]
+    assert isinstance(step, Reflect) and set(script.texts()) >= {"One?", "Two?", "Three?"}
+    days = [date(2026, 1, 1) + timedelta(days=n) for n in range(6)]
+    said = [script.on(d).steps[0].text for d in days]
+    assert said[:3] == said[3:] and sorted(said[:3]) == ["One?", "Three?", "Two?"]
+    assert script.on(days[0]).steps[0] == Speak(said[0], 5.0)
+
+
+def test_an_empty_reflection_is_refused(tmp_path):
+    text = GOOD.replace('speak = "Hello."', "reflect = []")
+    assert "reflect is a list of prompts" in error(tmp_path, text)

@@ -96,3 +96,52 @@ def test_fade_out_falls_from_one_to_zero_smoothly():
     ramp = tones.fade_out(12000)
     assert ramp.dtype == np.float32 and ramp[0] == 1
     assert np.all(np.diff(ramp) <= 0) and ramp[-1] < 1e-6
+
+
+def turning_points(x, rate, hop_seconds=0.01):
+    """Times (s) where the pacer is quietest between breaths: local minima of a 10 ms RMS
+    envelope below a quarter of its peak, at least 3 s apart."""
+    hop = round(hop_seconds * rate)
+    frames = len(x) // hop
+    env = np.sqrt(np.mean(x[: frames * hop].reshape(frames, hop) ** 2, axis=1))
+    low = env < 0.25 * env.max()
+    minima = [i for i in range(1, frames - 1)
+              if low[i] and env[i] <= env[i - 1] and env[i] <= env[i + 1]]
+    picked = []
+    for i in minima:
+        if not picked or (i - picked[-1]) * hop_seconds > 3:
+            picked.append(i)
+        elif env[i] < env[picked[-1]]:
+            picked[-1] = i
+    return [i * hop_seconds for i in picked]
+
+
+def test_a_ramp_slows_the_breathing_on_the_audio():
+    step = Breathe(parse_pattern("4-6"), 10, "none", 0, ramp=8.0)
+    _, x = rendered(step)
+    turns = turning_points(x, RATE)[1:-1]  # the silent start and end are not turns
+    onsets = np.cumsum([float(sum(step.phase_seconds(k))) for k in range(10)])
+    assert len(turns) == 9
+    assert np.allclose(turns, onsets[:9], atol=0.05)  # each in-breath begins where planned
+    cycles = np.diff(turns)
+    assert np.all(np.diff(cycles) > -0.05)  # never faster again
+    assert cycles[0] == pytest.approx(7.5, abs=0.05) and cycles[-1] == pytest.approx(10, abs=0.1)
+
+
+def top_fraction(x):
+    """How much of the loud part of the pacer sits at the top pitch (a held breath)."""
+    windows = [x[i:i + 9600] for i in range(0, len(x) - 9600, 4800)]
+    loud = [w for w in windows if np.sqrt(np.mean(w**2)) > 0.01]
+    at_top = [w for w in loud if abs(pitch(w, RATE) - PALETTE.tone.high_hz) < 4]
+    return len(at_top) / len(loud)
+
+
+def test_no_holds_removes_the_steady_top_of_the_breath_on_the_audio():
+    box = Script("b", "B", "b", 1, (), True, "tests",
+                 (Breathe(parse_pattern("4-4-4-4"), 3, "none", 0),))
+    plain = box.without_holds()
+    held = rendered(*box.steps)[1]
+    free = rendered(*plain.steps)[1]
+    assert top_fraction(held) > 0.35
+    assert top_fraction(free) < 0.2
+    assert len(free) == 3 * 8 * RATE and len(held) == 3 * 16 * RATE
