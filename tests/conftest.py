@@ -10,6 +10,8 @@ import tempfile
 
 import pytest
 
+from support import require
+
 # No test may touch the real home: every user folder goes below one temporary directory
 # (tests that run the program give it a GROUNDING_HOME of their own).
 os.environ["GROUNDING_HOME"] = tempfile.mkdtemp(prefix="grounding-tests-")
@@ -26,7 +28,7 @@ def pulse_daemon(tmp_path_factory):
 
     missing = pulse.missing_tools()
     if missing:
-        pulse.skip_or_fail(f"{', '.join(missing)} not found; install the Debian packages "
+        require(False, f"{', '.join(missing)} not found; install the Debian packages "
                            "pulseaudio and pulseaudio-utils (TECH.md §7.2).")
     daemon = pulse.start_daemon()
     try:
@@ -35,7 +37,7 @@ def pulse_daemon(tmp_path_factory):
                                 env=daemon.environ(GROUNDING_HOME=str(home)),
                                 capture_output=True, text=True, timeout=30)
         if not re.search(r"^\*?\s*\d+\s+pulse\s+\(", listed.stdout, re.MULTILINE):
-            pulse.skip_or_fail(
+            require(False, 
                 "PortAudio does not list ALSA's 'pulse' device under the private daemon (is "
                 "libasound2-plugins installed?); 'grounding devices' printed "
                 f"{(listed.stdout + listed.stderr).strip()!r}.")

@@ -14,12 +14,12 @@ import signal
 import subprocess
 import tempfile
 import time
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pytest
+
+from support import read_wav
 
 SAMPLERATE = 48000
 """The null sink's rate, and the rate the tests render and record at, Hz."""
@@ -30,14 +30,6 @@ TOOLS = ("pulseaudio", "pactl", "parecord")
 def missing_tools() -> list[str]:
     """The programs in ``TOOLS`` that are not on PATH."""
     return [tool for tool in TOOLS if shutil.which(tool) is None]
-
-
-def skip_or_fail(why: str) -> None:
-    """Skip the test, or fail it when CI=true: on CI an audio test must never pass by not
-    running."""
-    if os.environ.get("CI", "").strip().lower() in ("true", "1"):
-        pytest.fail(f"CI=true, but this audio test cannot run: {why}", pytrace=False)
-    pytest.skip(why)
 
 
 @dataclass
@@ -189,16 +181,6 @@ class Recorder:
             self.process.kill()
             self.process.communicate()
             return False
-
-
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    """A 16-bit mono WAV as float64 samples in [-1, 1), and its rate in Hz."""
-    with wave.open(str(path), "rb") as wav:
-        if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
-            raise ValueError(f"{path}: expected 16-bit mono, got {wav.getsampwidth() * 8}-bit "
-                             f"with {wav.getnchannels()} channels")
-        data = wav.readframes(wav.getnframes())
-        return np.frombuffer(data, dtype="<i2").astype(np.float64) / 32768.0, wav.getframerate()
 
 
 def _read(path: Path) -> str:

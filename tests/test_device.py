@@ -22,6 +22,7 @@ import pytest
 import pulse  # tests/pulse.py
 from grounding.palette import load_palette
 from grounding.sinks import BLOCKSIZE
+from support import read_wav, require
 
 pytestmark = pytest.mark.audio
 
@@ -70,7 +71,7 @@ def render(args: list[str], env: dict[str, str], path: Path) -> np.ndarray:
     """What ``grounding ARGS --out PATH`` writes, as samples."""
     done = grounding([*args, "--out", str(path)], env, timeout=60)
     assert done.returncode == 0, done.stderr
-    samples, samplerate = pulse.read_wav(path)
+    samples, samplerate = read_wav(path)
     assert samplerate == SR
     return samples
 
@@ -239,7 +240,7 @@ def test_with_no_sound_output_the_program_says_so_in_one_line_mentioning_out(tmp
            "PULSE_SERVER": f"unix:{tmp_path / 'nobody-listens-here'}"}
     listed = grounding(["devices"], env, timeout=30)
     if listed.stdout.strip():
-        pulse.skip_or_fail("PortAudio still finds an output device without PulseAudio "
+        require(False, "PortAudio still finds an output device without PulseAudio "
                            f"(a sound card?): {listed.stdout.strip()!r}")
     done = grounding(["breathe", "--cycles", "1", "--no-voice"], env, timeout=30)
     lines = done.stderr.strip().splitlines()
