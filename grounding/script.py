@@ -27,6 +27,8 @@ class Speak:
     text: str
     after: float = 1.0
     """Silence after the line, seconds."""
+    with_holds: bool = False
+    """Said only while the holds are kept: about the holds, so left out with ``--no-holds``."""
 
 
 @dataclass(frozen=True)
@@ -128,10 +130,12 @@ class Script:
 
     def without_holds(self) -> Script:
         """The same exercise with every hold turned into ordinary breathing (``--no-holds``):
-        the in- and out-breaths keep their lengths, and offers to leave holds out are gone."""
+        the in- and out-breaths keep their lengths; offers to leave holds out, and lines
+        marked ``with_holds``, are gone."""
         steps = tuple(replace(s, pattern=s.pattern.without_holds()) if isinstance(s, Breathe)
                       else s for s in self.steps
-                      if not (isinstance(s, Choice) and s.offers == "no-holds"))
+                      if not (isinstance(s, Choice) and s.offers == "no-holds")
+                      and not (isinstance(s, Speak) and s.with_holds))
         return replace(self, steps=steps, holds=False)
 
     def stretched(self, factor: float) -> Script:
@@ -184,7 +188,7 @@ def cue_words(step: Breathe) -> list[str]:
 _TOP = {"title": str, "summary": str, "minutes": float, "tags": list, "holds": bool,
         "source": str, "step": list}
 _KINDS = {
-    "speak": {"speak": str, "after": float},
+    "speak": {"speak": str, "after": float, "with_holds": bool},
     "choice": {"choice": str, "offers": str, "after": float},
     "reflect": {"reflect": list, "after": float},
     "pause": {"pause": float},
@@ -243,13 +247,17 @@ def _check_top(doc: DataFile, data: dict) -> None:
 
 
 def _check_holds(doc: DataFile, data: dict, steps: list[Step]) -> None:
+    holds_anywhere = any(isinstance(s, Breathe) and s.pattern.has_holds for s in steps)
     for i, step in enumerate(steps):
         if isinstance(step, Choice) and step.offers == "no-holds" and not any(
                 isinstance(s, Breathe) and s.pattern.has_holds for s in steps[i:]):
             raise doc.fail(f"step {i + 1}: this choice offers to leave out holds, but no "
                            "breathing after it holds the breath.", key="offers", table="step",
                            index=i)
-    holds = any(isinstance(s, Breathe) and s.pattern.has_holds for s in steps)
+        if isinstance(step, Speak) and step.with_holds and not holds_anywhere:
+            raise doc.fail(f"step {i + 1}: with_holds = true, but nothing in the exercise "
+                           "holds the breath.", key="with_holds", table="step", index=i)
+    holds = holds_anywhere
     if holds != data["holds"]:
         truth = "does" if holds else "does not"
         raise doc.fail(f"holds = {str(data['holds']).lower()}, but the exercise {truth} hold "
@@ -289,7 +297,7 @@ def _step(doc: DataFile, index: int, table: dict) -> Step:
         after = table.get("after", 1.0)
         if not 0 <= after <= 60:
             raise fail("after is the silence after the line: 0 to 60 seconds.", "after")
-        return Speak(text(table["speak"], "speak"), float(after))
+        return Speak(text(table["speak"], "speak"), float(after), table.get("with_holds", False))
     if kind == "choice":
         after = table.get("after", 2.0)
         if not 0 <= after <= 60:

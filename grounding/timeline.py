@@ -101,12 +101,12 @@ class Timeline:
                       f"   (breath {t.cycle + 1})") for t in self.tones]
                   + [(c.start, 2, f"says  {c.text}") for c in self.clips]
                   + [(o.start, 3, f"offer {o.offers}") for o in self.offers])
-        lines = []
-        for start, _, what in sorted(events):
-            seconds = start / self.samplerate
-            lines.append(f"{int(seconds // 60)}:{seconds % 60:04.1f}  {what}")
-        lines.append(f"{int(self.seconds // 60)}:{self.seconds % 60:04.1f}  end")
-        return lines
+        def clock(frames: int) -> str:
+            tenths = round(10 * frames / self.samplerate)
+            return f"{tenths // 600}:{tenths % 600 / 10:04.1f}"
+
+        lines = [f"{clock(start)}  {what}" for start, _, what in sorted(events)]
+        return lines + [f"{clock(self.frames)}  end"]
 
 
 def frames_of(seconds: float | Fraction, samplerate: int) -> int:

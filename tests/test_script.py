@@ -56,7 +56,7 @@ def test_an_unknown_key_names_file_line_step_and_a_suggestion(tmp_path):
 def test_an_option_of_another_kind_of_step_is_named(tmp_path):
     message = error(tmp_path, GOOD.replace('speak = "Hello."', 'speak = "Hello."\ncycles = 2'))
     assert message.startswith("ex.toml:10: step 1: 'cycles' does not belong here.")
-    assert "Valid keys here: speak, after." in message
+    assert "Valid keys here: speak, after, with_holds." in message
 
 
 def test_a_wrong_type_says_what_to_write(tmp_path):
@@ -212,3 +212,13 @@ def test_a_reflection_says_one_prompt_a_day_in_turn(tmp_path):
 def test_an_empty_reflection_is_refused(tmp_path):
     text = GOOD.replace('speak = "Hello."', "reflect = []")
     assert "reflect is a list of prompts" in error(tmp_path, text)
+
+
+def test_lines_about_holds_are_left_out_without_holds(tmp_path):
+    text = GOOD.replace('"4-6"', '"4-4-4-4"').replace("holds = false", "holds = true")
+    text = text.replace('speak = "Hello."', 'speak = "Holds are soft."\nwith_holds = true')
+    script = load_script(write(tmp_path, text))
+    assert script.steps[0] == Speak("Holds are soft.", 1.0, True)
+    assert [type(s) for s in script.without_holds().steps] == [Breathe]
+    no_holds = GOOD.replace('speak = "Hello."', 'speak = "Holds are soft."\nwith_holds = true')
+    assert "with_holds = true, but nothing in the exercise holds the breath" in error(tmp_path, no_holds)
