@@ -138,7 +138,7 @@ def list_command(
     else:
         name_w, tags_w = max(len(r[0]) for r in rows), max(len(r[3]) for r in rows)
         for name, minutes, holds, tags, summary in rows:
-            typer.echo(f"{name:<{name_w}}  {minutes:>8}  {holds:<5}  {tags:<{tags_w}}  {summary}")
+            typer.echo(f"{name:<{name_w}}  {minutes:>9}  {holds:<5}  {tags:<{tags_w}}  {summary}")
         if any(r[0].endswith(" *") for r in rows):
             notes.insert(0, "* your own exercise")
     for note in notes:
