@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -26,7 +26,7 @@ class Options:
     rate: int = DEFAULT_RATE
     """Words per minute."""
     speak: bool = True
-    mix: Mix = Mix()
+    mix: Mix = field(default_factory=Mix)
     device: str | None = None
     out: Path | None = None
     samplerate: int | None = None

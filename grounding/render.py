@@ -17,9 +17,10 @@ from grounding.palette import Palette
 from grounding.timeline import Timeline
 
 
-@dataclass(frozen=True)
+@dataclass
 class Mix:
-    """Which layers sound, and how loud."""
+    """Which layers sound, and how loud. The renderer reads it for every block, so a change
+    (the ``v`` and ``t`` keys) is heard as soon as the blocks already queued have played."""
 
     volume: float = 0.7
     """Master gain, 0 to 1 (a linear amplitude factor on the palette's levels)."""
@@ -44,15 +45,16 @@ class _Active:
         return [e for e in self.live if e.start < end]
 
 
-def render(timeline: Timeline, palette: Palette, mix: Mix = Mix(),
+def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
            blocksize: int = 2048) -> Iterator[np.ndarray]:
     """Yield the whole timeline as blocks (see the module docstring for the contract)."""
+    mix = mix if mix is not None else Mix()
     if blocksize < 1:
         raise ValueError("blocksize must be at least 1")
     sr = timeline.samplerate
     tone = palette.tone
     weights = tone.weights
-    voice_gain = 10 ** (palette.voice.level_db / 20) * mix.voice
+    voice_level = 10 ** (palette.voice.level_db / 20)
     bell = palette.bell
     bell_level = 10 ** (bell.level_db / 20)
     duck_depth = 1 - 10 ** (tone.duck_db / 20)
@@ -61,6 +63,7 @@ def render(timeline: Timeline, palette: Palette, mix: Mix = Mix(),
     active_chimes, ducking = _Active(timeline.chimes), _Active(timeline.clips)
     for start in range(0, timeline.frames, blocksize):
         end = min(start + blocksize, timeline.frames)
+        voice_gain = voice_level * mix.voice
         out = np.zeros(end - start, dtype=np.float32)
         playing = active_tones.overlapping(start, end) if mix.tones else []
         if playing:

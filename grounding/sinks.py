@@ -24,7 +24,6 @@ from typing import Callable, Iterable
 import numpy as np
 
 from grounding.errors import AudioUnavailable, UsageError
-from grounding.tones import fade_out
 
 FILE_SAMPLERATE = 48000
 FADE_SECONDS = 0.25
@@ -60,6 +59,8 @@ class Report:
     sha256: str = ""
     first_audible: float | None = None
     """``time.time()`` when the first non-silent block was handed to the device."""
+    lost_at: int | None = None
+    """The frame at which the sound card stopped taking audio, if it did."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -202,123 +203,218 @@ class DeviceSink:
             raise AudioUnavailable(no_device_message(str(exc))) from None
 
     def play(self, blocks: Iterable[np.ndarray],
-             on_sound: Callable[[float], None] | None = None) -> Report:
-        """Play every block; on KeyboardInterrupt fade out in the callback, then re-raise.
+             on_sound: Callable[[float], None] | None = None,
+             on_tick: Callable[[int], None] | None = None,
+             controls: Controls | None = None,
+             total_frames: int | None = None) -> Report:
+        """Play every block. Stop gently (a fade inside the callback) on KeyboardInterrupt,
+        raised by Ctrl-C or by ``on_tick``, then re-raise it.
 
-        ``on_sound`` is called once, from this thread, with the ``time.time()`` at which the
-        first non-silent block was handed to the device."""
+        ``on_sound`` is called once with the ``time.time()`` at which the first non-silent
+        block was handed to the device; ``on_tick`` about every 50 ms with the frame being
+        heard now. Both run on this thread. ``controls`` (volume, pause) are followed at once,
+        with ramps. If the device stops taking audio mid-session (unplugged, the sound server
+        gone), the session goes on silently on the wall clock until ``total_frames``, so what is
+        on screen stays in step; ``report.lost_at`` says where."""
         sd = self.sd
         report = Report()
-        q: queue.Queue = queue.Queue(maxsize=QUEUE_BLOCKS)
-        done = threading.Event()
-        fading = threading.Event()
-        stop_producer = threading.Event()
-        ramp = fade_out(round(FADE_SECONDS * self.samplerate))
-        state = {"fade_at": 0, "first": False, "tail": 1, "closing": 0}
-        problems: list[BaseException] = []
-
-        def produce() -> None:
-            try:
-                for block in blocks:
-                    if len(block) < BLOCKSIZE:
-                        padded = np.zeros((BLOCKSIZE, 1), dtype=np.float32)
-                        padded[: len(block)] = block
-                        report.frames += len(block)
-                        _put(padded, len(block))
-                        break
-                    report.frames += len(block)
-                    if not _put(block, BLOCKSIZE):
-                        return
-                _put(None, 0)
-            except BaseException as exc:  # surfaced by play(); the callback plays silence
-                problems.append(exc)
-                _put(None, 0)
-
-        def _put(item, frames) -> bool:
-            while not stop_producer.is_set():
-                try:
-                    q.put((item, frames), timeout=0.05)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def callback(outdata, frames, time_info, status) -> None:
-            if status.output_underflow:
-                report.underflows += 1
-            closing = state["closing"]
-            if closing:  # the end has been played: silence for the tail, then stop
-                outdata.fill(0)
-                state["closing"] = closing - 1
-                if closing == 1:
-                    raise sd.CallbackStop
-                return
-            try:
-                block, valid = q.get_nowait()
-            except queue.Empty:
-                outdata.fill(0)
-                report.underflows += 1
-                return
-            if block is None:
-                outdata.fill(0)
-                if state["tail"] <= 1:
-                    raise sd.CallbackStop
-                state["closing"] = state["tail"] - 1
-                return
-            outdata[:] = block
-            if not state["first"] and valid and block[:valid].any():
-                state["first"] = True
-                report.first_audible = time.time()
-            if fading.is_set():
-                at = state["fade_at"]
-                n = min(frames, len(ramp) - at)
-                if n > 0:
-                    np.multiply(outdata[:n], ramp[at:at + n, None], out=outdata[:n])
-                outdata[max(n, 0):] = 0
-                state["fade_at"] = at + frames
-                if at + frames >= len(ramp):
-                    state["closing"] = state["tail"]
-            elif valid < frames:
-                state["closing"] = state["tail"]
-
-        producer = threading.Thread(target=produce, name="grounding-render", daemon=True)
+        controls = controls or Controls()
+        playback = _Playback(self.samplerate, report, controls, sd.CallbackStop)
+        producer = threading.Thread(target=playback.produce, args=(blocks,),
+                                    name="grounding-render", daemon=True)
         producer.start()
-        while q.qsize() < 2 and producer.is_alive():
+        while playback.queue.qsize() < 2 and producer.is_alive():
             time.sleep(0.001)
         try:
             stream = sd.OutputStream(
                 samplerate=self.samplerate, blocksize=BLOCKSIZE, device=self.device,
                 channels=self.channels, dtype="float32", latency="high",
-                callback=callback, finished_callback=done.set)
+                callback=playback.callback, finished_callback=playback.done.set)
         except Exception as exc:
-            stop_producer.set()
+            playback.stop_producer.set()
             raise AudioUnavailable(no_device_message(str(exc))) from None
-        state["tail"] = tail_blocks(stream.latency, self.samplerate)
+        playback.tail = tail_blocks(stream.latency, self.samplerate)
+        playback.latency = round(stream.latency * self.samplerate)
         try:
-            with stream:
-                try:
-                    while not done.wait(0.05):
-                        if on_sound and report.first_audible is not None:
-                            on_sound(report.first_audible)
-                            on_sound = None
-                        if not stream.active and not done.is_set():
-                            break
-                except KeyboardInterrupt:
-                    fading.set()
-                    deadline = time.monotonic() + FADE_SECONDS + 1.0
-                    while not done.wait(0.02) and time.monotonic() < deadline:
-                        pass
-                    if not done.is_set():
-                        stream.abort()
-                    raise
+            stream.start()
+            try:
+                while not playback.done.wait(0.05):
+                    if on_sound and report.first_audible is not None:
+                        on_sound(report.first_audible)
+                        on_sound = None
+                    if playback.lost():
+                        report.lost_at = playback.position()
+                        break
+                    if on_tick:
+                        on_tick(playback.position())
+            except KeyboardInterrupt:
+                playback.stopping = True
+                deadline = time.monotonic() + FADE_SECONDS + 1.0
+                while not playback.done.wait(0.02) and time.monotonic() < deadline:
+                    pass
+                raise
+            finally:
+                _close(stream, playback)
         except sd.PortAudioError as exc:
-            raise AudioUnavailable(no_device_message(str(exc))) from None
+            if report.lost_at is None:
+                raise AudioUnavailable(no_device_message(str(exc))) from None
         finally:
-            stop_producer.set()
+            playback.stop_producer.set()
             producer.join(1.0)
-        if problems:
-            raise problems[0]
+        if playback.problems:
+            raise playback.problems[0]
+        if report.lost_at is not None and total_frames is not None:
+            _carry_on(report.lost_at, total_frames, self.samplerate, controls, on_tick)
         return report
+
+
+def _close(stream, playback: _Playback) -> None:
+    """Close the stream without hanging on a device that has gone away."""
+    closer = threading.Thread(target=(stream.abort if not playback.done.is_set()
+                                      else stream.close), daemon=True)
+    closer.start()
+    closer.join(1.0)
+
+
+def _carry_on(position: int, total: int, samplerate: int, controls: Controls,
+              on_tick: Callable[[int], None] | None) -> None:
+    """With the sound gone, keep the session's clock running on wall time (pauses included)."""
+    last = time.monotonic()
+    while position < total:
+        time.sleep(0.05)
+        now = time.monotonic()
+        if not controls.paused:
+            position = min(total, position + round((now - last) * samplerate))
+        last = now
+        if on_tick:
+            on_tick(position)
+
+
+@dataclass
+class Controls:
+    """What the listener can change while a session plays, followed by the audio callback."""
+
+    volume: float = 1.0
+    """A live factor on the rendered level, 0 to 2; changes glide over 50 ms."""
+    paused: bool = False
+    """Fades out over 250 ms and holds the session still; resuming fades back in."""
+
+
+class _Playback:
+    """The state shared by the producer thread, the audio callback and the waiting thread.
+
+    The callback copies one ready block, applies a gain ramp into preallocated buffers and
+    counts frames: no allocation, no locks beyond the queue's, no I/O (TECH.md §4)."""
+
+    def __init__(self, samplerate: int, report: Report, controls: Controls,
+                 stop_signal: type[Exception]):
+        self.report = report
+        self.stop_signal = stop_signal
+        self.controls = controls
+        self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_BLOCKS)
+        self.done = threading.Event()
+        self.stop_producer = threading.Event()
+        self.problems: list[BaseException] = []
+        self.stopping = False
+        self.closing = 0
+        self.tail = 1
+        self.latency = 0
+        self.handed = 0
+        self.heard_from = time.monotonic()
+        self.on = 1.0  # 1 = fully in, 0 = faded out (paused, or stopped)
+        self.gain = controls.volume
+        self.on_step = BLOCKSIZE / (FADE_SECONDS * samplerate)
+        self.gain_step = BLOCKSIZE / (0.05 * samplerate)
+        self.line = (np.arange(1, BLOCKSIZE + 1, dtype=np.float32) / BLOCKSIZE)
+        self.ramp = np.empty(BLOCKSIZE, dtype=np.float32)
+        self.level = np.empty(BLOCKSIZE, dtype=np.float32)
+
+    def produce(self, blocks: Iterable[np.ndarray]) -> None:
+        """Render ahead into the bounded queue (runs on the producer thread)."""
+        try:
+            for block in blocks:
+                frames = len(block)
+                if frames < BLOCKSIZE:
+                    padded = np.zeros((BLOCKSIZE, 1), dtype=np.float32)
+                    padded[:frames] = block
+                    block = padded
+                self.report.frames += frames
+                if not self._put((block, frames)) or frames < BLOCKSIZE:
+                    break
+            self._put((None, 0))
+        except BaseException as exc:  # surfaced by play(); the callback plays silence
+            self.problems.append(exc)
+            self._put((None, 0))
+
+    def _put(self, item) -> bool:
+        while not self.stop_producer.is_set():
+            try:
+                self.queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def position(self) -> int:
+        """The frame being heard now (what was handed over, less the output latency)."""
+        return max(0, self.handed - self.latency)
+
+    def lost(self) -> bool:
+        """Whether the device has stopped asking for audio (the callback is silent)."""
+        return time.monotonic() - self.heard_from > 1.5
+
+    def callback(self, outdata, frames, time_info, status) -> None:
+        """The audio callback (see the class docstring)."""
+        self.heard_from = time.monotonic()
+        report = self.report
+        if status.output_underflow:
+            report.underflows += 1
+        if self.closing:  # the end has been played: silence for the tail, then stop
+            outdata.fill(0)
+            self.closing -= 1
+            if not self.closing:
+                raise self.stop_signal
+            return
+        want_on = 0.0 if (self.stopping or self.controls.paused) else 1.0
+        if want_on == 0.0 and self.on == 0.0:
+            outdata.fill(0)  # paused: hold still, consume nothing
+            if self.stopping:
+                self.closing = self.tail
+            return
+        try:
+            block, valid = self.queue.get_nowait()
+        except queue.Empty:
+            outdata.fill(0)
+            report.underflows += 1
+            return
+        if block is None:
+            outdata.fill(0)
+            self.closing = self.tail
+            return
+        self.handed += valid
+        if report.first_audible is None and valid and block[:valid].any():
+            report.first_audible = time.time()
+        on = min(1.0, self.on + self.on_step) if want_on else max(0.0, self.on - self.on_step)
+        gain = self.controls.volume
+        gain = (min(gain, self.gain + self.gain_step) if gain > self.gain
+                else max(gain, self.gain - self.gain_step))
+        if on == self.on == 1.0 and gain == self.gain == 1.0:
+            outdata[:] = block
+        else:
+            # level = ease(on ramp) * gain ramp, sample by sample across this block
+            np.multiply(self.line, on - self.on, out=self.ramp)
+            self.ramp += self.on
+            np.multiply(self.ramp, np.float32(np.pi), out=self.ramp)
+            np.cos(self.ramp, out=self.ramp)
+            np.multiply(self.ramp, -0.5, out=self.ramp)
+            self.ramp += 0.5
+            np.multiply(self.line, gain - self.gain, out=self.level)
+            self.level += self.gain
+            self.level *= self.ramp
+            np.multiply(block, self.level[:, None], out=outdata)
+        self.on, self.gain = on, gain
+        if valid < frames:
+            self.closing = self.tail
 
 
 def _device_arg(device: str | int | None) -> str | int | None:

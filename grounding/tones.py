@@ -93,9 +93,3 @@ def duck_weight(positions: np.ndarray, ranges: list[tuple[int, int]], ramp: int)
         fall = np.clip(((end + ramp) - positions) / ramp, 0.0, 1.0)
         np.maximum(weight, ease(np.minimum(rise, fall), "ease"), out=weight)
     return weight
-
-
-def fade_out(frames: int) -> np.ndarray:
-    """A raised-cosine ramp from 1 to 0 over ``frames`` (float32), for stopping gently."""
-    x = np.arange(frames, dtype=np.float64) / max(frames, 1)
-    return (0.5 + 0.5 * np.cos(math.pi * x)).astype(np.float32)

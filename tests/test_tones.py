@@ -92,12 +92,6 @@ def test_the_bell_rings_softly_and_ends_at_zero():
     assert pitch(ring[: RATE], RATE, 300, 500) == pytest.approx(PALETTE.bell.hz, abs=2)
 
 
-def test_fade_out_falls_from_one_to_zero_smoothly():
-    ramp = tones.fade_out(12000)
-    assert ramp.dtype == np.float32 and ramp[0] == 1
-    assert np.all(np.diff(ramp) <= 0) and ramp[-1] < 1e-6
-
-
 def turning_points(x, rate, hop_seconds=0.01):
     """Times (s) where the pacer is quietest between breaths: local minima of a 10 ms RMS
     envelope below a quarter of its peak, at least 3 s apart."""
