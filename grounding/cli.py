@@ -24,10 +24,10 @@ NoVoice = Annotated[bool, typer.Option("--no-voice", help="Leave out the spoken 
 NoTones = Annotated[bool, typer.Option("--no-tones", help="Voice only, no breathing tones.")]
 VoiceOpt = Annotated[Optional[str], typer.Option(
     "--voice", help="A voice id or a language such as en or en-us (see 'grounding voices').")]
-Rate = Annotated[int, typer.Option(
-    "--rate", min=80, max=300, help="Speaking speed in words per minute.")]
-Volume = Annotated[int, typer.Option(
-    "--volume", min=0, max=100, help="Loudness from 0 to 100.")]
+Rate = Annotated[Optional[int], typer.Option(
+    "--rate", min=80, max=300, help="Speaking speed in words per minute (default 150).")]
+Volume = Annotated[Optional[int], typer.Option(
+    "--volume", min=0, max=100, help="Loudness from 0 to 100 (default 70).")]
 Device = Annotated[Optional[str], typer.Option(
     "--device", help="Output device: a number or part of a name (see 'grounding devices').")]
 Samplerate = Annotated[Optional[int], typer.Option(
@@ -38,6 +38,10 @@ DryRun = Annotated[bool, typer.Option(
 Debug = Annotated[bool, typer.Option("--debug", help="Show timings and full error details.")]
 NoHolds = Annotated[bool, typer.Option(
     "--no-holds", help="Turn every breath hold into ordinary breathing.")]
+Plain = Annotated[bool, typer.Option(
+    "--plain", help="No animation or colour: one timestamped line per caption and phase "
+                    "(screen-reader friendly; automatic when not on a terminal).")]
+Quiet = Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")]
 
 _START = time.time()
 
@@ -46,46 +50,144 @@ def _say(line: str) -> None:
     typer.echo(line, err=True)
 
 
-def _options(*, no_voice: bool, no_tones: bool, volume: int, no_holds: bool, **rest):
+def _options(*, no_voice: bool, no_tones: bool, volume: int | None, no_holds: bool,
+             voice: str | None, rate: int | None, device: str | None, **rest):
+    """Options from the command line, with the user's settings filling what it leaves out."""
+    from grounding import config
     from grounding.player import Options
     from grounding.render import Mix
 
-    return Options(speak=not no_voice, holds=not no_holds,
-                   mix=Mix(volume=volume / 100, voice=not no_voice, tones=not no_tones), **rest)
+    settings = config.load(_say)
+    volume = settings.volume if volume is None else volume
+    return Options(
+        voice=voice or settings.voice, rate=rate or settings.rate,
+        device=device or settings.device or None, speak=not no_voice,
+        holds=settings.holds and not no_holds,
+        mix=Mix(volume=volume / 100, voice=not no_voice, tones=settings.tones and not no_tones),
+        **rest)
 
 
-def _run(script, options, debug: bool) -> None:
-    from grounding.player import play
+_TERMINATED = []
 
+
+def _run(script, options, debug: bool, plain: bool = False, quiet: bool = False) -> None:
+    """Play a script with a display and keys; print what happened."""
+    import os
+
+    from grounding import safety
+    from grounding.player import open_session
+
+    say = (lambda line: None) if quiet else _say
     where = (f"to {options.out}" if options.out else "(dry run)" if options.dry_run else "")
-    _say(f"{script.title} · {_length(script.minutes)}"
-         f"{' · ' + where if where else ' · Ctrl-C stops gently'}")
+    if safety.first_run() and not quiet and not options.dry_run:
+        typer.echo(safety.NOTICE + "\n", err=True)
+        safety.mark_shown()
+    session = open_session(script, options, notice=_say)
+    say(f"{script.title} · {_length(session.timeline.seconds / 60)}"
+        + (f" · {where}" if where else ""))
+    if not session.live:
+        report = _run_offline(session, options)
+        seconds = session.timeline.seconds
+        if options.dry_run:
+            typer.echo("\n".join(session.timeline.describe()))
+            say(f"Rendered {_clock(seconds)} at {session.timeline.samplerate} Hz "
+                f"({report.frames} frames, sha256 {report.sha256[:16]}).")
+        else:
+            say(f"Wrote {options.out} ({_clock(seconds)}, {session.timeline.samplerate} Hz).")
+        return
+    _run_live(session, options, debug, quiet or False,
+              plain or not sys.stdout.isatty() or os.environ.get("TERM", "") == "dumb")
+
+
+def _run_offline(session, options):
+    try:
+        return session.run()
+    except KeyboardInterrupt:
+        _say(f"Stopped; {options.out} was not written." if options.out else "Stopped.")
+        raise typer.Exit(130) from None
+
+
+def _run_live(session, options, debug: bool, quiet: bool, plain: bool) -> None:
+    import os
+
+    from grounding.keys import Keys
+    from grounding.screen import LiveDisplay, PlainDisplay, QuietDisplay, Status
+
+    mix, controls = session.mix, session.controls
+    start_volume = round(controls.volume * 100)
+    status = Status(volume=start_volume, voice=mix.voice, tones=mix.tones)
+    lost_said = []
 
     def sounding(epoch: float) -> None:
         _say(f"debug: first audible block handed to the device "
              f"{1000 * (epoch - _START):.0f} ms after the command line loaded "
              f"(epoch {epoch:.6f})")
 
-    try:
-        timeline, report = play(script, options, notice=_say,
-                                on_sound=sounding if debug else None)
-    except KeyboardInterrupt:
-        if options.out is None:
-            _say("Stopped.")
+    with Keys() as keys:
+        status.keys = keys.active
+        if quiet:
+            display = QuietDisplay()
+        elif plain:
+            display = PlainDisplay(sys.stdout, session.timeline)
         else:
-            _say(f"Stopped; {options.out} was not written.")
-        raise typer.Exit(130) from None
-    seconds = timeline.frames / timeline.samplerate
-    if options.dry_run:
-        typer.echo("\n".join(timeline.describe()))
-    if options.out is not None:
-        _say(f"Wrote {options.out} ({_clock(seconds)}, {timeline.samplerate} Hz).")
-    elif options.dry_run:
-        _say(f"Rendered {_clock(seconds)} at {timeline.samplerate} Hz "
-             f"({report.frames} frames, sha256 {report.sha256[:16]}).")
-    if report.underflows:
+            display = LiveDisplay(sys.stdout, session.timeline, session.script.title, status,
+                                  color="NO_COLOR" not in os.environ)
+
+        def tick(frame: int) -> None:
+            for key in keys.read():
+                _press(key, status, mix, controls)
+            if controls.lost and not lost_said:
+                lost_said.append(True)
+                line = ("The sound output went away, so the guidance carries on here, in "
+                        "step. 'grounding doctor' can look for the cause.")
+                if isinstance(display, LiveDisplay):
+                    display.note = line
+                else:
+                    _say(line)
+            display.tick(frame)
+
+        try:
+            report = session.run(sounding if debug else None, tick)
+        except KeyboardInterrupt:
+            display.close()
+            if not quiet:
+                _say("Stopped.")
+            raise typer.Exit(143 if _TERMINATED else 130) from None
+        finally:
+            display.close()
+            if status.volume != start_volume:
+                _remember_volume(status.volume)
+    if report.underflows and not quiet:
         _say(f"The sound card ran short of audio {report.underflows} time"
              f"{'s' if report.underflows != 1 else ''}; you may have heard small gaps.")
+
+
+def _press(key: str, status, mix, controls) -> None:
+    """What one key does while a session plays."""
+    if key in "qQ":
+        raise KeyboardInterrupt
+    if key == " ":
+        controls.paused = status.paused = not status.paused
+    elif key in "+=":
+        status.volume = min(100, status.volume + 5)
+    elif key in "-_":
+        status.volume = max(0, status.volume - 5)
+    elif key in "vV":
+        mix.voice = status.voice = not status.voice
+    elif key in "tT":
+        mix.tones = status.tones = not status.tones
+    controls.volume = status.volume / 100
+
+
+def _remember_volume(volume: int) -> None:
+    from dataclasses import replace
+
+    from grounding import config
+
+    try:
+        config.save(replace(config.load(lambda line: None), volume=volume))
+    except OSError:
+        pass  # not remembered this time; nothing else is affected
 
 
 def _length(minutes: float) -> str:
@@ -154,8 +256,9 @@ def play(
              "the words stay the same.")] = None,
     no_holds: NoHolds = False,
     out: Out = None, no_voice: NoVoice = False, no_tones: NoTones = False,
-    voice: VoiceOpt = None, rate: Rate = 150, volume: Volume = 70, device: Device = None,
-    samplerate: Samplerate = None, dry_run: DryRun = False, debug: Debug = False,
+    voice: VoiceOpt = None, rate: Rate = None, volume: Volume = None, device: Device = None,
+    samplerate: Samplerate = None, dry_run: DryRun = False, plain: Plain = False,
+    quiet: Quiet = False, debug: Debug = False,
 ) -> None:
     """Play an exercise: spoken guidance with soft breathing tones."""
     from grounding.script import find_script
@@ -163,7 +266,7 @@ def play(
     _run(find_script(name), _options(
         minutes=minutes, no_holds=no_holds, out=out, no_voice=no_voice, no_tones=no_tones,
         voice=voice, rate=rate, volume=volume, device=device, samplerate=samplerate,
-        dry_run=dry_run), debug)
+        dry_run=dry_run), debug, plain, quiet)
 
 
 @app.command()
@@ -181,8 +284,9 @@ def breathe(
         help="Start at this many breaths a minute and slow down gently to the pattern.")] = None,
     no_holds: NoHolds = False,
     out: Out = None, no_voice: NoVoice = False, no_tones: NoTones = False,
-    voice: VoiceOpt = None, rate: Rate = 150, volume: Volume = 70, device: Device = None,
-    samplerate: Samplerate = None, dry_run: DryRun = False, debug: Debug = False,
+    voice: VoiceOpt = None, rate: Rate = None, volume: Volume = None, device: Device = None,
+    samplerate: Samplerate = None, dry_run: DryRun = False, plain: Plain = False,
+    quiet: Quiet = False, debug: Debug = False,
 ) -> None:
     """Paced breathing with the tone: rising as you breathe in, falling as you breathe out."""
     from grounding.breath import parse_pattern
@@ -201,7 +305,8 @@ def breathe(
     count = cycles if cycles is not None else cycles_for(shape, minutes or 5.0, ramp)
     _run(breathing_script(shape, count, spoken=not no_voice, ramp=ramp), _options(
         no_holds=no_holds, out=out, no_voice=no_voice, no_tones=no_tones, voice=voice,
-        rate=rate, volume=volume, device=device, samplerate=samplerate, dry_run=dry_run), debug)
+        rate=rate, volume=volume, device=device, samplerate=samplerate, dry_run=dry_run),
+         debug, plain, quiet)
 
 
 @app.command()
@@ -226,6 +331,49 @@ def validate(
                    f"{', with breath holds' if script.holds else ''}.")
     if broken:
         raise typer.Exit(2)
+
+
+@app.command()
+def about() -> None:
+    """What this program is and is not, how to stay safe with it, and when to seek help."""
+    from grounding import safety
+
+    typer.echo(safety.NOTICE + "\n\n" + safety.WHEN_TO_SEEK_HELP)
+
+
+@app.command("help-now")
+def help_now() -> None:
+    """Crisis and domestic-abuse lines, at once, with no sound."""
+    from grounding import safety
+
+    typer.echo(safety.HELP_NOW)
+
+
+@app.command("config")
+def config_command(
+    action: Annotated[Optional[str], typer.Argument(help="Leave out to show the settings, or 'set'.")] = None,
+    key: Annotated[Optional[str], typer.Argument(help="voice, rate, volume, device, tones or holds.")] = None,
+    value: Annotated[Optional[str], typer.Argument(help="The new value.")] = None,
+) -> None:
+    """Show your default settings, or change one: grounding config set volume 50."""
+    from dataclasses import fields, replace
+
+    from grounding import config
+    from grounding.errors import UsageError
+
+    settings = config.load(_say)
+    if action is None:
+        for f in fields(config.Config):
+            shown = getattr(settings, f.name)
+            shown = ("on" if shown else "off") if isinstance(shown, bool) else (shown or "(default)")
+            typer.echo(f"{f.name:<7} {shown}")
+        typer.echo(f"(kept in {config.path()})")
+        return
+    if action != "set" or key is None or value is None:
+        raise UsageError("Write 'grounding config' to see the settings, or "
+                         "'grounding config set KEY VALUE' to change one.")
+    path = config.save(replace(settings, **{key: config.parse_value(key, value)}))
+    typer.echo(f"{key} is now {value} (in {path}).")
 
 
 @app.command()
@@ -269,8 +417,17 @@ def devices() -> None:
                    f"{d['max_output_channels']} ch, {d['default_samplerate']:g} Hz)")
 
 
+def _terminate(signum, frame) -> None:
+    """SIGTERM stops a session the way Ctrl-C does: a fade, the terminal put back, exit 143."""
+    _TERMINATED.append(signum)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Run the command line; turn our errors into one sentence and an exit code."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app(prog_name="grounding")
     except GroundingError as exc:
@@ -278,7 +435,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         _say("Stopped.")
-        sys.exit(130)
+        sys.exit(143 if _TERMINATED else 130)
     except Exception as exc:  # anything unforeseen: an apology and where the details are
         _unexpected(exc, "--debug" in sys.argv)
 

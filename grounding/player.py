@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -12,7 +12,7 @@ from grounding.errors import SpeechUnavailable, UsageError
 from grounding.palette import Palette, load_palette
 from grounding.render import Mix, render
 from grounding.script import Breathe, Script, Speak
-from grounding.sinks import DeviceSink, NullSink, Report, WavSink
+from grounding.sinks import Controls, DeviceSink, NullSink, Report, WavSink
 from grounding.speech import DEFAULT_RATE, Pyttsx3Voice, SilentVoice, Voice
 from grounding.timeline import Timeline, build_timeline
 
@@ -85,24 +85,56 @@ def prepare(script: Script, voice: Voice, palette: Palette, samplerate: int,
     return fitted
 
 
-def play(script: Script, options: Options, notice: Callable[[str], None],
-         palette: Palette | None = None,
-         on_sound: Callable[[float], None] | None = None) -> tuple[Timeline, Report]:
-    """Play ``script`` as ``options`` say; returns the timeline and the sink's report.
+@dataclass
+class Session:
+    """An exercise ready to play: its timeline built, its sink open."""
 
-    ``on_sound`` hears the moment the first sound reached the sound card (not for files)."""
+    script: Script
+    timeline: Timeline
+    sink: DeviceSink | WavSink | NullSink
+    palette: Palette
+    mix: Mix
+    """Read by the renderer for every block: voice and tones can be switched while playing."""
+    controls: Controls
+    """Followed by the sound card at once: live volume and pause."""
+
+    @property
+    def live(self) -> bool:
+        """Whether it plays in real time on the sound card (rather than into a file)."""
+        return isinstance(self.sink, DeviceSink)
+
+    def run(self, on_sound: Callable[[float], None] | None = None,
+            on_tick: Callable[[int], None] | None = None) -> Report:
+        """Play it. On the sound card, ``on_sound`` hears when the first sound reached the
+        device and ``on_tick`` the frame being heard, about every 50 ms."""
+        blocks = render(self.timeline, self.palette, self.mix, self.sink.blocksize)
+        if isinstance(self.sink, DeviceSink):
+            return self.sink.play(blocks, on_sound, on_tick, self.controls, self.timeline.frames)
+        return self.sink.play(blocks)
+
+
+def open_session(script: Script, options: Options, notice: Callable[[str], None],
+                 palette: Palette | None = None) -> Session:
+    """Everything before the first sound: sink, voice clips, timeline."""
     palette = palette or load_palette("day")
     if not options.holds:
         script = script.without_holds()
     sink = open_sink(options)
     timeline = prepare(script, make_voice(options), palette, sink.samplerate, notice,
                        options.rate, options.minutes)
-    blocks = render(timeline, palette, options.mix, sink.blocksize)
-    if isinstance(sink, DeviceSink):
-        report = sink.play(blocks, on_sound)
-    else:
-        report = sink.play(blocks)
-    return timeline, report
+    mix = replace(options.mix)
+    controls = Controls()
+    if isinstance(sink, DeviceSink):  # volume moves to the callback, so keys act at once
+        controls.volume, mix.volume = mix.volume, 1.0
+    return Session(script, timeline, sink, palette, mix, controls)
+
+
+def play(script: Script, options: Options, notice: Callable[[str], None],
+         palette: Palette | None = None,
+         on_sound: Callable[[float], None] | None = None) -> tuple[Timeline, Report]:
+    """Play ``script`` as ``options`` say; returns the timeline and the sink's report."""
+    session = open_session(script, options, notice, palette)
+    return session.timeline, session.run(on_sound)
 
 
 def breathing_script(pattern: Pattern, cycles: int, spoken: bool = True,
@@ -122,7 +154,7 @@ def breathing_script(pattern: Pattern, cycles: int, spoken: bool = True,
         if pattern.has_holds:
             intro.append(Speak("The holds are soft pauses, not a strain. If a hold feels "
                                "uncomfortable, skip it and keep breathing.", 0.6))
-        intro.append(Speak("You can stop at any moment with Control C.", 1.5))
+        intro.append(Speak("You can pause with the space bar, or stop with q, at any moment.", 1.5))
         steps = [*intro, *steps, Speak("That is the end. Let your breathing go back to "
                                        "whatever rhythm it wants.", 1.0)]
     return Script(name=f"breathe {pattern.text}", title=f"Paced breathing {pattern.text}",

@@ -244,6 +244,7 @@ class DeviceSink:
                         on_sound = None
                     if playback.lost():
                         report.lost_at = playback.position()
+                        controls.lost = True
                         break
                     if on_tick:
                         on_tick(playback.position())
@@ -298,6 +299,8 @@ class Controls:
     """A live factor on the rendered level, 0 to 2; changes glide over 50 ms."""
     paused: bool = False
     """Fades out over 250 ms and holds the session still; resuming fades back in."""
+    lost: bool = False
+    """Set by the sink when the sound card stopped taking audio; the clock goes on."""
 
 
 class _Playback:

@@ -60,6 +60,8 @@ class Clip:
     text: str
     samples: np.ndarray
     """Mono float32 at the timeline's rate; may be all zeros for a silent voice."""
+    cue: bool = False
+    """A cue word on a breath phase ("in", "two"), not a line to show as a caption."""
 
 
 @dataclass(frozen=True)
@@ -145,9 +147,10 @@ def build_timeline(script: Script, clips: Mapping[str, np.ndarray], palette: Pal
     return timeline
 
 
-def _clip(timeline: Timeline, clips: Mapping[str, np.ndarray], text: str, start: int) -> Clip:
+def _clip(timeline: Timeline, clips: Mapping[str, np.ndarray], text: str, start: int,
+          cue: bool = False) -> Clip:
     samples = clips[text]
-    clip = Clip(start, len(samples), text, samples)
+    clip = Clip(start, len(samples), text, samples, cue)
     timeline.clips.append(clip)
     return clip
 
@@ -182,7 +185,7 @@ def _breathe(timeline: Timeline, step: Breathe, clips: Mapping[str, np.ndarray],
             level, phase = target, glide_end_phase(phase, length, sr, f0, f1)
             if k < step.cue_cycles:
                 for n, word in enumerate(phase_cues(step, replace(p, seconds=float(seconds)))):
-                    _clip(timeline, clips, word, onset + n * sr)
+                    _clip(timeline, clips, word, onset + n * sr, cue=True)
             if p.kind == OUT and k in line_cycles:
                 _clip(timeline, clips, step.lines[line_cycles[k]], onset)
     return start + frames_of(elapsed, sr)

@@ -1,0 +1,123 @@
+"""The user's defaults: a small TOML file in the config folder, read forgivingly.
+
+A broken file never stops a session: each problem is reported once, with its line, and the
+built-in default is used for what could not be read.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Callable
+
+from grounding import paths
+from grounding.cache import write_atomically
+from grounding.datafile import did_you_mean
+from grounding.errors import UsageError
+
+FILE = "config.toml"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Defaults for every session; command-line options win over them."""
+
+    voice: str = "en-us"
+    """A voice id or language (see ``grounding voices``)."""
+    rate: int = 150
+    """Speaking speed, words per minute (80 to 300)."""
+    volume: int = 70
+    """Loudness, 0 to 100."""
+    device: str = ""
+    """Output device, empty for the system's default."""
+    tones: bool = True
+    """Play the breathing tones."""
+    holds: bool = True
+    """Keep breath holds (false: every hold becomes ordinary breathing)."""
+
+
+_LIMITS = {"rate": (80, 300), "volume": (0, 100)}
+
+
+def path() -> Path:
+    """Where the settings live."""
+    return paths.config_dir() / FILE
+
+
+def _check(key: str, value: object) -> object:
+    """The value if it is valid for ``key``; else UsageError saying what to write."""
+    names = [f.name for f in fields(Config)]
+    if key not in names:
+        raise UsageError(f"There is no setting '{key}'.{did_you_mean(key, names)} "
+                         f"The settings are {', '.join(names)}.")
+    kind = {f.name: f.type for f in fields(Config)}[key]
+    if kind == "bool" and not isinstance(value, bool):
+        raise UsageError(f"{key} is true or false.")
+    if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise UsageError(f"{key} is a whole number.")
+    if kind == "str" and not isinstance(value, str):
+        raise UsageError(f"{key} is text in quotes.")
+    if key in _LIMITS and not _LIMITS[key][0] <= value <= _LIMITS[key][1]:
+        low, high = _LIMITS[key]
+        raise UsageError(f"{key} is from {low} to {high}.")
+    return value
+
+
+def load(notice: Callable[[str], None]) -> Config:
+    """The settings; anything unreadable is reported through ``notice`` and left default."""
+    file = path()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config()
+    except (OSError, UnicodeDecodeError) as exc:
+        notice(f"{file} cannot be read ({exc}); using the default settings.")
+        return Config()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        notice(f"{file}: {exc}; using the default settings. 'grounding config' shows them.")
+        return Config()
+    config = Config()
+    lines = text.splitlines()
+    for key, value in data.items():
+        try:
+            config = replace(config, **{key: _check(key, value)})
+        except UsageError as exc:
+            line = next((i for i, t in enumerate(lines, 1) if t.strip().startswith(key)), None)
+            where = f"{file}:{line}" if line else str(file)
+            notice(f"{where}: {exc} Using the default for it.")
+    return config
+
+
+def parse_value(key: str, text: str) -> object:
+    """A command-line value for ``key`` in the setting's own type, checked."""
+    kind = {f.name: f.type for f in fields(Config)}.get(key)
+    if kind == "bool":
+        lowered = text.strip().lower()
+        if lowered not in ("true", "false", "on", "off", "yes", "no"):
+            raise UsageError(f"{key} is true or false.")
+        return _check(key, lowered in ("true", "on", "yes"))
+    if kind == "int":
+        try:
+            return _check(key, int(text))
+        except ValueError:
+            raise UsageError(f"{key} is a whole number.") from None
+    return _check(key, text)
+
+
+def save(config: Config) -> Path:
+    """Write every setting that differs from the default, atomically."""
+    default = Config()
+    out = ["# grounding settings; 'grounding config' shows them, 'grounding config set' changes them."]
+    for f in fields(Config):
+        value = getattr(config, f.name)
+        if value != getattr(default, f.name):
+            shown = ("true" if value else "false") if isinstance(value, bool) else (
+                json.dumps(value) if isinstance(value, str) else str(value))
+            out.append(f"{f.name} = {shown}")
+    file = path()
+    write_atomically(file, ("\n".join(out) + "\n").encode("utf-8"))
+    return file
