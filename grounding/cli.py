@@ -334,6 +334,22 @@ def validate(
 
 
 @app.command()
+def doctor() -> None:
+    """Check sound output, speech and folders, each on its own, and say how to fix a problem."""
+    from grounding.doctor import CHECKS
+
+    failed = 0
+    for check in CHECKS:
+        found = check()
+        typer.echo(f"{'ok  ' if found.ok else 'FIX '}  {found.name}: {found.summary}")
+        for fix in found.fixes:
+            typer.echo(f"        {fix}")
+        failed += not found.ok
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def about() -> None:
     """What this program is and is not, how to stay safe with it, and when to seek help."""
     from grounding import safety

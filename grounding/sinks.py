@@ -8,6 +8,7 @@ propagates.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -169,7 +170,7 @@ def no_device_message(detail: str = "") -> str:
     """The one calm line for 'there is nowhere to play sound'."""
     why = f" ({detail})" if detail else ""
     return (f"There is no sound output here{why}. You can save the session as a file with "
-            "--out session.wav.")
+            "--out session.wav, and 'grounding doctor' can look for the cause.")
 
 
 class DeviceSink:
@@ -220,6 +221,13 @@ class DeviceSink:
         report = Report()
         controls = controls or Controls()
         playback = _Playback(self.samplerate, report, controls, sd.CallbackStop)
+        with _c_stderr_hidden():
+            return self._play(blocks, on_sound, on_tick, controls, total_frames, report,
+                              playback)
+
+    def _play(self, blocks, on_sound, on_tick, controls, total_frames, report,
+              playback) -> Report:
+        sd = self.sd
         producer = threading.Thread(target=playback.produce, args=(blocks,),
                                     name="grounding-render", daemon=True)
         producer.start()
@@ -238,13 +246,16 @@ class DeviceSink:
         try:
             stream.start()
             try:
-                while not playback.done.wait(0.05):
+                while True:
+                    finished = playback.done.wait(0.05)
                     if on_sound and report.first_audible is not None:
                         on_sound(report.first_audible)
                         on_sound = None
                     if playback.lost():
                         report.lost_at = playback.position()
                         controls.lost = True
+                        break
+                    if finished:
                         break
                     if on_tick:
                         on_tick(playback.position())
@@ -267,6 +278,39 @@ class DeviceSink:
         if report.lost_at is not None and total_frames is not None:
             _carry_on(report.lost_at, total_frames, self.samplerate, controls, on_tick)
         return report
+
+
+@contextlib.contextmanager
+def _c_stderr_hidden():
+    """Send what C libraries write to file descriptor 2 to /dev/null while sound plays:
+    PortAudio's ALSA host API prints lines like ``Expression '...' failed in
+    'src/hostapi/alsa/pa_linux_alsa.c'`` when a device goes away. Python's own ``sys.stderr``
+    is moved to a copy of the old descriptor, so the program's sentences still show."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, AttributeError, ValueError):
+        yield
+        return
+    original = sys.stderr
+    replacement = None
+    try:
+        replacement = os.fdopen(os.dup(saved), "w", buffering=1,
+                                encoding=getattr(original, "encoding", None) or "utf-8",
+                                errors="backslashreplace")
+        sys.stderr = replacement
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        yield
+    finally:
+        if replacement is not None:
+            replacement.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        sys.stderr = original
+        if replacement is not None:
+            replacement.close()
 
 
 def _close(stream, playback: _Playback) -> None:
@@ -319,6 +363,8 @@ class _Playback:
         self.stop_producer = threading.Event()
         self.problems: list[BaseException] = []
         self.stopping = False
+        self.ended = False
+        """The callback played the end (or the stop's fade) and its silent tail."""
         self.closing = 0
         self.tail = 1
         self.latency = 0
@@ -363,7 +409,10 @@ class _Playback:
         return max(0, self.handed - self.latency)
 
     def lost(self) -> bool:
-        """Whether the device has stopped asking for audio (the callback is silent)."""
+        """Whether the device has stopped asking for audio before the end: the stream ended
+        on its own, or its callback has been silent for over a second and a half."""
+        if self.done.is_set():
+            return not self.ended
         return time.monotonic() - self.heard_from > 1.5
 
     def callback(self, outdata, frames, time_info, status) -> None:
@@ -376,6 +425,7 @@ class _Playback:
             outdata.fill(0)
             self.closing -= 1
             if not self.closing:
+                self.ended = True
                 raise self.stop_signal
             return
         want_on = 0.0 if (self.stopping or self.controls.paused) else 1.0
