@@ -19,7 +19,7 @@ esac
 
 if command -v apt-get >/dev/null 2>&1; then
   need="libportaudio2 libespeak-ng1 espeak-ng-data"
-  [ "$purpose" = test ] && need="$need espeak-ng pulseaudio pulseaudio-utils libasound2-plugins"
+  [ "$purpose" = test ] && need="$need espeak-ng pulseaudio pulseaudio-utils libasound2-plugins tmux"
   missing=""
   for pkg in $need; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"

@@ -202,11 +202,66 @@ def _clock(seconds: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
+CHOICES = (
+    ("I want to reach out to someone, and want to pause first", "urge-surfing"),
+    ("I can't sleep", "resonance-slow"),
+    ("I feel overwhelmed", "orienting"),
+    ("I just want to breathe", "resonance"),
+    ("Show me everything", None),
+)
+"""The first question's answers and the exercise each starts (None: list them all)."""
+
+
 @app.callback()
 def start(ctx: typer.Context) -> None:
     """Voice-guided grounding and paced-breathing exercises, fully offline."""
-    if ctx.invoked_subcommand is None:
+    if ctx.invoked_subcommand is not None:
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
         typer.echo(ctx.get_help())
+        return
+    name = _ask()
+    if name is None:
+        return
+    if name == "":
+        ctx.invoke(list_command)
+        typer.echo("\nTo start one: grounding play NAME")
+        return
+    ctx.invoke(play, name=name)
+
+
+def _ask() -> str | None:
+    """"What do you need right now?", answered with one key; a short countdown to change
+    one's mind. The exercise's name, "" for the full list, or None to leave."""
+    import time
+
+    from grounding.keys import Keys
+
+    typer.echo("What do you need right now?\n")
+    for number, (text, _) in enumerate(CHOICES, 1):
+        typer.echo(f"  {number}  {text}")
+    typer.echo("\nPress a number, or q to leave.")
+    with Keys() as keys:
+        while True:
+            key = keys.read()[-1:]
+            if key in ("q", "Q", "\x1b"):
+                return None
+            if key.isdigit() and 1 <= int(key) <= len(CHOICES):
+                name = CHOICES[int(key) - 1][1]
+                break
+            time.sleep(0.05)
+        if name is None:
+            return ""
+        for left in (3, 2, 1):
+            typer.echo(f"\rStarting '{name}' in {left} (q to cancel) ", nl=False)
+            deadline = time.monotonic() + 1
+            while time.monotonic() < deadline:
+                if "q" in keys.read().lower():
+                    typer.echo("")
+                    return None
+                time.sleep(0.05)
+        typer.echo("")
+    return name
 
 
 @app.command("list")

@@ -1,0 +1,61 @@
+"""A real terminal for tests: a private tmux server, keys sent to it, the screen read back."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+from support import ROOT, require
+
+
+class Terminal:
+    """One tmux window running bash, on its own server socket (never the user's tmux)."""
+
+    def __init__(self, env: dict[str, str], width: int = 100, height: int = 30):
+        require(shutil.which("tmux") is not None, "tmux (Debian package tmux)")
+        self.socket = f"grounding-test-{uuid.uuid4().hex[:8]}"
+        settings = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+        self._tmux("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height),
+                   *settings, "bash --norc --noprofile")
+        self.send(f"cd {shlex.quote(str(ROOT))}; PS1='$ '; clear", enter=True)
+
+    def _tmux(self, *args: str) -> str:
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                              text=True, timeout=10)
+        return done.stdout
+
+    def send(self, keys: str, enter: bool = False, literal: bool = True) -> None:
+        """Type ``keys`` (literally, unless they name a key such as C-c)."""
+        self._tmux("send-keys", "-t", "t", *(["-l"] if literal else []), keys)
+        if enter:
+            self._tmux("send-keys", "-t", "t", "Enter")
+
+    def grounding(self, args: str) -> None:
+        """Start the program, and after it the exit code and the terminal's mode."""
+        command = (f"{shlex.quote(sys.executable)} -m grounding {args}; "
+                   f"echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -E -x -- '-?(icanon|echo)'"
+                   f" | tr '\\n' ' '; echo \"[fini\"\"shed]\"")
+        self.send(command, enter=True)
+
+    def screen(self) -> str:
+        """What the window shows now."""
+        return self._tmux("capture-pane", "-p", "-t", "t")
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        """Wait until ``text`` is on screen; the screen then."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text in shown:
+                return shown
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} did not appear within {timeout} s; the screen:\n"
+                             + self.screen())
+
+    def close(self) -> None:
+        """Stop this tmux server and everything in it."""
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
