@@ -3,9 +3,7 @@ PulseAudio null sink: the display follows the sound, keys act, the terminal is p
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import sys
 import time

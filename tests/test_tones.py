@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from grounding import tones
 from grounding.breath import parse_pattern
 from grounding.palette import load_palette
 from grounding.render import Mix, render
