@@ -7,6 +7,7 @@ here that would fail without the guard.
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -16,7 +17,7 @@ import pytest
 from grounding.cache import ClipCache
 from grounding.errors import SpeechUnavailable, VoiceNotFound
 from grounding.speech import LOUDNESS_TARGET, Pyttsx3Voice, SilentVoice, Worker
-from support import read_wav, require_espeak, require_espeak_cli, run, without_library
+from support import ROOT, read_wav, require_espeak, require_espeak_cli, run, without_library
 
 pytestmark = pytest.mark.tts
 
@@ -169,3 +170,27 @@ def test_a_silent_voice_gives_silence_as_long_as_the_words_take():
     clips = SilentVoice(rate=120).clips(["one two three four"], 1000)
     assert len(clips["one two three four"]) == 1000 * (0.25 + 2.0)
     assert not clips["one two three four"].any()
+
+
+def test_a_worker_killed_mid_synthesis_leaves_a_session_with_tones_and_captions(tmp_path):
+    out = tmp_path / "r.wav"
+    env = {**os.environ, "GROUNDING_HOME": str(tmp_path / "home")}
+    process = subprocess.Popen([sys.executable, "-m", "grounding", "play", "resonance", "--out",
+                                str(out)], cwd=ROOT, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    killed = False
+    while time.monotonic() < deadline and not killed:
+        found = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "grounding.speechworker"],
+                               capture_output=True, text=True).stdout.split()
+        if found:
+            time.sleep(0.3)  # let it render a few clips first
+            os.kill(int(found[0]), signal.SIGKILL)
+            killed = True
+        time.sleep(0.02)
+    _, stderr = process.communicate(timeout=60)
+    assert killed and process.returncode == 0, stderr
+    notes = [line for line in stderr.splitlines() if "without a voice" in line]
+    assert len(notes) == 1 and "stopped unexpectedly" in notes[0]
+    samples, rate = read_wav(out)
+    assert len(samples) / rate > 300  # the whole exercise, its words given their time
