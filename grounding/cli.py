@@ -271,7 +271,8 @@ def list_command(
 ) -> None:
     """List the exercises: name, minutes, whether they hold the breath, tags, what each is for."""
     from grounding.errors import UsageError
-    from grounding.script import TAGS, catalogue, load_script
+    from grounding.library import catalogue
+    from grounding.script import TAGS, load_script
 
     if tag is not None and tag not in TAGS:
         raise UsageError(f"There is no tag '{tag}'; the tags are {', '.join(TAGS)}.")
@@ -316,7 +317,7 @@ def play(
     quiet: Quiet = False, debug: Debug = False,
 ) -> None:
     """Play an exercise: spoken guidance with soft breathing tones."""
-    from grounding.script import find_script
+    from grounding.library import find_script
 
     _run(find_script(name), _options(
         minutes=minutes, no_holds=no_holds, out=out, no_voice=no_voice, no_tones=no_tones,
@@ -474,7 +475,7 @@ def voices(
 def devices() -> None:
     """List the sound output devices (the default is marked with *)."""
     from grounding.errors import AudioUnavailable
-    from grounding.sinks import import_sounddevice, no_device_message
+    from grounding.soundcard import import_sounddevice, no_device_message
 
     sd = import_sounddevice()
     outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]

@@ -8,7 +8,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Union
 
-from grounding import paths
 from grounding.breath import MAX_RATE, PHASE_NAMES, Pattern, Phase, parse_pattern
 from grounding.datafile import DataFile, check_keys, did_you_mean
 from grounding.errors import ExerciseError, UsageError
@@ -370,49 +369,3 @@ def cycles_for(pattern: Pattern, minutes: float, ramp: float | None = None) -> i
             return count
         total += length
         count += 1
-
-
-def script_dirs() -> list[Path]:
-    """Where exercises are found, the user's own folder first."""
-    return [own_dir(), paths.bundled("scripts")]
-
-
-def own_dir() -> Path:
-    """The folder for the user's own exercises."""
-    return paths.config_dir() / "exercises"
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One exercise in the catalogue."""
-
-    name: str
-    path: Path
-    own: bool
-    """It is the user's own (from their config folder)."""
-    replaces: bool
-    """It is the user's own and a bundled exercise of the same name is set aside."""
-
-
-def catalogue() -> list[Entry]:
-    """Every exercise, one per name, sorted; the user's own win a name clash."""
-    found: dict[str, Entry] = {}
-    for folder in reversed(script_dirs()):
-        own = folder == own_dir()
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.toml")):
-                found[path.stem] = Entry(path.stem, path, own, own and path.stem in found)
-    return [found[name] for name in sorted(found)]
-
-
-def find_script(name: str) -> Script:
-    """Load an exercise by name (the user's folder wins) or by path to a .toml file."""
-    candidate = Path(name)
-    if candidate.suffix == ".toml":
-        return load_script(candidate)
-    for entry in catalogue():
-        if entry.name == name:
-            return load_script(entry.path)
-    names = [e.name for e in catalogue()]
-    raise UsageError(f"There is no exercise called '{name}'.{did_you_mean(name, names)} "
-                     "'grounding list' shows them all.")

@@ -1,0 +1,393 @@
+"""The sound card: a stream fed from a bounded queue by a producer thread (python-sounddevice's
+``examples/play_long_file.py``), whose callback only copies ready blocks and applies the live
+volume and pause ramps. sounddevice is imported here, lazily, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+
+from grounding.errors import AudioUnavailable, UsageError
+from grounding.sinks import BLOCKSIZE, Report
+
+FADE_SECONDS = 0.25
+"""Pausing and stopping fade out over this long, inside the audio callback (TECH.md §4)."""
+QUEUE_BLOCKS = 16
+"""Blocks rendered ahead of the sound card (about 0.7 s at 48 kHz)."""
+
+
+def tail_blocks(latency_seconds: float, samplerate: int) -> int:
+    """Silent blocks to play after the last sound (the end, or the end of a fade) before
+    ``CallbackStop``: one more than the stream's output latency.
+
+    Through ALSA's ``pulse`` device (PortAudio 19.6), the last ``stream.latency`` of audio
+    written before ``CallbackStop`` is never heard: measured on a private null sink, exactly
+    the last 2 blocks of 2048 frames at 48 kHz (latency 85 ms), whether or not the program
+    waits before closing the stream. Without this tail a Ctrl-C fade stopped at a quarter of full level, with
+    a click, and a session lost its last 85 ms.
+    """
+    return math.ceil(latency_seconds * samplerate / BLOCKSIZE) + 1
+
+
+def import_sounddevice():
+    """sounddevice, or AudioUnavailable with a sentence when PortAudio is missing."""
+    try:
+        import sounddevice
+    except OSError as exc:
+        raise AudioUnavailable(
+            f"Sound output is not available: the PortAudio library is missing ({exc}). "
+            "Install it (Debian/Ubuntu: sudo apt install libportaudio2; Fedora: sudo dnf "
+            "install portaudio), or save the session with --out session.wav.") from None
+    return sounddevice
+
+
+_ALSA_QUIET = []
+
+
+def quiet_alsa() -> None:
+    """Stop alsa-lib printing its own lines (``ALSA lib pcm.c:…: underrun occurred``) over the
+    program's calm ones: underruns are counted and reported in a sentence instead."""
+    if _ALSA_QUIET:
+        return
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("asound")
+    if not name:
+        return
+    try:
+        alsa = ctypes.CDLL(name)
+        handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                        ctypes.c_int, ctypes.c_char_p)
+        handler = handler_type(lambda *args: None)
+        alsa.snd_lib_error_set_handler(handler)
+        _ALSA_QUIET.append(handler)  # keep it alive as long as the process
+    except (OSError, AttributeError):
+        pass
+
+
+def no_device_message(detail: str = "") -> str:
+    """The one calm line for 'there is nowhere to play sound'."""
+    why = f" ({detail})" if detail else ""
+    return (f"There is no sound output here{why}. You can save the session as a file with "
+            "--out session.wav, and 'grounding doctor' can look for the cause.")
+
+
+class DeviceSink:
+    """The sound card, fed from a bounded queue by a producer thread (python-sounddevice's
+    ``examples/play_long_file.py``): the callback only copies ready blocks."""
+
+    blocksize = BLOCKSIZE
+
+    def __init__(self, device: str | int | None = None, samplerate: int | None = None):
+        sd = import_sounddevice()
+        if sys.platform.startswith("linux"):
+            quiet_alsa()
+        self.sd = sd
+        self.device = _device_arg(device)
+        try:
+            info = sd.query_devices(self.device, "output")
+        except ValueError as exc:
+            raise AudioUnavailable(_device_problem(device, str(exc))) from None
+        except sd.PortAudioError as exc:
+            raise AudioUnavailable(_device_problem(device, str(exc))) from None
+        self.name = info["name"]
+        self.channels = max(1, min(2, int(info["max_output_channels"])))
+        self.samplerate = int(samplerate or info["default_samplerate"])
+        try:
+            sd.check_output_settings(self.device, samplerate=self.samplerate,
+                                     channels=self.channels, dtype="float32")
+        except Exception as exc:  # PortAudioError or ValueError, depending on the host API
+            if samplerate:
+                raise UsageError(f"The device '{self.name}' cannot play at {samplerate} Hz "
+                                 f"({exc}).") from None
+            raise AudioUnavailable(no_device_message(str(exc))) from None
+
+    def play(self, blocks: Iterable[np.ndarray],
+             on_sound: Callable[[float], None] | None = None,
+             on_tick: Callable[[int], None] | None = None,
+             controls: Controls | None = None,
+             total_frames: int | None = None) -> Report:
+        """Play every block. Stop gently (a fade inside the callback) on KeyboardInterrupt,
+        raised by Ctrl-C or by ``on_tick``, then re-raise it.
+
+        ``on_sound`` is called once with the ``time.time()`` at which the first non-silent
+        block was handed to the device; ``on_tick`` about every 50 ms with the frame being
+        heard now. Both run on this thread. ``controls`` (volume, pause) are followed at once,
+        with ramps. If the device stops taking audio mid-session (unplugged, the sound server
+        gone), the session goes on silently on the wall clock until ``total_frames``, so what is
+        on screen stays in step; ``report.lost_at`` says where."""
+        sd = self.sd
+        report = Report()
+        controls = controls or Controls()
+        playback = _Playback(self.samplerate, report, controls, sd.CallbackStop)
+        with _c_stderr_hidden():
+            return self._play(blocks, on_sound, on_tick, controls, total_frames, report,
+                              playback)
+
+    def _play(self, blocks, on_sound, on_tick, controls, total_frames, report,
+              playback) -> Report:
+        sd = self.sd
+        producer = threading.Thread(target=playback.produce, args=(blocks,),
+                                    name="grounding-render", daemon=True)
+        producer.start()
+        while playback.queue.qsize() < 2 and producer.is_alive():
+            time.sleep(0.001)
+        try:
+            stream = sd.OutputStream(
+                samplerate=self.samplerate, blocksize=BLOCKSIZE, device=self.device,
+                channels=self.channels, dtype="float32", latency="high",
+                callback=playback.callback, finished_callback=playback.done.set)
+        except Exception as exc:
+            playback.stop_producer.set()
+            raise AudioUnavailable(no_device_message(str(exc))) from None
+        playback.tail = tail_blocks(stream.latency, self.samplerate)
+        playback.latency = round(stream.latency * self.samplerate)
+        try:
+            stream.start()
+            try:
+                while True:
+                    finished = playback.done.wait(0.05)
+                    if on_sound and report.first_audible is not None:
+                        on_sound(report.first_audible)
+                        on_sound = None
+                    if playback.lost():
+                        report.lost_at = playback.position()
+                        controls.lost = True
+                        break
+                    if finished:
+                        break
+                    if on_tick:
+                        on_tick(playback.position())
+            except KeyboardInterrupt:
+                playback.stopping = True
+                deadline = time.monotonic() + FADE_SECONDS + 1.0
+                while not playback.done.wait(0.02) and time.monotonic() < deadline:
+                    pass
+                raise
+            finally:
+                _close(stream, playback)
+        except sd.PortAudioError as exc:
+            if report.lost_at is None:
+                raise AudioUnavailable(no_device_message(str(exc))) from None
+        finally:
+            playback.stop_producer.set()
+            producer.join(1.0)
+        if playback.problems:
+            raise playback.problems[0]
+        if report.lost_at is not None and total_frames is not None:
+            _carry_on(report.lost_at, total_frames, self.samplerate, controls, on_tick)
+        return report
+
+
+@contextlib.contextmanager
+def _c_stderr_hidden():
+    """Send what C libraries write to file descriptor 2 to /dev/null while sound plays:
+    PortAudio's ALSA host API prints lines like ``Expression '...' failed in
+    'src/hostapi/alsa/pa_linux_alsa.c'`` when a device goes away. Python's own ``sys.stderr``
+    is moved to a copy of the old descriptor, so the program's sentences still show."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, AttributeError, ValueError):
+        yield
+        return
+    original = sys.stderr
+    replacement = None
+    try:
+        replacement = os.fdopen(os.dup(saved), "w", buffering=1,
+                                encoding=getattr(original, "encoding", None) or "utf-8",
+                                errors="backslashreplace")
+        sys.stderr = replacement
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        yield
+    finally:
+        if replacement is not None:
+            replacement.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        sys.stderr = original
+        if replacement is not None:
+            replacement.close()
+
+
+def _close(stream, playback: _Playback) -> None:
+    """Close the stream without hanging on a device that has gone away."""
+    closer = threading.Thread(target=(stream.abort if not playback.done.is_set()
+                                      else stream.close), daemon=True)
+    closer.start()
+    closer.join(1.0)
+
+
+def _carry_on(position: int, total: int, samplerate: int, controls: Controls,
+              on_tick: Callable[[int], None] | None) -> None:
+    """With the sound gone, keep the session's clock running on wall time (pauses included)."""
+    last = time.monotonic()
+    while position < total:
+        time.sleep(0.05)
+        now = time.monotonic()
+        if not controls.paused:
+            position = min(total, position + round((now - last) * samplerate))
+        last = now
+        if on_tick:
+            on_tick(position)
+
+
+@dataclass
+class Controls:
+    """What the listener can change while a session plays, followed by the audio callback."""
+
+    volume: float = 1.0
+    """A live factor on the rendered level, 0 to 2; changes glide over 50 ms."""
+    paused: bool = False
+    """Fades out over 250 ms and holds the session still; resuming fades back in."""
+    lost: bool = False
+    """Set by the sink when the sound card stopped taking audio; the clock goes on."""
+
+
+class _Playback:
+    """The state shared by the producer thread, the audio callback and the waiting thread.
+
+    The callback copies one ready block, applies a gain ramp into preallocated buffers and
+    counts frames: no allocation, no locks beyond the queue's, no I/O (TECH.md §4)."""
+
+    def __init__(self, samplerate: int, report: Report, controls: Controls,
+                 stop_signal: type[Exception]):
+        self.report = report
+        self.stop_signal = stop_signal
+        self.controls = controls
+        self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_BLOCKS)
+        self.done = threading.Event()
+        self.stop_producer = threading.Event()
+        self.problems: list[BaseException] = []
+        self.stopping = False
+        self.ended = False
+        """The callback played the end (or the stop's fade) and its silent tail."""
+        self.closing = 0
+        self.tail = 1
+        self.latency = 0
+        self.handed = 0
+        self.heard_from = time.monotonic()
+        self.on = 1.0  # 1 = fully in, 0 = faded out (paused, or stopped)
+        self.gain = controls.volume
+        self.on_step = BLOCKSIZE / (FADE_SECONDS * samplerate)
+        self.gain_step = BLOCKSIZE / (0.05 * samplerate)
+        self.line = (np.arange(1, BLOCKSIZE + 1, dtype=np.float32) / BLOCKSIZE)
+        self.ramp = np.empty(BLOCKSIZE, dtype=np.float32)
+        self.level = np.empty(BLOCKSIZE, dtype=np.float32)
+
+    def produce(self, blocks: Iterable[np.ndarray]) -> None:
+        """Render ahead into the bounded queue (runs on the producer thread)."""
+        try:
+            for block in blocks:
+                frames = len(block)
+                if frames < BLOCKSIZE:
+                    padded = np.zeros((BLOCKSIZE, 1), dtype=np.float32)
+                    padded[:frames] = block
+                    block = padded
+                self.report.frames += frames
+                if not self._put((block, frames)) or frames < BLOCKSIZE:
+                    break
+            self._put((None, 0))
+        except BaseException as exc:  # surfaced by play(); the callback plays silence
+            self.problems.append(exc)
+            self._put((None, 0))
+
+    def _put(self, item) -> bool:
+        while not self.stop_producer.is_set():
+            try:
+                self.queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def position(self) -> int:
+        """The frame being heard now (what was handed over, less the output latency)."""
+        return max(0, self.handed - self.latency)
+
+    def lost(self) -> bool:
+        """Whether the device has stopped asking for audio before the end: the stream ended
+        on its own, or its callback has been silent for over a second and a half."""
+        if self.done.is_set():
+            return not self.ended
+        return time.monotonic() - self.heard_from > 1.5
+
+    def callback(self, outdata, frames, time_info, status) -> None:
+        """The audio callback (see the class docstring)."""
+        self.heard_from = time.monotonic()
+        report = self.report
+        if status.output_underflow:
+            report.underflows += 1
+        if self.closing:  # the end has been played: silence for the tail, then stop
+            outdata.fill(0)
+            self.closing -= 1
+            if not self.closing:
+                self.ended = True
+                raise self.stop_signal
+            return
+        want_on = 0.0 if (self.stopping or self.controls.paused) else 1.0
+        if want_on == 0.0 and self.on == 0.0:
+            outdata.fill(0)  # paused: hold still, consume nothing
+            if self.stopping:
+                self.closing = self.tail
+            return
+        try:
+            block, valid = self.queue.get_nowait()
+        except queue.Empty:
+            outdata.fill(0)
+            report.underflows += 1
+            return
+        if block is None:
+            outdata.fill(0)
+            self.closing = self.tail
+            return
+        self.handed += valid
+        if report.first_audible is None and valid and block[:valid].any():
+            report.first_audible = time.time()
+        on = min(1.0, self.on + self.on_step) if want_on else max(0.0, self.on - self.on_step)
+        gain = self.controls.volume
+        gain = (min(gain, self.gain + self.gain_step) if gain > self.gain
+                else max(gain, self.gain - self.gain_step))
+        if on == self.on == 1.0 and gain == self.gain == 1.0:
+            outdata[:] = block
+        else:
+            # level = ease(on ramp) * gain ramp, sample by sample across this block
+            np.multiply(self.line, on - self.on, out=self.ramp)
+            self.ramp += self.on
+            np.multiply(self.ramp, np.float32(np.pi), out=self.ramp)
+            np.cos(self.ramp, out=self.ramp)
+            np.multiply(self.ramp, -0.5, out=self.ramp)
+            self.ramp += 0.5
+            np.multiply(self.line, gain - self.gain, out=self.level)
+            self.level += self.gain
+            self.level *= self.ramp
+            np.multiply(block, self.level[:, None], out=outdata)
+        self.on, self.gain = on, gain
+        if valid < frames:
+            self.closing = self.tail
+
+
+def _device_arg(device: str | int | None) -> str | int | None:
+    if isinstance(device, str) and device.strip().isdigit():
+        return int(device)
+    return device
+
+
+def _device_problem(device: str | int | None, detail: str) -> str:
+    if device is None or "-1" in detail:
+        return no_device_message()
+    return (f"No output device matches '{device}' ({detail.rstrip('.')}). "
+            "'grounding devices' lists the ones you can use.")
