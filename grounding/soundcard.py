@@ -361,8 +361,11 @@ class _Playback:
         gain = self.controls.volume
         gain = (min(gain, self.gain + self.gain_step) if gain > self.gain
                 else max(gain, self.gain - self.gain_step))
-        if on == self.on == 1.0 and gain == self.gain == 1.0:
-            outdata[:] = block
+        if on == self.on == 1.0 and gain == self.gain:  # steady: one multiply, or a copy
+            if gain == 1.0:
+                outdata[:] = block
+            else:
+                np.multiply(block, np.float32(gain), out=outdata)
         else:
             # level = ease(on ramp) * gain ramp, sample by sample across this block
             np.multiply(self.line, on - self.on, out=self.ramp)
