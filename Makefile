@@ -10,11 +10,12 @@ BIN    := $(VENV)/bin
 
 run: $(VENV)/.installed
 	@sh ./system-packages.sh run
-	@$(BIN)/grounding play quick-reset || { code=$$?; \
-	  if [ $$code -eq 69 ]; then \
-	    mkdir -p out && echo "Saving the session as a file instead." && \
-	    $(BIN)/grounding play quick-reset --out out/quick-reset.wav; \
-	  else exit $$code; fi; }
+	@if $(BIN)/grounding devices >/dev/null 2>&1; then \
+	  $(BIN)/grounding play quick-reset; \
+	else \
+	  echo "There is no sound output here; saving the session as a file instead."; \
+	  mkdir -p out && $(BIN)/grounding play quick-reset --out out/quick-reset.wav; \
+	fi
 
 test: $(VENV)/.installed-test
 	@sh ./system-packages.sh test

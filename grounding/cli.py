@@ -112,6 +112,7 @@ def _run_live(session, options, debug: bool, quiet: bool, plain: bool) -> None:
 
     from grounding.keys import Keys
     from grounding.screen import LiveDisplay, PlainDisplay, QuietDisplay, Status
+    from grounding.soundcard import DeviceSink
 
     mix, controls = session.mix, session.controls
     start_volume = round(controls.volume * 100)
@@ -125,6 +126,8 @@ def _run_live(session, options, debug: bool, quiet: bool, plain: bool) -> None:
 
     with Keys() as keys:
         status.keys = keys.active
+        if not isinstance(session.sink, DeviceSink):  # no sound card: said once already
+            lost_said.append(True)
         if quiet:
             display = QuietDisplay()
         elif plain:
@@ -132,6 +135,9 @@ def _run_live(session, options, debug: bool, quiet: bool, plain: bool) -> None:
         else:
             display = LiveDisplay(sys.stdout, session.timeline, session.script.title, status,
                                   color="NO_COLOR" not in os.environ)
+            if lost_said:
+                display.note = ("No sound here: the words carry on on screen. "
+                                "'grounding doctor' can look for the cause.")
 
         def tick(frame: int) -> None:
             for key in keys.read():

@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Union
 
 from grounding.breath import PHASE_NAMES, Pattern
-from grounding.errors import SpeechUnavailable, UsageError
+from grounding.errors import AudioUnavailable, SpeechUnavailable, UsageError
 from grounding.palette import Palette, load_palette
 from grounding.render import Mix, render
 from grounding.script import Breathe, Script, Speak
 from grounding.sinks import NullSink, Report, WavSink
-from grounding.soundcard import Controls, DeviceSink
+from grounding.soundcard import ClockSink, Controls, DeviceSink
 from grounding.speech import DEFAULT_RATE, Pyttsx3Voice, SilentVoice, Voice
 from grounding.timeline import Timeline, build_timeline
+
+
+Sink = Union[DeviceSink, ClockSink, WavSink, NullSink]
 
 
 @dataclass(frozen=True)
@@ -38,13 +41,18 @@ class Options:
     """Stretch or shorten the breathing parts (never the words) to about this long."""
 
 
-def open_sink(options: Options) -> DeviceSink | WavSink | NullSink:
-    """The sink the options ask for: a null sink, a file, or the sound card."""
+def open_sink(options: Options, notice: Callable[[str], None]) -> Sink:
+    """The sink the options ask for: a null sink, a file, or the sound card; with no sound
+    card to be had, a silent clock, so the guidance still goes on on screen."""
     if options.dry_run:
         return NullSink(options.samplerate or 48000)
     if options.out is not None:
         return WavSink(options.out, options.samplerate or 48000)
-    return DeviceSink(options.device, options.samplerate)
+    try:
+        return DeviceSink(options.device, options.samplerate)
+    except AudioUnavailable as exc:
+        notice(f"{exc} For now the exercise carries on on screen, without sound.")
+        return ClockSink(options.samplerate or 48000, str(exc))
 
 
 def make_voice(options: Options) -> Voice:
@@ -92,7 +100,7 @@ class Session:
 
     script: Script
     timeline: Timeline
-    sink: DeviceSink | WavSink | NullSink
+    sink: Sink
     palette: Palette
     mix: Mix
     """Read by the renderer for every block: voice and tones can be switched while playing."""
@@ -102,14 +110,14 @@ class Session:
     @property
     def live(self) -> bool:
         """Whether it plays in real time on the sound card (rather than into a file)."""
-        return isinstance(self.sink, DeviceSink)
+        return isinstance(self.sink, (DeviceSink, ClockSink))
 
     def run(self, on_sound: Callable[[float], None] | None = None,
             on_tick: Callable[[int], None] | None = None) -> Report:
         """Play it. On the sound card, ``on_sound`` hears when the first sound reached the
         device and ``on_tick`` the frame being heard, about every 50 ms."""
         blocks = render(self.timeline, self.palette, self.mix, self.sink.blocksize)
-        if isinstance(self.sink, DeviceSink):
+        if isinstance(self.sink, (DeviceSink, ClockSink)):
             return self.sink.play(blocks, on_sound, on_tick, self.controls, self.timeline.frames)
         return self.sink.play(blocks)
 
@@ -120,7 +128,7 @@ def open_session(script: Script, options: Options, notice: Callable[[str], None]
     palette = palette or load_palette("day")
     if not options.holds:
         script = script.without_holds()
-    sink = open_sink(options)
+    sink = open_sink(options, notice)
     timeline = prepare(script, make_voice(options), palette, sink.samplerate, notice,
                        options.rate, options.minutes)
     mix = replace(options.mix)

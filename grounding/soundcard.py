@@ -47,7 +47,8 @@ def import_sounddevice():
         raise AudioUnavailable(
             f"Sound output is not available: the PortAudio library is missing ({exc}). "
             "Install it (Debian/Ubuntu: sudo apt install libportaudio2; Fedora: sudo dnf "
-            "install portaudio), or save the session with --out session.wav.") from None
+            "install portaudio), or save the session with --out session.wav; 'grounding doctor' "
+            "can check the rest.") from None
     return sounddevice
 
 
@@ -229,6 +230,29 @@ def _close(stream, playback: _Playback) -> None:
                                       else stream.close), daemon=True)
     closer.start()
     closer.join(1.0)
+
+
+class ClockSink:
+    """Stands in for a sound card when there is none: plays nothing, but keeps the session's
+    clock on wall time (pauses included), so the display and captions go on in step."""
+
+    blocksize = BLOCKSIZE
+
+    def __init__(self, samplerate: int = 48000, why: str = ""):
+        self.samplerate = samplerate
+        self.why = why
+        """The sentence that says why there is no sound."""
+
+    def play(self, blocks: Iterable[np.ndarray],
+             on_sound: Callable[[float], None] | None = None,
+             on_tick: Callable[[int], None] | None = None,
+             controls: Controls | None = None,
+             total_frames: int | None = None) -> Report:
+        """Let the session's time pass; nothing is rendered, as nothing would be heard."""
+        report = Report(lost_at=0)
+        _carry_on(0, total_frames or 0, self.samplerate, controls or Controls(), on_tick)
+        report.frames = total_frames or 0
+        return report
 
 
 def _carry_on(position: int, total: int, samplerate: int, controls: Controls,
