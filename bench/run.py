@@ -636,8 +636,8 @@ def print_table(header: list[str], mode: str, elapsed: float) -> None:
 Notes: results are medians; targets from shared/PRODUCT.md. Start-up runs the console script
 as a user would, from just before the spawn to the epoch on its own `--debug` line: the moment
 the audio callback handed the first audible block to PortAudio (a private PulseAudio null sink).
-`grounding pause` does not exist yet, so `breathe` and `play quick-reset` stand in. * = shorter
-than the 10 minutes the target names. Playback CPU is user+sys of the process from its first
+The target is for `grounding pause`; `breathe` and `play quick-reset` are shown beside it.
+* = shorter than the 10 minutes the target names. Playback CPU is user+sys of the process from its first
 audible block to its end.
 Bench took {elapsed:.0f} s.""")
 
@@ -667,6 +667,7 @@ def main() -> int:
                 add("1./3./6. playing to the device", "not measured", "", "ERROR", problem)
             else:
                 say("private PulseAudio daemon started")
+                attempt("1. start-up: pause", measure_startup, "pause", ["pause"], runs)
                 attempt("1. start-up: breathe", measure_startup, f"breathe {PATTERN} --cycles 2",
                         ["breathe", PATTERN, "--cycles", "2"], runs)
                 if (REPO / "scripts" / "quick-reset.toml").is_file():

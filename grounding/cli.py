@@ -209,7 +209,7 @@ def _clock(seconds: float) -> str:
 
 
 CHOICES = (
-    ("I want to reach out to someone, and want to pause first", "urge-surfing"),
+    ("I want to reach out to someone, and want to pause first", "pause"),
     ("I can't sleep", "resonance-slow"),
     ("I feel overwhelmed", "orienting"),
     ("I just want to breathe", "resonance"),
@@ -233,7 +233,10 @@ def start(ctx: typer.Context) -> None:
         ctx.invoke(list_command)
         typer.echo("\nTo start one: grounding play NAME")
         return
-    ctx.invoke(play, name=name)
+    if name == "pause":
+        ctx.invoke(pause)
+    else:
+        ctx.invoke(play, name=name)
 
 
 def _ask() -> str | None:
@@ -372,6 +375,27 @@ def breathe(
 
 
 @app.command()
+def pause(
+    minutes: Annotated[float, typer.Option(
+        "--minutes", min=1, max=30, help="How long the urge surfing lasts.")] = 5.0,
+    out: Out = None, no_voice: NoVoice = False, no_tones: NoTones = False,
+    voice: VoiceOpt = None, rate: Rate = None, volume: Volume = None, device: Device = None,
+    samplerate: Samplerate = None, dry_run: DryRun = False, plain: Plain = False,
+    quiet: Quiet = False, debug: Debug = False,
+) -> None:
+    """The pre-contact pause: for the pull to text or call someone. Nothing has to be decided."""
+    from grounding import config, safety
+    from grounding.pause import pause_script
+
+    if not quiet:
+        _say(safety.help_now(config.load(lambda line: None).country, abuse_only=True) + "\n")
+    _run(pause_script(minutes), _options(
+        no_holds=False, out=out, no_voice=no_voice, no_tones=no_tones, voice=voice,
+        rate=rate, volume=volume, device=device, samplerate=samplerate, dry_run=dry_run),
+         debug, plain, quiet)
+
+
+@app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(
         help="Exercise files (.toml) to check.", exists=False, dir_okay=False)],
@@ -420,17 +444,27 @@ def about() -> None:
 
 
 @app.command("help-now")
-def help_now() -> None:
+def help_now(
+    country: Annotated[Optional[str], typer.Option(
+        "--country", help="US, CA, GB, IE or AU (default: your setting, or all).")] = None,
+) -> None:
     """Crisis and domestic-abuse lines, at once, with no sound."""
     from grounding import safety
 
-    typer.echo(safety.HELP_NOW)
+    if country is None:
+        from grounding import config
+
+        code = config.load(_say).country
+    else:
+        code = safety.country_code(country)
+    typer.echo(safety.help_now(code))
 
 
 @app.command("config")
 def config_command(
     action: Annotated[Optional[str], typer.Argument(help="Leave out to show the settings, or 'set'.")] = None,
-    key: Annotated[Optional[str], typer.Argument(help="voice, rate, volume, device, tones or holds.")] = None,
+    key: Annotated[Optional[str], typer.Argument(
+        help="voice, rate, volume, device, tones, holds or country.")] = None,
     value: Annotated[Optional[str], typer.Argument(help="The new value.")] = None,
 ) -> None:
     """Show your default settings, or change one: grounding config set volume 50."""
@@ -450,8 +484,9 @@ def config_command(
     if action != "set" or key is None or value is None:
         raise UsageError("Write 'grounding config' to see the settings, or "
                          "'grounding config set KEY VALUE' to change one.")
-    path = config.save(replace(settings, **{key: config.parse_value(key, value)}))
-    typer.echo(f"{key} is now {value} (in {path}).")
+    parsed = config.parse_value(key, value)
+    path = config.save(replace(settings, **{key: parsed}))
+    typer.echo(f"{key} is now {parsed} (in {path}).")
 
 
 @app.command()

@@ -36,6 +36,8 @@ class Config:
     """Play the breathing tones."""
     holds: bool = True
     """Keep breath holds (false: every hold becomes ordinary breathing)."""
+    country: str = ""
+    """Whose help lines to show: US, CA, GB, IE or AU (empty: all of them)."""
 
 
 _LIMITS = {"rate": (80, 300), "volume": (0, 100)}
@@ -59,6 +61,10 @@ def _check(key: str, value: object) -> object:
         raise UsageError(f"{key} is a whole number.")
     if kind == "str" and not isinstance(value, str):
         raise UsageError(f"{key} is text in quotes.")
+    if key == "country" and value:
+        from grounding.safety import country_code
+
+        return country_code(value)
     if key in _LIMITS and not _LIMITS[key][0] <= value <= _LIMITS[key][1]:
         low, high = _LIMITS[key]
         raise UsageError(f"{key} is from {low} to {high}.")

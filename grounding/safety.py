@@ -40,21 +40,60 @@ It may help to reach out to a doctor, a licensed therapist or a helpline if:
 - you have thoughts of suicide: use 'grounding help-now' now.
 If you think your device is being monitored, consider using a safer device to look up support."""
 
-HELP_NOW = """\
-If you are in danger right now, call your local emergency number.
+ANYWHERE = ("Anywhere: findahelpline.com lists free, confidential helplines in about 130 "
+            "countries, for crisis support and for domestic abuse.")
 
-Anywhere:       findahelpline.com lists free, confidential helplines in about 130 countries,
-                for crisis support and for domestic abuse.
-United States:  988 Suicide and Crisis Lifeline: call or text 988 (24/7).
-                Domestic violence: 1-800-799-7233, or text START to 88788.  Emergency: 911
-Canada:         9-8-8 Suicide Crisis Helpline: call or text 988 (24/7).  Emergency: 911
-United Kingdom: Samaritans 116 123 (free, 24/7); text SHOUT to 85258.
-                Domestic abuse: 0808 2000 247 (Refuge, 24/7); Men's Advice Line 0808 801 0327.
-                Emergency: 999 (if you can't speak, dial 999 then press 55).
-Ireland:        Samaritans 116 123 (free, 24/7); text 50808.
-                Domestic abuse: Women's Aid 1800 341 900 (24/7).  Emergency: 112 or 999
-Australia:      Lifeline 13 11 14, text 0477 13 11 14 (24/7).
-                Domestic abuse: 1800RESPECT, 1800 737 732 (24/7).  Emergency: 000"""
+LINES = {
+    "US": ("United States",
+           "Crisis: 988 Suicide and Crisis Lifeline, call or text 988 (24/7); "
+           "Crisis Text Line, text HOME to 741741.",
+           "Domestic abuse: National Domestic Violence Hotline 1-800-799-7233, "
+           "or text START to 88788 (24/7).",
+           "Emergency: 911."),
+    "CA": ("Canada",
+           "Crisis: 9-8-8 Suicide Crisis Helpline, call or text 988 (24/7).",
+           "Domestic abuse: provincial lines at findahelpline.com.",
+           "Emergency: 911."),
+    "GB": ("United Kingdom",
+           "Crisis: Samaritans 116 123 (free, 24/7); text SHOUT to 85258; "
+           "in England, NHS 111, option 2.",
+           "Domestic abuse: National Domestic Abuse Helpline 0808 2000 247 (Refuge, free, "
+           "24/7); Men's Advice Line 0808 801 0327.",
+           "Emergency: 999 (if you can't speak, dial 999, then press 55)."),
+    "IE": ("Ireland",
+           "Crisis: Samaritans 116 123 (free, 24/7); text 50808.",
+           "Domestic abuse: Women's Aid 1800 341 900 (24/7).",
+           "Emergency: 112 or 999."),
+    "AU": ("Australia",
+           "Crisis: Lifeline 13 11 14, or text 0477 13 11 14 (24/7).",
+           "Domestic abuse: 1800RESPECT, 1800 737 732 (24/7).",
+           "Emergency: 000."),
+}
+"""Crisis, domestic-abuse and emergency lines by country (CONTENT.md §3.4)."""
+
+ALIASES = {"UK": "GB"}
+
+
+def country_code(text: str) -> str:
+    """A country code grounding has lines for (``gb``, ``UK`` -> ``GB``), or UsageError."""
+    from grounding.errors import UsageError
+
+    code = ALIASES.get(text.strip().upper(), text.strip().upper())
+    if code not in LINES:
+        raise UsageError(f"There are no lines for '{text}' here yet; the countries are "
+                         f"{', '.join(LINES)}. findahelpline.com covers the rest.")
+    return code
+
+
+def help_now(country: str = "", abuse_only: bool = False) -> str:
+    """The help lines: for ``country`` if set (else every country), and findahelpline.com."""
+    codes = [country] if country else list(LINES)
+    out = ["If you are in danger right now, call your local emergency number.", ""]
+    for code in codes:
+        name, crisis, abuse, emergency = LINES[code]
+        rows = [abuse, emergency] if abuse_only else [crisis, abuse, emergency]
+        out += [f"{name}:"] + [f"  {row}" for row in rows] + [""]
+    return "\n".join(out + [ANYWHERE])
 
 
 def _marker():

@@ -1,0 +1,39 @@
+"""The pre-contact pause (research/CONTENT.md card F1): its parts are exercise files in
+``scripts/pause/``; this module decides which parts play, in which order, and how long."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from grounding.paths import bundled
+from grounding.script import Breathe, Script, cycles_for, load_script
+
+SURF_MINUTES = 5.0
+"""The default length of the urge surfing, minutes."""
+SURF_WORDS_MINUTES = 1.0
+"""About how much of the urge surfing is spoken before and after its breathing, minutes."""
+
+
+def part(name: str) -> Script:
+    """One part of the pause, from ``scripts/pause/NAME.toml``."""
+    return load_script(bundled("scripts") / "pause" / f"{name}.toml")
+
+
+def pause_script(surf_minutes: float = SURF_MINUTES, reflect: bool = False) -> Script:
+    """The whole pause as one exercise: arrive and stop, settle the body, surf the urge
+    (about ``surf_minutes``), an optional question, a kind moment, and a free choice.
+
+    The question is left out unless asked for: reflecting at high arousal feeds rumination
+    (card R1), and without a rating there is no telling how high it is."""
+    names = ["arrive", "settle", "surf"] + (["reflect"] if reflect else []) + ["kind", "choose"]
+    parts = [part(name) for name in names]
+    surf = parts[2]
+    breathing = max(1.0, surf_minutes - SURF_WORDS_MINUTES)
+    parts[2] = replace(surf, steps=tuple(
+        replace(s, cycles=cycles_for(s.pattern, breathing)) if isinstance(s, Breathe) else s
+        for s in surf.steps))
+    steps = tuple(step for p in parts for step in p.steps)
+    minutes = sum(p.minutes for p in parts) - surf.minutes + surf_minutes
+    return Script(name="pause", title="Pause", summary="A pause before reaching out.",
+                  minutes=round(minutes, 1), tags=("urge",), holds=False,
+                  source="CONTENT.md F1", steps=steps)

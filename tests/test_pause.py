@@ -1,0 +1,90 @@
+import re
+
+import pytest
+
+from grounding.pause import pause_script
+from grounding.script import Speak
+from support import read_wav, run
+
+
+def said(result) -> list[str]:
+    return [line.split("says  ", 1)[1] for line in result.stdout.splitlines() if "  says  " in line]
+
+
+def end_seconds(result) -> float:
+    minutes, seconds = result.stdout.splitlines()[-1].split()[0].split(":")
+    return int(minutes) * 60 + float(seconds)
+
+
+def test_the_pause_goes_arrive_settle_surf_kindness_choose_in_that_order(tmp_path):
+    result = run(["pause", "--dry-run"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = said(result)
+    order = ["Both parts make sense", "put it face down", "try a sigh", "Let's just notice it",
+             "like waves", "This is a hard moment", "yours to decide",
+             "Or contact that person, if that's your choice", "domestic abuse line",
+             "You gave yourself a pause."]
+    found = [next(i for i, line in enumerate(lines) if words in line) for words in order]
+    assert found == sorted(found)
+    assert result.stdout.splitlines()[0].split()[1] == "bell"  # a gentle sound first
+    assert not any("relationship recreate" in line for line in lines)  # no question unasked
+
+
+def test_the_whole_pause_can_be_stopped_and_says_so_early(tmp_path):
+    lines = said(run(["pause", "--dry-run"], tmp_path))
+    assert any("stop with q" in line for line in lines[:3])
+
+
+def test_minutes_lengthen_only_the_urge_surfing(tmp_path):
+    short = run(["pause", "--dry-run", "--minutes", "3"], tmp_path)
+    long = run(["pause", "--dry-run", "--minutes", "9"], tmp_path)
+    assert said(short) == said(long)
+    assert end_seconds(long) - end_seconds(short) == pytest.approx(360, abs=12)
+
+
+def test_the_stated_length_is_close_to_the_real_one(tmp_path):
+    result = run(["pause", "--dry-run"], tmp_path)
+    assert end_seconds(result) / 60 == pytest.approx(pause_script().minutes, rel=0.1)
+
+
+def test_a_reflection_can_be_added_and_it_is_a_question_a_day():
+    with_question = pause_script(reflect=True)
+    texts = with_question.texts()
+    assert "What emotional experience does this relationship recreate?" in texts
+    assert len(with_question.steps) > len(pause_script().steps)
+
+
+def test_the_pause_shows_the_domestic_abuse_line_for_the_chosen_country(tmp_path):
+    run(["config", "set", "country", "uk"], tmp_path)
+    result = run(["pause", "--dry-run", "--no-voice"], tmp_path)
+    assert "0808 2000 247" in result.stderr and "999" in result.stderr
+    assert "988" not in result.stderr and "findahelpline.com" in result.stderr
+
+
+def test_the_pause_renders_to_a_file_for_a_phone(tmp_path):
+    out = tmp_path / "pause.wav"
+    result = run(["pause", "--minutes", "1", "--no-voice", "--out", str(out)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    samples, rate = read_wav(out)
+    planned = run(["pause", "--minutes", "1", "--no-voice", "--dry-run"], tmp_path)
+    assert len(samples) / rate == pytest.approx(end_seconds(planned), abs=0.1)
+
+
+def test_help_now_shows_the_chosen_country_or_all(tmp_path):
+    every = run(["help-now"], tmp_path).stdout
+    assert all(name in every for name in ("United States", "Canada", "United Kingdom",
+                                           "Ireland", "Australia"))
+    irish = run(["help-now", "--country", "ie"], tmp_path).stdout
+    assert "Women's Aid 1800 341 900" in irish and "United States" not in irish
+    assert irish.startswith("If you are in danger right now, call your local emergency number.")
+    run(["config", "set", "country", "AU"], tmp_path)
+    assert "1800RESPECT" in run(["help-now"], tmp_path).stdout
+    unknown = run(["help-now", "--country", "FR"], tmp_path)
+    assert unknown.returncode == 2 and "findahelpline.com covers the rest" in unknown.stderr
+
+
+def test_every_spoken_line_of_the_pause_is_invitational():
+    for step in pause_script(reflect=True).on(__import__("datetime").date.today()).steps:
+        if isinstance(step, Speak):
+            assert not re.search(r"\b(don't text|you must|you should|deep breath)\b|!",
+                                 step.text, re.IGNORECASE), step.text
