@@ -396,6 +396,46 @@ def pause(
 
 
 @app.command()
+def history(
+    export: Annotated[Optional[str], typer.Option(
+        "--export", help="Write the log out as csv or json (to standard output).")] = None,
+    forget: Annotated[bool, typer.Option(
+        "--forget", help="Delete the log for good (the file, not only its rows).")] = False,
+) -> None:
+    """Your private log of pauses, if you turned it on: ratings before and after, a chart."""
+    from grounding import history as log
+    from grounding.errors import UsageError
+
+    if forget:
+        _say("The log is deleted." if log.forget() else "There was no log to delete.")
+        return
+    if export is not None:
+        if export not in ("csv", "json"):
+            raise UsageError("--export takes csv or json.")
+        typer.echo(log.export(export), nl=False if export == "csv" else True)
+        return
+    entries = log.pauses()
+    if not entries:
+        typer.echo("Nothing is kept. The log is off unless you turn it on at the end of a pause.")
+        return
+    typer.echo(f"{'when':<16}  {'minutes':>7}  {'urge':>7}  {'distress':>8}  ended     next")
+    for p in entries:
+        urge = f"{_rating(p.urge_before)}→{_rating(p.urge_after)}"
+        distress = f"{_rating(p.distress_before)}→{_rating(p.distress_after)}"
+        typer.echo(f"{p.started:<16}  {p.seconds / 60:>7.1f}  {urge:>7}  {distress:>8}  "
+                   f"{p.ended:<8}  {p.next_step or ''}")
+    chart = log.chart(entries)
+    if chart:
+        typer.echo("")
+        typer.echo("\n".join(chart))
+    typer.echo("\n" + log.summary(entries))
+
+
+def _rating(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+@app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(
         help="Exercise files (.toml) to check.", exists=False, dir_okay=False)],

@@ -1,0 +1,150 @@
+"""The private log of pauses: off until the user says yes, kept only on this machine.
+
+SQLite in the user's data folder under a neutral name, readable by the owner alone, holding no
+names of people. A pause is written in one transaction when it ends, so killing the program
+or losing power at any moment loses at most that pause and never damages the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+import statistics
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from grounding import paths
+
+FILE = "records.db"
+"""A neutral name: nothing in it says what is kept (CONTENT.md §3.5)."""
+
+_SCHEMA = """
+create table if not exists pause (
+    id integer primary key,
+    started text not null,          -- local time, ISO 8601, to the minute
+    seconds integer not null,
+    urge_before integer, urge_after integer,
+    distress_before integer, distress_after integer,
+    ended text not null,            -- finished | stopped
+    next_step text,                 -- what the user chose, in their words from the menu
+    note text                       -- a kept message, only if the user chose to keep it
+)"""
+
+
+@dataclass(frozen=True)
+class PauseRecord:
+    """One pause, as it is kept."""
+
+    started: str
+    seconds: int
+    urge_before: int | None = None
+    urge_after: int | None = None
+    distress_before: int | None = None
+    distress_after: int | None = None
+    ended: str = "finished"
+    next_step: str | None = None
+    note: str | None = None
+
+
+def path() -> Path:
+    """Where the log lives."""
+    return paths.data_dir() / FILE
+
+
+def _connect() -> sqlite3.Connection:
+    file = path()
+    file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(file.parent, 0o700)
+    if not file.exists():
+        os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(file, 0o600)
+    db = sqlite3.connect(file, isolation_level=None)
+    db.execute("pragma journal_mode = delete")  # the journal sits beside it only mid-write
+    db.execute("pragma synchronous = full")
+    db.execute(_SCHEMA)
+    return db
+
+
+def record(entry: PauseRecord) -> None:
+    """Add one pause, in a single transaction."""
+    names = [f.name for f in fields(PauseRecord)]
+    db = _connect()
+    try:
+        with db:
+            db.execute("begin immediate")
+            db.execute(f"insert into pause ({', '.join(names)}) values "
+                       f"({', '.join('?' for _ in names)})",
+                       [getattr(entry, n) for n in names])
+    finally:
+        db.close()
+
+
+def pauses() -> list[PauseRecord]:
+    """Every kept pause, oldest first (none if nothing was ever kept)."""
+    if not path().exists():
+        return []
+    names = [f.name for f in fields(PauseRecord)]
+    db = _connect()
+    try:
+        rows = db.execute(f"select {', '.join(names)} from pause order by id").fetchall()
+    finally:
+        db.close()
+    return [PauseRecord(*row) for row in rows]
+
+
+def export(kind: str) -> str:
+    """The log as ``csv`` or ``json`` text."""
+    rows = [asdict(p) for p in pauses()]
+    if kind == "json":
+        return json.dumps(rows, indent=1, ensure_ascii=False)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[f.name for f in fields(PauseRecord)])
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def forget() -> bool:
+    """Delete the log for good: the file itself (and any journal), not only its rows."""
+    removed = False
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        target = Path(str(path()) + suffix)
+        if target.exists():
+            target.unlink()
+            removed = True
+    return removed
+
+
+def summary(entries: list[PauseRecord]) -> str:
+    """The one sentence that matters, without scores or streaks."""
+    count = len(entries)
+    rated = [(p.urge_before, p.urge_after) for p in entries
+             if p.urge_before is not None and p.urge_after is not None]
+    text = f"{count} pause{'s' if count != 1 else ''} kept."
+    if rated:
+        change = statistics.median(before - after for before, after in rated)
+        if change > 0:
+            how = f"the urge fell by {change:g} point{'s' if change != 1 else ''}"
+        elif change < 0:
+            how = f"the urge rose by {-change:g} point{'s' if change != -1 else ''}"
+        else:
+            how = "the urge stayed about the same"
+        text = (f"In {len(rated)} pause{'s' if len(rated) != 1 else ''} with both ratings, "
+                f"{how} on the median.")
+    return text
+
+
+def chart(entries: list[PauseRecord], width: int = 20) -> list[str]:
+    """One line per rated pause: the urge before and after as bars out of 10."""
+    lines = []
+    for p in entries:
+        if p.urge_before is None or p.urge_after is None:
+            continue
+        before = "▇" * round(p.urge_before * width / 10)
+        after = "▇" * round(p.urge_after * width / 10)
+        lines.append(f"{p.started}  before {p.urge_before:>2} {before:<{width}}  "
+                     f"after {p.urge_after:>2} {after}")
+    return lines
