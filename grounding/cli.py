@@ -378,6 +378,9 @@ def breathe(
 def pause(
     minutes: Annotated[float, typer.Option(
         "--minutes", min=1, max=30, help="How long the urge surfing lasts.")] = 5.0,
+    no_ask: Annotated[bool, typer.Option(
+        "--no-ask", help="No questions: the whole pause straight through (for a shortcut, "
+                         "or with --out for a phone).")] = False,
     out: Out = None, no_voice: NoVoice = False, no_tones: NoTones = False,
     voice: VoiceOpt = None, rate: Rate = None, volume: Volume = None, device: Device = None,
     samplerate: Samplerate = None, dry_run: DryRun = False, plain: Plain = False,
@@ -387,12 +390,20 @@ def pause(
     from grounding import config, safety
     from grounding.pause import pause_script
 
+    options = _options(no_holds=False, out=out, no_voice=no_voice, no_tones=no_tones,
+                       voice=voice, rate=rate, volume=volume, device=device,
+                       samplerate=samplerate, dry_run=dry_run)
+    country = config.load(lambda line: None).country
     if not quiet:
-        _say(safety.help_now(config.load(lambda line: None).country, abuse_only=True) + "\n")
-    _run(pause_script(minutes), _options(
-        no_holds=False, out=out, no_voice=no_voice, no_tones=no_tones, voice=voice,
-        rate=rate, volume=volume, device=device, samplerate=samplerate, dry_run=dry_run),
-         debug, plain, quiet)
+        _say(safety.help_now(country, abuse_only=True) + "\n")
+    if no_ask or out is not None or dry_run or quiet or not (
+            sys.stdin.isatty() and sys.stdout.isatty()):
+        _run(pause_script(minutes), options, debug, plain, quiet)
+        return
+    from grounding.pausing import Pausing
+
+    Pausing(options, minutes, country, lambda script: _run(script, options, debug, plain),
+            _say).run()
 
 
 @app.command()

@@ -38,6 +38,8 @@ class Config:
     """Keep breath holds (false: every hold becomes ordinary breathing)."""
     country: str = ""
     """Whose help lines to show: US, CA, GB, IE or AU (empty: all of them)."""
+    log: str = ""
+    """The private log of pauses: on or off (empty: not asked yet; asked after a first pause)."""
 
 
 _LIMITS = {"rate": (80, 300), "volume": (0, 100)}
@@ -61,6 +63,8 @@ def _check(key: str, value: object) -> object:
         raise UsageError(f"{key} is a whole number.")
     if kind == "str" and not isinstance(value, str):
         raise UsageError(f"{key} is text in quotes.")
+    if key == "log" and value not in ("", "on", "off"):
+        raise UsageError("log is on or off.")
     if key == "country" and value:
         from grounding.safety import country_code
 

@@ -19,21 +19,26 @@ def part(name: str) -> Script:
     return load_script(bundled("scripts") / "pause" / f"{name}.toml")
 
 
+def surf_part(minutes: float = SURF_MINUTES) -> Script:
+    """The urge surfing, its breathing sized so the part lasts about ``minutes``."""
+    surf = part("surf")
+    breathing = max(1.0, minutes - SURF_WORDS_MINUTES)
+    return replace(surf, minutes=minutes, steps=tuple(
+        replace(s, cycles=cycles_for(s.pattern, breathing)) if isinstance(s, Breathe) else s
+        for s in surf.steps))
+
+
 def pause_script(surf_minutes: float = SURF_MINUTES, reflect: bool = False) -> Script:
     """The whole pause as one exercise: arrive and stop, settle the body, surf the urge
     (about ``surf_minutes``), an optional question, a kind moment, and a free choice.
 
     The question is left out unless asked for: reflecting at high arousal feeds rumination
     (card R1), and without a rating there is no telling how high it is."""
-    names = ["arrive", "settle", "surf"] + (["reflect"] if reflect else []) + ["kind", "choose"]
+    names = ["arrive", "settle"] + (["reflect"] if reflect else []) + ["kind", "choose"]
     parts = [part(name) for name in names]
-    surf = parts[2]
-    breathing = max(1.0, surf_minutes - SURF_WORDS_MINUTES)
-    parts[2] = replace(surf, steps=tuple(
-        replace(s, cycles=cycles_for(s.pattern, breathing)) if isinstance(s, Breathe) else s
-        for s in surf.steps))
+    parts.insert(2, surf_part(surf_minutes))
     steps = tuple(step for p in parts for step in p.steps)
-    minutes = sum(p.minutes for p in parts) - surf.minutes + surf_minutes
+    minutes = sum(p.minutes for p in parts)
     return Script(name="pause", title="Pause", summary="A pause before reaching out.",
                   minutes=round(minutes, 1), tags=("urge",), holds=False,
                   source="CONTENT.md F1", steps=steps)

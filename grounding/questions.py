@@ -1,0 +1,114 @@
+"""Asking in the terminal, gently: one-key ratings and choices, and a place to write.
+
+Nothing here insists: every question can be skipped, and q always leaves (it raises
+KeyboardInterrupt, which ends a session the way Ctrl-C does).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import TextIO
+
+from grounding.keys import Keys
+
+ANCHORS = ("0 calm, settled · 2-3 a little uneasy · 4-5 uncomfortable but manageable · "
+           "6-7 hard to think about anything else · 8-9 overwhelming · 10 the worst you can "
+           "imagine")
+"""What the numbers mean (CONTENT.md card G11), shown with the first rating only."""
+
+
+class _Typed:
+    """Keys one at a time, in the order pressed (several may arrive in one read)."""
+
+    def __init__(self, keys: Keys):
+        self.keys = keys
+        self.pending = ""
+
+    def next(self, wait: float | None = None) -> str | None:
+        """The next key; None if ``wait`` seconds pass without one."""
+        deadline = None if wait is None else time.monotonic() + wait
+        while not self.pending:
+            self.pending = self.keys.read()
+            if self.pending:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                return None
+            time.sleep(0.03)
+        key, self.pending = self.pending[0], self.pending[1:]
+        return key
+
+
+def rating(out: TextIO, question: str, anchors: bool = False) -> int | None:
+    """A number from 0 to 10 with one key (1 then 0 for ten), or None when skipped."""
+    out.write(f"\n{question}\n")
+    if anchors:
+        out.write(f"  ({ANCHORS})\n")
+    out.write("  Press 0 to 9, 1 then 0 for ten, or s to skip. Any number is fine.\n")
+    out.flush()
+    with Keys() as keys:
+        typed = _Typed(keys)
+        while True:
+            key = typed.next()
+            if key in "qQ":
+                raise KeyboardInterrupt
+            if key in "sS\r\n ":
+                out.write("  skipped\n")
+                return None
+            if key.isdigit():
+                value = int(key)
+                if value == 1 and typed.next(wait=0.8) == "0":
+                    value = 10
+                out.write(f"  {value}\n")
+                out.flush()
+                return value
+
+
+def choose(out: TextIO, prompt: str, options: list[tuple[str, str]]) -> str | None:
+    """One of ``options`` (key, label) by its key, or None on Enter or s."""
+    out.write(f"\n{prompt}\n")
+    for key, label in options:
+        out.write(f"  {key}  {label}\n")
+    out.flush()
+    keys_wanted = {key.lower(): key for key, _ in options}
+    with Keys() as keys:
+        typed = _Typed(keys)
+        while True:
+            key = typed.next().lower()
+            if key in keys_wanted:
+                return keys_wanted[key]
+            if key == "q" and "q" not in keys_wanted:
+                raise KeyboardInterrupt
+            if key in ("s", "\r", "\n"):
+                return None
+
+
+def write_here(out: TextIO, stream=None) -> bytearray:
+    """A multi-line place to write, ended by an empty line twice or Ctrl-D. The text is
+    read straight into a mutable buffer, so letting it go can overwrite every byte of it
+    (see :func:`let_go`); it is never written anywhere by this function."""
+    stream = stream if stream is not None else sys.stdin
+    out.write("\nWrite it here. Nothing is sent anywhere. When you're done, press Enter on an "
+              "empty line twice (or Ctrl-D).\n\n")
+    out.flush()
+    fd = stream.fileno()
+    text = bytearray()
+    chunk = bytearray(4096)
+    while True:
+        count = os.readv(fd, [chunk])  # a line at a time from the terminal
+        if count == 0:  # Ctrl-D
+            break
+        text.extend(memoryview(chunk)[:count])  # no intermediate copy to leave behind
+        chunk[:count] = bytes(count)
+        if text.endswith(b"\n\n\n") or text == b"\n\n":
+            break
+    while text.endswith(b"\n"):
+        text.pop()
+    return text
+
+
+def let_go(text: bytearray) -> None:
+    """Overwrite the written text in memory, then empty it."""
+    text[:] = bytes(len(text))
+    del text[:]
