@@ -141,6 +141,8 @@ def _run_live(session, options, debug: bool, quiet: bool, plain: bool) -> None:
 
         def tick(frame: int) -> None:
             for key in keys.read():
+                if key in "hH":
+                    display.show_above(_help_lines())
                 _press(key, status, mix, controls)
             if controls.lost and not lost_said:
                 lost_said.append(True)
@@ -183,6 +185,12 @@ def _press(key: str, status, mix, controls) -> None:
     elif key in "tT":
         mix.tones = status.tones = not status.tones
     controls.volume = status.volume / 100
+
+
+def _help_lines() -> str:
+    from grounding import config, safety
+
+    return safety.help_now(config.load(lambda line: None).country)
 
 
 def _remember_volume(volume: int) -> None:

@@ -106,7 +106,8 @@ class LiveDisplay:
         wrapped = _wrap(caption, width - 4, 2)
         keys = (f"space pause · q stop · +/- volume {status.volume} · "
                 f"v voice {'on' if status.voice else 'off'} · "
-                f"t tones {'on' if status.tones else 'off'}") if status.keys else "Ctrl-C stops"
+                f"t tones {'on' if status.tones else 'off'} · h help lines"
+                ) if status.keys else "Ctrl-C stops"
         lines = [self._style(head, "1"), "",
                  f"  {self._style(f'{word:<13}', '36')} {self._style(bar, '36')}", "",
                  *[f"  {line}" for line in wrapped],
@@ -119,6 +120,14 @@ class LiveDisplay:
         self.out.write("".join(f"\x1b[2K{line[: width + 20]}\n" for line in lines))
         self.out.flush()
 
+    def show_above(self, text: str) -> None:
+        """Print ``text`` where the display was; the display is drawn again below it."""
+        if self.drawn:
+            self.out.write(f"\x1b[{self.LINES}F\x1b[J")
+            self.drawn = False
+        self.out.write(text + "\n\n")
+        self.out.flush()
+
     def close(self) -> None:
         """Leave the last frame on screen and show the cursor again."""
         if self.drawn:
@@ -128,6 +137,11 @@ class LiveDisplay:
 
 class PlainDisplay:
     """One timestamped line per phase change and per caption: no animation, no colour."""
+
+    def show_above(self, text: str) -> None:
+        """Print ``text`` in the flow of lines."""
+        self.out.write(text + "\n")
+        self.out.flush()
 
     def __init__(self, out: TextIO, timeline: Timeline):
         self.out = out
@@ -156,6 +170,9 @@ class PlainDisplay:
 
 class QuietDisplay:
     """Shows nothing (``--quiet``)."""
+
+    def show_above(self, text: str) -> None:
+        """Nothing."""
 
     def tick(self, frame: int) -> None:
         """Nothing."""

@@ -210,3 +210,16 @@ def test_the_first_question_starts_what_fits(term):
     term.wait_for("Starting 'resonance' in")
     term.send("q")
     assert ended(term)[0] == 0
+
+
+def test_h_shows_the_help_lines_and_the_display_goes_on_below_them(term, home):
+    term.grounding("breathe 4-6 --cycles 3 --no-voice")
+    term.wait_for("breathe in")
+    term.send("h")
+    shown = term.wait_for("Anywhere: findahelpline.com")
+    assert "0808 2000 247" in shown and "1800RESPECT" in shown
+    time.sleep(0.5)
+    after = term.screen()
+    assert after.index("findahelpline.com") < after.index("space pause · q stop")
+    term.send("q")
+    assert ended(term)[0] == 130
