@@ -28,6 +28,30 @@ def surf_part(minutes: float = SURF_MINUTES) -> Script:
         for s in surf.steps))
 
 
+def surf_stretches(minutes: float = SURF_MINUTES, every: float = 2.0) -> list[Script]:
+    """The urge surfing in pieces of about ``every`` minutes of breathing, so the urge can be
+    re-rated between them (card G7: every couple of minutes); its lines spread over them."""
+    whole = surf_part(minutes)
+    at = next(i for i, s in enumerate(whole.steps) if isinstance(s, Breathe))
+    breathe = whole.steps[at]
+    size = cycles_for(breathe.pattern, every)
+    counts = [size] * (breathe.cycles // size)
+    if breathe.cycles % size or not counts:
+        counts.append(breathe.cycles % size or breathe.cycles)
+    lines, pieces, given = breathe.lines, [], 0
+    for n, cycles in enumerate(counts):
+        share = lines[given: given + max(0, min(cycles, round(len(lines) * (n + 1) / len(counts))
+                                               - given))]
+        given += len(share)
+        steps = [replace(breathe, cycles=cycles, lines=share)]
+        if n == 0:
+            steps = list(whole.steps[:at]) + steps
+        if n == len(counts) - 1:
+            steps += list(whole.steps[at + 1:])
+        pieces.append(replace(whole, steps=tuple(steps)))
+    return pieces
+
+
 def pause_script(surf_minutes: float = SURF_MINUTES, reflect: bool = False) -> Script:
     """The whole pause as one exercise: arrive and stop, settle the body, surf the urge
     (about ``surf_minutes``), an optional question, a kind moment, and a free choice.

@@ -14,7 +14,7 @@ import typer
 
 from grounding import config, history, safety
 from grounding.library import find_script
-from grounding.pause import part, surf_part
+from grounding.pause import part, surf_stretches
 from grounding.questions import choose, let_go, rating, write_here
 from grounding.script import Script
 
@@ -88,11 +88,13 @@ class Pausing:
         if self._high(entry["urge_before"], entry["distress_before"]):
             self._body_first()
         self.play(part("settle"))
-        self.play(surf_part(self.minutes))
-        now = rating(self.out, "Where is the urge now, 0 to 10? Higher, lower or the same, "
-                     "any number is fine.")
-        entry["urge_after"] = now
-        if self._high(now, before=entry["urge_before"]):
+        for piece in surf_stretches(self.minutes):
+            self.play(piece)
+            now = rating(self.out, "Where is the urge now, 0 to 10? Higher, lower or the same, "
+                         "any number is fine.")
+            if now is not None:
+                entry["urge_after"] = now
+        if self._high(entry.get("urge_after"), before=entry["urge_before"]):
             self._body_first()
         distress = entry["distress_before"]
         if distress is not None and distress <= 5:

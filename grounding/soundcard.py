@@ -304,6 +304,8 @@ class _Playback:
         self.latency = 0
         self.handed = 0
         self.heard_from = time.monotonic()
+        self.last_handed = 0
+        self.moved_at = time.monotonic()
         self.on = 1.0  # 1 = fully in, 0 = faded out (paused, or stopped)
         self.gain = controls.volume
         self.on_step = BLOCKSIZE / (FADE_SECONDS * samplerate)
@@ -343,11 +345,15 @@ class _Playback:
         return max(0, self.handed - self.latency)
 
     def lost(self) -> bool:
-        """Whether the device has stopped asking for audio before the end: the stream ended
-        on its own, or its callback has been silent for over a second and a half."""
+        """Whether the device has stopped taking audio before the end: the stream ended on
+        its own, its callback has been silent for over a second and a half, or it has taken
+        nothing for two seconds while not paused (called from the waiting thread only)."""
         if self.done.is_set():
             return not self.ended
-        return time.monotonic() - self.heard_from > 1.5
+        now = time.monotonic()
+        if self.handed != self.last_handed or self.controls.paused or self.stopping:
+            self.last_handed, self.moved_at = self.handed, now
+        return now - self.heard_from > 1.5 or now - self.moved_at > 2.0
 
     def callback(self, outdata, frames, time_info, status) -> None:
         """The audio callback (see the class docstring)."""
