@@ -45,13 +45,18 @@ class Terminal:
         """What the window shows now."""
         return self._tmux("capture-pane", "-p", "-t", "t")
 
-    def wait_for(self, text: str, timeout: float = 20.0) -> str:
-        """Wait until ``text`` is on screen; the screen then."""
+    def everything(self) -> str:
+        """All the window has shown, scrolled-off lines included."""
+        return self._tmux("capture-pane", "-p", "-S", "-", "-t", "t")
+
+    def wait_for(self, text: str, timeout: float = 20.0, times: int = 1) -> str:
+        """Wait until ``text`` has been shown ``times`` times in all (once: on screen now);
+        the screen then."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            shown = self.screen()
-            if text in shown:
-                return shown
+            shown = self.screen() if times == 1 else self.everything()
+            if shown.count(text) >= times:
+                return self.screen()
             time.sleep(0.05)
         raise AssertionError(f"{text!r} did not appear within {timeout} s; the screen:\n"
                              + self.screen())

@@ -30,7 +30,7 @@ def test_a_whole_interactive_pause(pulse_daemon, tmp_path):
         term.send("c")
         term.wait_for("Where is the urge now", timeout=420)
         term.send("10")
-        term.wait_for("Would a minute or two with the room")  # 10 is high: offered again
+        term.wait_for("Would a minute or two with the room", times=2)  # 10 is high: again
         term.send("c")
         term.wait_for("What would you like to do now?", timeout=240)
         term.send("2")
