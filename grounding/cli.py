@@ -1,14 +1,15 @@
-"""The command line: the only module that prints to the user or exits."""
+"""The command line: the commands, thin over the library; playing a session in the terminal
+is in grounding.console."""
 
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from grounding.console import TERMINATED, ask, run_script, say, session_options
 from grounding.errors import GroundingError
 
 app = typer.Typer(
@@ -43,189 +44,6 @@ Plain = Annotated[bool, typer.Option(
                     "(screen-reader friendly; automatic when not on a terminal).")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")]
 
-_START = time.time()
-
-
-def _say(line: str) -> None:
-    typer.echo(line, err=True)
-
-
-def _options(*, no_voice: bool, no_tones: bool, volume: int | None, no_holds: bool,
-             voice: str | None, rate: int | None, device: str | None, **rest):
-    """Options from the command line, with the user's settings filling what it leaves out."""
-    from grounding import config
-    from grounding.player import Options
-    from grounding.render import Mix
-
-    settings = config.load(_say)
-    volume = settings.volume if volume is None else volume
-    return Options(
-        voice=voice or settings.voice, rate=rate or settings.rate,
-        device=device or settings.device or None, speak=not no_voice,
-        holds=settings.holds and not no_holds,
-        mix=Mix(volume=volume / 100, voice=not no_voice, tones=settings.tones and not no_tones),
-        **rest)
-
-
-_TERMINATED = []
-
-
-def _run(script, options, debug: bool, plain: bool = False, quiet: bool = False) -> None:
-    """Play a script with a display and keys; print what happened."""
-    import os
-
-    from grounding import safety
-    from grounding.player import open_session
-
-    say = (lambda line: None) if quiet else _say
-    where = (f"to {options.out}" if options.out else "(dry run)" if options.dry_run else "")
-    if safety.first_run() and not quiet and not options.dry_run:
-        typer.echo(safety.NOTICE + "\n", err=True)
-        safety.mark_shown()
-    session = open_session(script, options, notice=_say)
-    say(f"{script.title} · {_length(session.timeline.seconds / 60)}"
-        + (f" · {where}" if where else ""))
-    if not session.live:
-        report = _run_offline(session, options)
-        seconds = session.timeline.seconds
-        if options.dry_run:
-            typer.echo("\n".join(session.timeline.describe()))
-            say(f"Rendered {_clock(seconds)} at {session.timeline.samplerate} Hz "
-                f"({report.frames} frames, sha256 {report.sha256[:16]}).")
-        else:
-            say(f"Wrote {options.out} ({_clock(seconds)}, {session.timeline.samplerate} Hz).")
-        return
-    _run_live(session, options, debug, quiet or False,
-              plain or not sys.stdout.isatty() or os.environ.get("TERM", "") == "dumb")
-
-
-def _run_offline(session, options):
-    try:
-        return session.run()
-    except KeyboardInterrupt:
-        _say(f"Stopped; {options.out} was not written." if options.out else "Stopped.")
-        raise typer.Exit(130) from None
-
-
-def _run_live(session, options, debug: bool, quiet: bool, plain: bool) -> None:
-    import os
-
-    from grounding.keys import Keys
-    from grounding.screen import LiveDisplay, PlainDisplay, QuietDisplay, Status
-    from grounding.soundcard import DeviceSink
-
-    mix, controls = session.mix, session.controls
-    start_volume = round(controls.volume * 100)
-    status = Status(volume=start_volume, voice=mix.voice, tones=mix.tones)
-    lost_said = []
-
-    def sounding(epoch: float) -> None:
-        _say(f"debug: first audible block handed to the device "
-             f"{1000 * (epoch - _START):.0f} ms after the command line loaded "
-             f"(epoch {epoch:.6f})")
-
-    with Keys() as keys:
-        status.keys = keys.active
-        if not isinstance(session.sink, DeviceSink):  # no sound card: said once already
-            lost_said.append(True)
-        if quiet:
-            display = QuietDisplay()
-        elif plain:
-            display = PlainDisplay(sys.stdout, session.timeline)
-        else:
-            display = LiveDisplay(sys.stdout, session.timeline, session.script.title, status,
-                                  color="NO_COLOR" not in os.environ)
-            if lost_said:
-                display.note = ("No sound here: the words carry on on screen. "
-                                "'grounding doctor' can look for the cause.")
-
-        def tick(frame: int) -> None:
-            for key in keys.read():
-                if key in "hH":
-                    display.show_above(_help_lines())
-                _press(key, status, mix, controls)
-            if controls.lost and not lost_said:
-                lost_said.append(True)
-                line = ("The sound output went away, so the guidance carries on here, in "
-                        "step. 'grounding doctor' can look for the cause.")
-                if isinstance(display, LiveDisplay):
-                    display.note = line
-                else:
-                    _say(line)
-            display.tick(frame)
-
-        try:
-            report = session.run(sounding if debug else None, tick)
-        except KeyboardInterrupt:
-            display.close()
-            if not quiet:
-                _say("Stopped.")
-            raise typer.Exit(143 if _TERMINATED else 130) from None
-        finally:
-            display.close()
-            if status.volume != start_volume:
-                _remember_volume(status.volume)
-    if report.underflows and not quiet:
-        _say(f"The sound card ran short of audio {report.underflows} time"
-             f"{'s' if report.underflows != 1 else ''}; you may have heard small gaps.")
-
-
-def _press(key: str, status, mix, controls) -> None:
-    """What one key does while a session plays."""
-    if key in "qQ":
-        raise KeyboardInterrupt
-    if key == " ":
-        controls.paused = status.paused = not status.paused
-    elif key in "+=":
-        status.volume = min(100, status.volume + 5)
-    elif key in "-_":
-        status.volume = max(0, status.volume - 5)
-    elif key in "vV":
-        mix.voice = status.voice = not status.voice
-    elif key in "tT":
-        mix.tones = status.tones = not status.tones
-    controls.volume = status.volume / 100
-
-
-def _help_lines() -> str:
-    from grounding import config, safety
-
-    return safety.help_now(config.load(lambda line: None).country)
-
-
-def _remember_volume(volume: int) -> None:
-    from dataclasses import replace
-
-    from grounding import config
-
-    try:
-        config.save(replace(config.load(lambda line: None), volume=volume))
-    except OSError:
-        pass  # not remembered this time; nothing else is affected
-
-
-def _length(minutes: float) -> str:
-    if minutes < 1:
-        return f"about {round(minutes * 60 / 5) * 5} seconds"
-    whole = round(minutes)
-    return f"about {whole} minute{'s' if whole != 1 else ''}"
-
-
-def _clock(seconds: float) -> str:
-    whole = round(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
-CHOICES = (
-    ("I want to reach out to someone, and want to pause first", "pause"),
-    ("I can't sleep", "resonance-slow"),
-    ("I feel overwhelmed", "orienting"),
-    ("I just want to breathe", "resonance"),
-    ("Show me everything", None),
-)
-"""The first question's answers and the exercise each starts (None: list them all)."""
-
-
 @app.callback()
 def start(ctx: typer.Context) -> None:
     """Voice-guided grounding and paced-breathing exercises, fully offline."""
@@ -234,7 +52,7 @@ def start(ctx: typer.Context) -> None:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         typer.echo(ctx.get_help())
         return
-    name = _ask()
+    name = ask()
     if name is None:
         return
     if name == "":
@@ -245,40 +63,6 @@ def start(ctx: typer.Context) -> None:
         ctx.invoke(pause)
     else:
         ctx.invoke(play, name=name)
-
-
-def _ask() -> str | None:
-    """"What do you need right now?", answered with one key; a short countdown to change
-    one's mind. The exercise's name, "" for the full list, or None to leave."""
-    import time
-
-    from grounding.keys import Keys
-
-    typer.echo("What do you need right now?\n")
-    for number, (text, _) in enumerate(CHOICES, 1):
-        typer.echo(f"  {number}  {text}")
-    typer.echo("\nPress a number, or q to leave.")
-    with Keys() as keys:
-        while True:
-            key = keys.read()[-1:]
-            if key in ("q", "Q", "\x1b"):
-                return None
-            if key.isdigit() and 1 <= int(key) <= len(CHOICES):
-                name = CHOICES[int(key) - 1][1]
-                break
-            time.sleep(0.05)
-        if name is None:
-            return ""
-        for left in (3, 2, 1):
-            typer.echo(f"\rStarting '{name}' in {left} (q to cancel) ", nl=False)
-            deadline = time.monotonic() + 1
-            while time.monotonic() < deadline:
-                if "q" in keys.read().lower():
-                    typer.echo("")
-                    return None
-                time.sleep(0.05)
-        typer.echo("")
-    return name
 
 
 @app.command("list")
@@ -309,7 +93,7 @@ def list_command(
         if entry.replaces:
             notes.append(f"Your own '{s.name}' ({entry.path}) is used instead of the bundled one.")
     if not rows:
-        _say(f"No exercise has the tag '{tag}'." if tag else "There are no exercises yet.")
+        say(f"No exercise has the tag '{tag}'." if tag else "There are no exercises yet.")
     else:
         name_w, tags_w = max(len(r[0]) for r in rows), max(len(r[3]) for r in rows)
         for name, minutes, holds, tags, summary in rows:
@@ -317,7 +101,7 @@ def list_command(
         if any(r[0].endswith(" *") for r in rows):
             notes.insert(0, "* your own exercise")
     for note in notes:
-        _say(note)
+        say(note)
 
 
 @app.command()
@@ -336,7 +120,7 @@ def play(
     """Play an exercise: spoken guidance with soft breathing tones."""
     from grounding.library import find_script
 
-    _run(find_script(name), _options(
+    run_script(find_script(name), session_options(
         minutes=minutes, no_holds=no_holds, out=out, no_voice=no_voice, no_tones=no_tones,
         voice=voice, rate=rate, volume=volume, device=device, samplerate=samplerate,
         dry_run=dry_run), debug, plain, quiet)
@@ -376,7 +160,7 @@ def breathe(
         raise UsageError(f"--ramp is where the pace starts, so it must be faster than the "
                          f"pattern's {shape.per_minute:.3g} breaths a minute.")
     count = cycles if cycles is not None else cycles_for(shape, minutes or 5.0, ramp)
-    _run(breathing_script(shape, count, spoken=not no_voice, ramp=ramp), _options(
+    run_script(breathing_script(shape, count, spoken=not no_voice, ramp=ramp), session_options(
         no_holds=no_holds, out=out, no_voice=no_voice, no_tones=no_tones, voice=voice,
         rate=rate, volume=volume, device=device, samplerate=samplerate, dry_run=dry_run),
          debug, plain, quiet)
@@ -398,20 +182,20 @@ def pause(
     from grounding import config, safety
     from grounding.pause import pause_script
 
-    options = _options(no_holds=False, out=out, no_voice=no_voice, no_tones=no_tones,
+    options = session_options(no_holds=False, out=out, no_voice=no_voice, no_tones=no_tones,
                        voice=voice, rate=rate, volume=volume, device=device,
                        samplerate=samplerate, dry_run=dry_run)
     country = config.load(lambda line: None).country
     if not quiet:
-        _say(safety.help_now(country, abuse_only=True) + "\n")
+        say(safety.help_now(country, abuse_only=True) + "\n")
     if no_ask or out is not None or dry_run or quiet or not (
             sys.stdin.isatty() and sys.stdout.isatty()):
-        _run(pause_script(minutes), options, debug, plain, quiet)
+        run_script(pause_script(minutes), options, debug, plain, quiet)
         return
     from grounding.pausing import Pausing
 
-    Pausing(options, minutes, country, lambda script: _run(script, options, debug, plain),
-            _say).run()
+    Pausing(options, minutes, country, lambda script: run_script(script, options, debug, plain),
+            say).run()
 
 
 @app.command()
@@ -426,7 +210,7 @@ def history(
     from grounding.errors import UsageError
 
     if forget:
-        _say("The log is deleted." if log.forget() else "There was no log to delete.")
+        say("The log is deleted." if log.forget() else "There was no log to delete.")
         return
     if export is not None:
         if export not in ("csv", "json"):
@@ -468,7 +252,7 @@ def validate(
             script = load_script(path)
         except GroundingError as exc:
             broken += 1
-            _say(str(exc))
+            say(str(exc))
             continue
         breaths = sum(1 for s in script.steps if isinstance(s, Breathe))
         typer.echo(f"{path}: fine. {script.title}, {len(script.steps)} steps "
@@ -513,7 +297,7 @@ def help_now(
     if country is None:
         from grounding import config
 
-        code = config.load(_say).country
+        code = config.load(say).country
     else:
         code = safety.country_code(country)
     typer.echo(safety.help_now(code))
@@ -532,7 +316,7 @@ def config_command(
     from grounding import config
     from grounding.errors import UsageError
 
-    settings = config.load(_say)
+    settings = config.load(say)
     if action is None:
         for f in fields(config.Config):
             shown = getattr(settings, f.name)
@@ -563,7 +347,7 @@ def voices(
             lang.lower().replace("_", "-").lstrip("\x05").startswith(want)
             for lang in v["languages"])]
     if not found:
-        _say(f"No voices for '{language}'." if language else "The speech engine offers no voices.")
+        say(f"No voices for '{language}'." if language else "The speech engine offers no voices.")
         raise typer.Exit(1)
     width = max(len(v["id"]) for v in found)
     for v in found:
@@ -591,7 +375,7 @@ def devices() -> None:
 
 def _terminate(signum, frame) -> None:
     """SIGTERM stops a session the way Ctrl-C does: a fade, the terminal put back, exit 143."""
-    _TERMINATED.append(signum)
+    TERMINATED.append(signum)
     raise KeyboardInterrupt
 
 
@@ -603,11 +387,11 @@ def main() -> None:
     try:
         app(prog_name="grounding")
     except GroundingError as exc:
-        _say(str(exc))
+        say(str(exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        _say("Stopped.")
-        sys.exit(143 if _TERMINATED else 130)
+        say("Stopped.")
+        sys.exit(143 if TERMINATED else 130)
     except Exception as exc:  # anything unforeseen: an apology and where the details are
         _unexpected(exc, "--debug" in sys.argv)
 
@@ -627,5 +411,5 @@ def _unexpected(exc: BaseException, debug: bool) -> None:
         where = f" The details are in {log}."
     except OSError:
         where = " Run the same command with --debug to see the details."
-    _say(f"Sorry, something unexpected went wrong ({type(exc).__name__}).{where}")
+    say(f"Sorry, something unexpected went wrong ({type(exc).__name__}).{where}")
     sys.exit(70)
