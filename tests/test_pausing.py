@@ -62,3 +62,22 @@ def test_a_whole_interactive_pause(pulse_daemon, tmp_path):
     found = subprocess.run(["grep", "-r", "-l", "SECRETWORD", str(home)], capture_output=True)
     assert found.stdout == b""  # the discarded message is in no file
     assert "In 1 pause with both ratings, the urge fell by 5 points" in run(["history"], home).stdout
+
+
+def test_q_ends_a_pause_gently_and_a_kept_log_says_it_stopped(pulse_daemon, tmp_path):
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "first-run-done").touch()
+    run(["config", "set", "log", "on"], home)
+    term = Terminal({**pulse_daemon.env, "GROUNDING_HOME": str(home), "TERM": "xterm"})
+    try:
+        term.grounding("pause --no-voice")
+        term.wait_for("Pause: arrive")
+        term.wait_for("left")
+        term.send("q")
+        shown = term.wait_for("[finished]", timeout=15)
+        assert "exit=130" in shown and "-icanon" not in shown.split("exit=")[-1]
+    finally:
+        term.close()
+    kept = json.loads(run(["history", "--export", "json"], home).stdout)
+    assert [(k["ended"], k["urge_before"], k["note"]) for k in kept] == [("stopped", None, None)]
