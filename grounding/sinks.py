@@ -12,7 +12,7 @@ import hashlib
 import os
 import tempfile
 import wave
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -39,7 +39,6 @@ class Report:
     """``time.time()`` when the first non-silent block was handed to the device."""
     lost_at: int | None = None
     """The frame at which the sound card stopped taking audio, if it did."""
-    notes: list[str] = field(default_factory=list)
 
 
 class NullSink:
