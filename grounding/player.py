@@ -64,6 +64,13 @@ def make_voice(options: Options) -> Voice:
     return Pyttsx3Voice(rate=options.rate)
 
 
+def as_played(script: Script, options: Options) -> Script:
+    """The script as it will sound: without holds if so asked, with today's reflection."""
+    if not options.holds:
+        script = script.without_holds()
+    return script.on(date.today())
+
+
 def prepare(script: Script, voice: Voice, palette: Palette, samplerate: int,
             notice: Callable[[str], None], rate: int = DEFAULT_RATE,
             minutes: float | None = None) -> Timeline:
@@ -123,13 +130,13 @@ class Session:
 
 
 def open_session(script: Script, options: Options, notice: Callable[[str], None],
-                 palette: Palette | None = None) -> Session:
-    """Everything before the first sound: sink, voice clips, timeline."""
+                 palette: Palette | None = None, voice: Voice | None = None) -> Session:
+    """Everything before the first sound: sink, voice clips, timeline. ``voice`` is one
+    shared by several sessions (see :meth:`Pyttsx3Voice.later`); else one is made here."""
     palette = palette or load_palette("day")
-    if not options.holds:
-        script = script.without_holds()
+    script = as_played(script, options)
     sink = open_sink(options, notice)
-    timeline = prepare(script, make_voice(options), palette, sink.samplerate, notice,
+    timeline = prepare(script, voice or make_voice(options), palette, sink.samplerate, notice,
                        options.rate, options.minutes)
     mix = replace(options.mix)
     controls = Controls()

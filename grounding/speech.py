@@ -13,6 +13,7 @@ import selectors
 import subprocess
 import sys
 import tempfile
+import threading
 import wave
 from pathlib import Path
 from typing import Iterable, Protocol
@@ -44,6 +45,10 @@ class Voice(Protocol):
         """One clip per text."""
         ...
 
+    def later(self, texts: Iterable[str]) -> None:
+        """Texts that will be asked for later, which may be prepared ahead."""
+        ...
+
 
 class SilentVoice:
     """A voice that says nothing, for as long as the words would take to read (``--no-voice``,
@@ -51,6 +56,15 @@ class SilentVoice:
 
     def __init__(self, rate: int = DEFAULT_RATE):
         self.rate = rate
+
+    def __enter__(self) -> SilentVoice:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        pass
+
+    def later(self, texts: Iterable[str]) -> None:
+        """Nothing to prepare."""
 
     def clips(self, texts: Iterable[str], samplerate: int) -> dict[str, np.ndarray]:
         """Silence of about the spoken length of each text."""
@@ -141,7 +155,13 @@ def no_engine_message(detail: str) -> str:
 
 
 class Pyttsx3Voice:
-    """Offline text-to-speech through pyttsx3 in a worker process, with a clip cache."""
+    """Offline text-to-speech through pyttsx3 in a worker process, with a clip cache.
+
+    Used as a context manager (``with voice:``), it keeps one worker for all its calls and
+    renders the texts given to :meth:`later` in the background, so a session made of several
+    parts starts as soon as its first part is ready. Without one, each :meth:`clips` call
+    starts and stops its own worker. Once speech has failed, the voice stays silent: the
+    reason was given once, by the call that failed."""
 
     def __init__(self, voice: str = DEFAULT_VOICE, rate: int = DEFAULT_RATE,
                  cache: ClipCache | None = None, clip_timeout: float = CLIP_SECONDS):
@@ -151,6 +171,29 @@ class Pyttsx3Voice:
         self.clip_timeout = clip_timeout
         self.synthesised = 0
         """How many clips this voice has rendered (not found in the cache)."""
+        self.failed: SpeechUnavailable | None = None
+        """Why speech stopped working, once it has."""
+        self._told = False
+        self._lock = threading.Lock()  # one request at a time to the worker and the memo
+        self._worker: Worker | None = None
+        self._memo: dict | None = None
+        self._held = False
+        self._ahead: list[str] = []
+        self._background: threading.Thread | None = None
+        self._closing = threading.Event()
+
+    def __enter__(self) -> Pyttsx3Voice:
+        self._held = True
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def later(self, texts: Iterable[str]) -> None:
+        """Texts that will be needed later: rendered into the cache in the background, at the
+        sample rate of the next :meth:`clips` call, once that call has what it needs (only
+        while the voice is held in a ``with`` block)."""
+        self._ahead.extend(texts)
 
     def clips(self, texts: Iterable[str], samplerate: int) -> dict[str, np.ndarray]:
         """A clip per text: from the cache, or rendered now by the worker.
@@ -159,35 +202,84 @@ class Pyttsx3Voice:
         voice resolved to, so a warm start needs no worker at all; it is refreshed whenever
         the worker runs (after an engine upgrade, the next cold clip renews it)."""
         texts = list(dict.fromkeys(texts))
-        memo = self.cache.read_json("voices.json").get(self.voice)
-        found: dict[str, np.ndarray] = {}
-        if memo:
-            for text in texts:
-                clip = self.cache.load(self._key(text, memo, samplerate))
-                if clip is not None:
-                    found[text] = clip
-            if len(found) == len(texts):
-                return found
-        worker = Worker()
+        if self.failed is not None:
+            if not self._told:  # it failed in the background: this call gives the reason
+                self._told = True
+                raise self.failed
+            return SilentVoice(self.rate).clips(texts, samplerate)
+        memo = self._memo or self.cache.read_json("voices.json").get(self.voice)
         try:
-            memo = self._hello(worker)
-            for text in texts:
-                if text in found:
-                    continue
-                key = self._key(text, memo, samplerate)
-                clip = self.cache.load(key)
-                if clip is None:
-                    clip = self._render(worker, text, samplerate)
-                    self.synthesised += 1
-                    try:
-                        self.cache.store(key, clip)
-                    except OSError:
-                        pass  # an unwritable cache only costs speed: the clip is rendered again
-
-                found[text] = clip
+            found = {text: self._clip(text, samplerate, memo) for text in texts}
+        except SpeechUnavailable as exc:
+            self.failed, self._told = exc, True
+            raise
         finally:
-            worker.close()
+            if not self._held:
+                self._stop_worker()
+        running = self._background is not None and self._background.is_alive()
+        if self._held and self._ahead and not running:
+            self._background = threading.Thread(
+                target=self._render_ahead, args=(samplerate,), name="grounding-speech-ahead",
+                daemon=True)
+            self._background.start()
         return found
+
+    def _clip(self, text: str, samplerate: int, memo: dict | None) -> np.ndarray:
+        """One clip: from the cache if it is there (``memo`` says which voice a request
+        resolved to last time), else rendered by the worker and cached."""
+        if memo:
+            clip = self.cache.load(self._key(text, memo, samplerate))
+            if clip is not None:
+                return clip
+        with self._lock:
+            if self._worker is None:
+                worker = Worker()
+                try:
+                    self._memo = self._hello(worker)
+                except BaseException:
+                    worker.close()
+                    raise
+                self._worker = worker
+            key = self._key(text, self._memo, samplerate)
+            clip = self.cache.load(key)  # perhaps rendered in the background meanwhile
+            if clip is None:
+                clip = self._render(self._worker, text, samplerate)
+                self.synthesised += 1
+                try:
+                    self.cache.store(key, clip)
+                except OSError:
+                    pass  # an unwritable cache only costs speed: the clip is rendered again
+        return clip
+
+    def _render_ahead(self, samplerate: int) -> None:
+        """The background thread: the texts given to :meth:`later`, one clip at a time, so a
+        request from the session gets the worker between two of them."""
+        while self._ahead and not self._closing.is_set() and self.failed is None:
+            text = self._ahead.pop(0)
+            try:
+                self._clip(text, samplerate, self._memo)
+            except SpeechUnavailable as exc:
+                self.failed = self.failed or exc
+            except OSError:
+                pass  # a clip that cannot be made now is tried again when it is needed
+
+    def close(self) -> None:
+        """Stop rendering ahead and let the worker go."""
+        self._held = False
+        self._closing.set()
+        if self._background is not None:
+            self._background.join(1.0)
+            worker = self._worker
+            if self._background.is_alive() and worker is not None:
+                worker.kill()  # stuck in the middle of a clip that nobody needs any more
+                self._background.join(2.0)
+        self._stop_worker()
+
+    def _stop_worker(self) -> None:
+        with self._lock:
+            if self._worker is not None:
+                self._worker.close()
+                self._worker = None
 
     def _key(self, text: str, memo: dict, samplerate: int) -> str:
         return clip_key(text=text, driver=memo["driver"], engine=memo["engine"],
@@ -195,7 +287,12 @@ class Pyttsx3Voice:
                         loudness=LOUDNESS_TARGET)
 
     def _hello(self, worker: Worker) -> dict:
-        answer = worker.ask(worker.start_timeout, op="hello", voice=self.voice, rate=self.rate)
+        try:
+            answer = worker.ask(worker.start_timeout, op="hello", voice=self.voice,
+                                rate=self.rate)
+        except SpeechUnavailable:
+            worker.kill()
+            raise
         if not answer.get("ok"):
             if answer.get("error") == "no-engine":
                 raise SpeechUnavailable(no_engine_message(answer.get("detail", "")))

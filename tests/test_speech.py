@@ -194,3 +194,48 @@ def test_a_worker_killed_mid_synthesis_leaves_a_session_with_tones_and_captions(
     assert len(notes) == 1 and "stopped unexpectedly" in notes[0]
     samples, rate = read_wav(out)
     assert len(samples) / rate > 300  # the whole exercise, its words given their time
+
+
+def workers_of_this_process() -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "grounding.speechworker"],
+                           capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
+def wait_until(condition, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_texts_for_later_are_voiced_in_the_background_after_the_first_ones(tmp_path):
+    now = ["Nothing has to be decided right now."]
+    later = [f"This is a later line, number {n}, for a later part." for n in range(1, 9)]
+    cache = ClipCache(tmp_path / "cache")
+    with Pyttsx3Voice(cache=cache) as shared:
+        shared.later(later)
+        first = shared.clips(now, 48000)
+        made_by_then = shared.synthesised
+        assert len(first[now[0]]) > 0 and made_by_then < 1 + len(later)  # it did not wait
+        assert wait_until(lambda: shared.synthesised == 1 + len(later))
+    assert workers_of_this_process() == []  # the worker went with the voice
+    fresh = Pyttsx3Voice(cache=cache)
+    fresh.clips(later, 48000)
+    assert fresh.synthesised == 0  # all of them were already made
+
+
+def test_a_worker_lost_in_the_background_is_told_once_then_the_voice_stays_silent(tmp_path):
+    later = [f"Another later line, number {n}, spoken slowly." for n in range(1, 30)]
+    with Pyttsx3Voice(cache=ClipCache(tmp_path / "cache")) as shared:
+        shared.later(later)
+        shared.clips(["Hello."], 48000)
+        for pid in workers_of_this_process():
+            os.kill(pid, signal.SIGKILL)
+        assert wait_until(lambda: shared.failed is not None)
+        with pytest.raises(SpeechUnavailable, match="stopped unexpectedly"):
+            shared.clips(["One more line."], 48000)
+        quiet = shared.clips(["One more line."], 48000)["One more line."]
+        assert len(quiet) > 0 and not quiet.any()
