@@ -1,7 +1,8 @@
 """Asking in the terminal, gently: one-key ratings and choices, and a place to write.
 
-Nothing here insists: every question can be skipped, and q always leaves (it raises
-KeyboardInterrupt, which ends a session the way Ctrl-C does).
+Nothing here insists: every question can be skipped, q always leaves (it raises
+KeyboardInterrupt, which ends a session the way Ctrl-C does), and h shows where help is
+(``on_help``), then asks again.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import TextIO
+from typing import Callable, TextIO
 
 from grounding.keys import Keys
+
+MAX_WRITTEN = 64 * 1024
+"""The most that "write it here" takes, in bytes (about 30 pages)."""
 
 ANCHORS = ("0 calm, settled · 2-3 a little uneasy · 4-5 uncomfortable but manageable · "
            "6-7 hard to think about anything else · 8-9 overwhelming · 10 the worst you can "
@@ -40,7 +44,8 @@ class _Typed:
         return key
 
 
-def rating(out: TextIO, question: str, anchors: bool = False) -> int | None:
+def rating(out: TextIO, question: str, anchors: bool = False,
+           on_help: Callable[[], None] | None = None) -> int | None:
     """A number from 0 to 10 with one key (1 then 0 for ten), or None when skipped."""
     out.write(f"\n{question}\n")
     if anchors:
@@ -53,6 +58,11 @@ def rating(out: TextIO, question: str, anchors: bool = False) -> int | None:
             key = typed.next()
             if key in "qQ":
                 raise KeyboardInterrupt
+            if key in "hH" and on_help:
+                on_help()
+                out.write(f"\n{question} (0 to 10, or s to skip)\n")
+                out.flush()
+                continue
             if key in "sS\r\n ":
                 out.write("  skipped\n")
                 return None
@@ -65,12 +75,17 @@ def rating(out: TextIO, question: str, anchors: bool = False) -> int | None:
                 return value
 
 
-def choose(out: TextIO, prompt: str, options: list[tuple[str, str]]) -> str | None:
+def choose(out: TextIO, prompt: str, options: list[tuple[str, str]],
+           on_help: Callable[[], None] | None = None) -> str | None:
     """One of ``options`` (key, label) by its key, or None on Enter or s."""
-    out.write(f"\n{prompt}\n")
-    for key, label in options:
-        out.write(f"  {key}  {label}\n")
-    out.flush()
+
+    def ask() -> None:
+        out.write(f"\n{prompt}\n")
+        for key, label in options:
+            out.write(f"  {key}  {label}\n")
+        out.flush()
+
+    ask()
     keys_wanted = {key.lower(): key for key, _ in options}
     with Keys() as keys:
         typed = _Typed(keys)
@@ -80,6 +95,10 @@ def choose(out: TextIO, prompt: str, options: list[tuple[str, str]]) -> str | No
                 return keys_wanted[key]
             if key == "q" and "q" not in keys_wanted:
                 raise KeyboardInterrupt
+            if key == "h" and on_help and "h" not in keys_wanted:
+                on_help()
+                ask()
+                continue
             if key in ("s", "\r", "\n"):
                 return None
 
@@ -93,19 +112,38 @@ def write_here(out: TextIO, stream=None) -> bytearray:
               "empty line twice (or Ctrl-D).\n\n")
     out.flush()
     fd = stream.fileno()
-    text = bytearray()
+    text = bytearray(MAX_WRITTEN)  # never grown, so no old copy is left behind in memory
+    size = 0
     chunk = bytearray(4096)
-    while True:
-        count = os.readv(fd, [chunk])  # a line at a time from the terminal
-        if count == 0:  # Ctrl-D
-            break
-        text.extend(memoryview(chunk)[:count])  # no intermediate copy to leave behind
-        chunk[:count] = bytes(count)
-        if text.endswith(b"\n\n\n") or text == b"\n\n":
-            break
-    while text.endswith(b"\n"):
-        text.pop()
+    try:
+        while size < MAX_WRITTEN:
+            count = os.readv(fd, [chunk])  # a line at a time from the terminal
+            if count == 0:  # Ctrl-D
+                break
+            count = min(count, MAX_WRITTEN - size)
+            text[size:size + count] = memoryview(chunk)[:count]
+            chunk[:count] = bytes(count)
+            size += count
+            ending = _newlines_at_end(text, size)  # byte by byte: no copy of any words
+            if ending == 3 or (ending == size == 2):
+                break
+    except BaseException:  # Ctrl-C or q mid-way: nothing written stays in memory
+        let_go(text)
+        raise
+    finally:
+        chunk[:] = bytes(len(chunk))
+    while size and text[size - 1] == 0x0A:
+        size -= 1
+    text[size:] = b""  # shrinking in place copies nothing out
     return text
+
+
+def _newlines_at_end(text: bytearray, size: int, most: int = 3) -> int:
+    """How many of the last bytes before ``size`` are newlines, up to ``most``."""
+    count = 0
+    while count < min(most, size) and text[size - 1 - count] == 0x0A:
+        count += 1
+    return count
 
 
 def let_go(text: bytearray) -> None:
