@@ -188,14 +188,17 @@ def pause(
     country = config.load(lambda line: None).country
     if not quiet:
         say(safety.help_now(country, abuse_only=True) + "\n")
-    if no_ask or out is not None or dry_run or quiet or not (
-            sys.stdin.isatty() and sys.stdout.isatty()):
+    if out is not None or dry_run:  # one file, or one timeline to print
         run_script(pause_script(minutes), options, debug, plain, quiet)
         return
     from grounding.pausing import Pausing
+    from grounding.player import make_voice
 
-    Pausing(options, minutes, country, lambda script: run_script(script, options, debug, plain),
-            say).run()
+    ask = not (no_ask or quiet) and sys.stdin.isatty() and sys.stdout.isatty()
+    with make_voice(options) as voice:
+        Pausing(options, minutes, country,
+                lambda script: run_script(script, options, debug, plain, quiet, voice=voice),
+                say, voice, ask=ask).run()
 
 
 @app.command()

@@ -35,8 +35,10 @@ def session_options(*, no_voice: bool, no_tones: bool, volume: int | None, no_ho
 TERMINATED = []
 
 
-def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = False) -> None:
-    """Play a script with a display and keys; print what happened."""
+def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = False,
+               voice=None) -> None:
+    """Play a script with a display and keys; print what happened. ``voice`` is one shared
+    by several scripts in a row (the pause's parts); else each makes its own."""
     import os
 
     from grounding import safety
@@ -47,7 +49,7 @@ def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = 
     if safety.first_run() and not quiet and not options.dry_run:
         typer.echo(safety.NOTICE + "\n", err=True)
         safety.mark_shown()
-    session = open_session(script, options, notice=say)
+    session = open_session(script, options, notice=say, voice=voice)
     tell(f"{script.title} · {_length(session.timeline.seconds / 60)}"
         + (f" · {where}" if where else ""))
     if not session.live:

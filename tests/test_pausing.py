@@ -1,11 +1,14 @@
 """The interactive pause in a real terminal (tmux), playing into a private PulseAudio sink:
-ratings by key, skipping, the high-rating branch, writing and letting go, the first-pause
-question about the log, and what the log then holds."""
+ratings by key, skipping, the high-rating branch, the help lines on h, writing and letting
+go, the first-pause question about the log, and what the log then holds; and the pause
+without questions, whose later parts are voiced in the background while the first plays."""
 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+import sys
 
 from support import run
 from terminal import Terminal
@@ -45,8 +48,14 @@ def test_a_whole_interactive_pause(pulse_daemon, tmp_path):
         term.wait_for("Before you go: the pull to reach out")
         term.send("4")
         term.wait_for("And how stressed or upset, 0 to 10?")
-        term.send("3")
+        shown_before = term.everything().count("Samaritans 116 123")
+        term.send("h")  # the help lines, then the same question again
+        term.wait_for("Samaritans 116 123", times=shown_before + 1)
+        term.wait_for("And how stressed or upset, 0 to 10? (0 to 10, or s to skip)")
+        term.send("8")
         term.wait_for("It moved from 9 to 4.")
+        term.wait_for("Would a minute or two with the room", times=3)  # distress 8: again
+        term.send("c")
         term.wait_for("Would you like to keep a private log")
         term.send("y")
         shown = term.wait_for("[finished]", timeout=20)
@@ -56,7 +65,7 @@ def test_a_whole_interactive_pause(pulse_daemon, tmp_path):
     kept = json.loads(run(["history", "--export", "json"], home).stdout)
     assert len(kept) == 1
     assert kept[0]["urge_before"] == 9 and kept[0]["urge_after"] == 4
-    assert kept[0]["distress_before"] is None and kept[0]["distress_after"] == 3
+    assert kept[0]["distress_before"] is None and kept[0]["distress_after"] == 8
     assert kept[0]["next_step"] == "Write the message here, without sending it"
     assert kept[0]["note"] is None and kept[0]["ended"] == "finished"
     found = subprocess.run(["grep", "-r", "-l", "SECRETWORD", str(home)], capture_output=True)
@@ -81,3 +90,40 @@ def test_q_ends_a_pause_gently_and_a_kept_log_says_it_stopped(pulse_daemon, tmp_
         term.close()
     kept = json.loads(run(["history", "--export", "json"], home).stdout)
     assert [(k["ended"], k["urge_before"], k["note"]) for k in kept] == [("stopped", None, None)]
+
+
+def clips_in(home) -> int:
+    return sum(1 for _ in (home / "cache").rglob("*.npy"))
+
+
+def test_a_first_pause_starts_with_its_first_part_and_voices_the_rest_meanwhile(pulse_daemon,
+                                                                                  tmp_path):
+    # How many different things the whole pause says (cue words included), from its plan
+    planned = run(["pause", "--dry-run", "--minutes", "1", "--rate", "300"], tmp_path / "plan")
+    assert planned.returncode == 0, planned.stderr
+    texts = {line.split("  says  ", 1)[1] for line in planned.stdout.splitlines()
+             if "  says  " in line}
+    home = tmp_path / "home"  # nothing ever cached here
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "first-run-done").touch()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "grounding", "pause", "--no-ask", "--minutes", "1", "--rate",
+         "300", "--plain"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, env=pulse_daemon.environ(GROUNDING_HOME=str(home)))
+    try:
+        said = ""
+        for line in process.stderr:  # each part's title comes once its speech is ready
+            said += line
+            if line.startswith("Pause: arrive"):
+                at_first = clips_in(home)
+            if line.startswith("Pause: settle"):
+                at_second = clips_in(home)
+                break
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert "Pause: arrive" in said and "Traceback" not in said
+    assert at_first < len(texts) / 2  # the first part did not wait for the others' speech
+    assert at_second >= len(texts)  # and by its end every later part's speech was made
+    assert process.returncode == 130
