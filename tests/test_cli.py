@@ -60,7 +60,7 @@ def test_minutes_round_to_whole_breaths(tmp_path):
     (["breathe", "2-2"], "15.0 breaths a minute"),
     (["breathe", "4-6", "--minutes", "2", "--cycles", "3"], "either --minutes or --cycles"),
     (["play", "resonanse"], "Did you mean 'resonance'?"),
-    (["breathe", "--volume", "120"], "less than or equal to 100"),
+    (["breathe", "--volume", "120"], "Invalid value for '--volume'"),
     (["breathe", "--out", "/no/such/folder/x.wav"], "is not a folder"),
     (["breathe", "--out", "x.mp3"], "only .wav files"),
 ])
