@@ -1,10 +1,11 @@
 import re
 
+import numpy as np
 import pytest
 
 from grounding.pause import pause_script
 from grounding.script import Speak
-from support import read_wav, run
+from support import read_wav, rms_db, run
 
 
 def said(result) -> list[str]:
@@ -88,3 +89,43 @@ def test_every_spoken_line_of_the_pause_is_invitational():
         if isinstance(step, Speak):
             assert not re.search(r"\b(don't text|you must|you should|deep breath)\b|!",
                                  step.text, re.IGNORECASE), step.text
+
+
+def band_db(samples, rate: int, start: float, seconds: float, lo: float, hi: float) -> float:
+    """Power in [lo, hi] Hz over ``seconds`` from ``start``, dB (full scale sine: -3)."""
+    window = samples[round(start * rate): round((start + seconds) * rate)]
+    spectrum = np.abs(np.fft.rfft(window * np.hanning(len(window)))) ** 2
+    freqs = np.fft.rfftfreq(len(window), 1 / rate)
+    power = spectrum[(freqs >= lo) & (freqs <= hi)].sum() / np.sum(np.hanning(len(window))) ** 2
+    return 10 * np.log10(power + 1e-20)
+
+
+def planned(result, words: str) -> float:
+    """When the dry-run plan says the line containing ``words``, seconds."""
+    line = next(line for line in result.stdout.splitlines() if "  says  " in line and words in line)
+    minutes, seconds = line.split()[0].split(":")
+    return int(minutes) * 60 + float(seconds)
+
+
+def test_the_no_ask_render_holds_each_part_in_order_where_the_plan_puts_it(tmp_path):
+    args = ["pause", "--no-ask", "--minutes", "1", "--rate", "220"]
+    out = tmp_path / "pause.wav"
+    assert run([*args, "--out", str(out)], tmp_path).returncode == 0
+    plan = run([*args, "--dry-run"], tmp_path)
+    samples, rate = read_wav(out)
+    parts = [planned(plan, words) for words in (
+        "Both parts make sense", "try a sigh", "Let's just notice it", "This is a hard moment",
+        "yours to decide")]
+    assert parts == sorted(parts)
+    # a soft bell first: its 392 Hz fundamental, before any word
+    assert band_db(samples, rate, 0.0, 1.0, 380, 405) > band_db(samples, rate, 0.0, 1.0, 600, 4000) + 10
+    for start in parts:  # each part begins with the voice where the plan says
+        speech = band_db(samples, rate, start, 1.0, 1000, 4000)
+        assert speech > band_db(samples, rate, start - 1.2, 1.0, 1000, 4000) + 10, start
+    # the pacer (220-330 Hz) sounds through the settling and the urge surfing, not after
+    breathing = planned(plan, "Now a slow out-breath") + 8
+    assert band_db(samples, rate, breathing, 6.0, 215, 335) > -45
+    # the kind moment has no pacer: the 4 s after its first line are silent
+    gap_end = planned(plan, "Many people feel pulled back")
+    gap = samples[round((gap_end - 3.0) * rate): round((gap_end - 0.3) * rate)]
+    assert rms_db(gap) < -70

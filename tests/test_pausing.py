@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
+import time
 
 from support import run
 from terminal import Terminal
@@ -127,3 +129,31 @@ def test_a_first_pause_starts_with_its_first_part_and_voices_the_rest_meanwhile(
     assert at_first < len(texts) / 2  # the first part did not wait for the others' speech
     assert at_second >= len(texts)  # and by its end every later part's speech was made
     assert process.returncode == 130
+
+
+def test_killing_a_running_pause_leaves_the_log_whole(pulse_daemon, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "first-run-done").touch()
+    run(["config", "set", "log", "on"], home)
+    from grounding import history
+
+    monkeypatch.setenv("GROUNDING_HOME", str(home))
+    for n in range(3):
+        history.record(history.PauseRecord("2026-11-30 22:10", 300 + n, 7, 4))
+    for attempt in range(3):  # SIGKILL: no handler runs, nothing is tidied
+        process = subprocess.Popen(
+            [sys.executable, "-m", "grounding", "pause", "--no-ask", "--no-voice"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True, env=pulse_daemon.environ(GROUNDING_HOME=str(home)))
+        for line in process.stderr:
+            if line.startswith("Pause: arrive"):
+                break
+        time.sleep(0.5 + attempt)
+        process.kill()
+        process.wait()
+        db = sqlite3.connect(history.path())
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+        db.close()
+    assert [p.seconds for p in history.pauses()] == [300, 301, 302]
+    assert sorted(f.name for f in history.path().parent.iterdir()) == ["records.db"]
