@@ -61,6 +61,8 @@ def start(ctx: typer.Context) -> None:
         return
     if name == "pause":
         ctx.invoke(pause)
+    elif name == "bedtime":
+        ctx.invoke(bedtime)
     else:
         ctx.invoke(play, name=name)
 
@@ -199,6 +201,48 @@ def pause(
         Pausing(options, minutes, country,
                 lambda script: run_script(script, options, debug, plain, quiet, voice=voice),
                 say, voice, ask=ask).run()
+
+
+@app.command()
+def bedtime(
+    minutes: Annotated[float, typer.Option(
+        "--minutes", min=10, max=45, help="How long, from 10 to 45 minutes.")] = 20.0,
+    pace: Annotated[float, typer.Option(
+        "--pace", min=5.5, max=10,
+        help="Your easy breathing pace, in breaths a minute, to start from; it glides down to "
+             "about 5.5.")] = 8.0,
+    tones_until: Annotated[Optional[float], typer.Option(
+        "--tones-until", min=10, max=60,
+        help="Keep the quiet tones going, without the voice, until this many minutes, then "
+             "fade (at most 60).")] = None,
+    noise: Annotated[Optional[str], typer.Option(
+        "--noise", help="A soft noise bed that breathes with the tones: brown or pink.")] = None,
+    animate: Annotated[bool, typer.Option(
+        "--animate", help="Keep the breathing bar moving after the first minute.")] = False,
+    out: Out = None, no_voice: NoVoice = False, no_tones: NoTones = False,
+    voice: VoiceOpt = None, rate: Rate = None, volume: Volume = None, device: Device = None,
+    samplerate: Samplerate = None, dry_run: DryRun = False, plain: Plain = False,
+    quiet: Quiet = False, debug: Debug = False,
+) -> None:
+    """The bedtime routine: slow, quiet, nothing to answer; it fades to silence and ends by
+    itself."""
+    from dataclasses import replace
+
+    from grounding import config
+    from grounding.bedtime import PITCH, bedtime_script, night_rate
+    from grounding.errors import UsageError
+    from grounding.palette import load_palette
+
+    if noise is not None and noise.lower() not in ("brown", "pink"):
+        raise UsageError("--noise is brown or pink.")
+    spoken = rate or night_rate(config.load(lambda line: None).rate)
+    options = session_options(no_holds=False, out=out, no_voice=no_voice, no_tones=no_tones,
+                              voice=voice, rate=spoken, volume=volume, device=device,
+                              samplerate=samplerate, dry_run=dry_run)
+    options = replace(options, pitch=PITCH,
+                      mix=replace(options.mix, noise=noise.lower() if noise else None))
+    run_script(bedtime_script(minutes, pace, tones_until, spoken), options, debug, plain,
+               quiet, palette=load_palette("night"), night=True, animate=animate)
 
 
 @app.command()

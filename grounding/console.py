@@ -36,9 +36,11 @@ TERMINATED = []
 
 
 def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = False,
-               voice=None) -> None:
+               voice=None, palette=None, night: bool = False, animate: bool = False) -> None:
     """Play a script with a display and keys; print what happened. ``voice`` is one shared
-    by several scripts in a row (the pause's parts); else each makes its own."""
+    by several scripts in a row (the pause's parts); else each makes its own. ``palette``
+    is how it sounds (the day's by default); ``night`` dims the display, which then keeps
+    still after the first minute unless ``animate``."""
     import os
 
     from grounding import safety
@@ -49,7 +51,7 @@ def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = 
     if safety.first_run() and not quiet and not options.dry_run:
         typer.echo(safety.NOTICE + "\n", err=True)
         safety.mark_shown()
-    session = open_session(script, options, notice=say, voice=voice)
+    session = open_session(script, options, notice=say, palette=palette, voice=voice)
     tell(f"{script.title} · {_length(session.timeline.seconds / 60)}"
         + (f" · {where}" if where else ""))
     if not session.live:
@@ -101,7 +103,8 @@ def _run_live(session, options, debug: bool, quiet: bool, plain: bool) -> None:
             display = PlainDisplay(sys.stdout, session.timeline)
         else:
             display = LiveDisplay(sys.stdout, session.timeline, session.script.title, status,
-                                  color="NO_COLOR" not in os.environ)
+                                  color="NO_COLOR" not in os.environ, night=night,
+                                  animate=animate)
             if lost_said:
                 display.note = ("No sound here: the words carry on on screen. "
                                 "'grounding doctor' can look for the cause.")
@@ -185,7 +188,7 @@ def _clock(seconds: float) -> str:
 
 CHOICES = (
     ("I want to reach out to someone, and want to pause first", "pause"),
-    ("I can't sleep", "resonance-slow"),
+    ("I can't sleep", "bedtime"),
     ("I feel overwhelmed", "orienting"),
     ("I just want to breathe", "resonance"),
     ("Show me everything", None),

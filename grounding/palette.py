@@ -85,6 +85,20 @@ class VoiceSound:
 
 
 @dataclass(frozen=True)
+class NoiseSound:
+    """The soft noise bed (``--noise``), breathing with the pacer."""
+
+    level_db: float
+    """RMS level, dBFS at full volume, at the bottom of the out-breath."""
+    swell_db: float
+    """How much louder it is at the top of the in-breath, dB."""
+    low_hz: float
+    """Below this the bed falls away (no rumble), Hz."""
+    high_hz: float
+    """Above this it falls away (nothing bright), Hz."""
+
+
+@dataclass(frozen=True)
 class Palette:
     """A complete sound palette."""
 
@@ -92,6 +106,8 @@ class Palette:
     tone: ToneSound
     bell: BellSound
     voice: VoiceSound
+    noise: NoiseSound | None = None
+    """Only palettes with a ``[noise]`` table can have a noise bed."""
 
 
 _TONE = {"low_hz": float, "high_hz": float, "partials": list, "peak_db": float,
@@ -99,6 +115,7 @@ _TONE = {"low_hz": float, "high_hz": float, "partials": list, "peak_db": float,
          "settle_seconds": float, "duck_db": float, "duck_seconds": float}
 _BELL = {"hz": float, "partials": list, "decay_seconds": float, "level_db": float}
 _VOICE = {"level_db": float}
+_NOISE = {"level_db": float, "swell_db": float, "low_hz": float, "high_hz": float}
 
 
 def load_palette(name_or_path: str | Path = "day") -> Palette:
@@ -110,7 +127,7 @@ def load_palette(name_or_path: str | Path = "day") -> Palette:
             raise ExerciseError(f"There is no sound palette called '{name_or_path}'.")
     doc = DataFile(path)
     data = doc.data
-    check_keys(doc, data, {"tone": dict, "bell": dict, "voice": dict},
+    check_keys(doc, data, {"tone": dict, "bell": dict, "voice": dict, "noise": dict},
                required=("tone", "bell", "voice"))
     tone, bell, voice = data["tone"], data["bell"], data["voice"]
     check_keys(doc, tone, _TONE, section="tone", required=tuple(_TONE))
@@ -148,6 +165,14 @@ def load_palette(name_or_path: str | Path = "day") -> Palette:
         raise bad("bell", "level_db", "the level is in dB from -80 to 0 and hz from 60 to 2000.")
     if not -40 <= voice["level_db"] <= 12:
         raise bad("voice", "level_db", "write a gain from -40 to 12 dB.")
+    noise = data.get("noise")
+    if noise is not None:
+        check_keys(doc, noise, _NOISE, section="noise", required=tuple(_NOISE))
+        if not -80 <= noise["level_db"] <= -10 or not 0 <= noise["swell_db"] <= 12:
+            raise bad("noise", "level_db", "the level is in dBFS from -80 to -10, and the "
+                      "swell from 0 to 12 dB.")
+        if not 20 <= noise["low_hz"] < noise["high_hz"] <= 8000:
+            raise bad("noise", "high_hz", "the band is 20 <= low_hz < high_hz <= 8000 Hz.")
     return Palette(
         name=path.stem,
         tone=ToneSound(**{k: (tuple(float(p) for p in v) if k == "partials" else
@@ -157,4 +182,5 @@ def load_palette(name_or_path: str | Path = "day") -> Palette:
                        decay_seconds=float(bell["decay_seconds"]),
                        level_db=float(bell["level_db"])),
         voice=VoiceSound(level_db=float(voice["level_db"])),
+        noise=None if noise is None else NoiseSound(**{k: float(v) for k, v in noise.items()}),
     )

@@ -29,6 +29,8 @@ class Options:
     """A pyttsx3 voice id or a language tag; None means the default voice."""
     rate: int = DEFAULT_RATE
     """Words per minute."""
+    pitch: int | None = None
+    """The voice's pitch, 0 to 100 (espeak's usual is 50); None leaves the engine's own."""
     speak: bool = True
     mix: Mix = field(default_factory=Mix)
     device: str | None = None
@@ -60,8 +62,8 @@ def make_voice(options: Options) -> Voice:
     if not options.speak:
         return SilentVoice(options.rate)
     if options.voice:
-        return Pyttsx3Voice(options.voice, options.rate)
-    return Pyttsx3Voice(rate=options.rate)
+        return Pyttsx3Voice(options.voice, options.rate, pitch=options.pitch)
+    return Pyttsx3Voice(rate=options.rate, pitch=options.pitch)
 
 
 def as_played(script: Script, options: Options) -> Script:

@@ -26,6 +26,12 @@ class Mix:
     """Master gain, 0 to 1 (a linear amplitude factor on the palette's levels)."""
     voice: bool = True
     tones: bool = True
+    noise: str | None = None
+    """A noise bed under the pacer, ``brown`` or ``pink``, if the palette has one; it comes
+    and goes with the tones."""
+
+NOISE_IN_SECONDS, NOISE_OUT_SECONDS = 4.0, 2.0
+"""The noise bed eases in at the start and out at the very end of a session."""
 
 
 class _Active:
@@ -61,11 +67,15 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
     ramp = max(1, round(tone.duck_seconds * sr))
     active_tones, active_clips = _Active(timeline.tones), _Active(timeline.clips)
     active_chimes, ducking = _Active(timeline.chimes), _Active(timeline.clips)
+    bed = palette.noise if mix.noise else None
+    loop = (tones.noise_loop(mix.noise, sr, bed.low_hz, bed.high_hz) if bed is not None
+            else None)
     for start in range(0, timeline.frames, blocksize):
         end = min(start + blocksize, timeline.frames)
         voice_gain = voice_level * mix.voice
         out = np.zeros(end - start, dtype=np.float32)
         playing = active_tones.overlapping(start, end) if mix.tones else []
+        fill = np.zeros(end - start) if bed is not None and mix.tones else None
         if playing:
             pacer = np.zeros(end - start, dtype=np.float32)
             for t in playing:
@@ -74,6 +84,10 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
                 pacer[lo - start:hi - start] += tones.glide(
                     offsets, t.frames, sr, f0=t.f0, f1=t.f1, a0=t.a0, a1=t.a1,
                     settle=t.settle, phase0=t.phase0, weights=weights, shape=tone.glide)
+                if fill is not None:  # how far up the breath is: where its pitch is
+                    pitch = t.f0 + (t.f1 - t.f0) * tones.ease(offsets / t.frames, tone.glide)
+                    fill[lo - start:hi - start] = (pitch - tone.low_hz) / (tone.high_hz
+                                                                           - tone.low_hz)
             # the dip starts `ramp` frames before a line and ends `ramp` frames after it
             nearby = ducking.overlapping(start - ramp, end + ramp) if voice_gain else []
             if nearby:
@@ -88,11 +102,28 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
             out[lo - start:hi - start] += tones.chime(
                 offsets, sr, hz=bell.hz, partials=bell.partials,
                 decay_seconds=bell.decay_seconds, frames=c.frames, level=bell_level)
+        if fill is not None:
+            out += _noise(loop, bed, fill, start, end, timeline.frames, sr)
         if voice_gain:
             for c in active_clips.overlapping(start, end):
                 lo, hi = max(start, c.start), min(end, c.start + c.frames)
                 out[lo - start:hi - start] += voice_gain * c.samples[lo - c.start:hi - c.start]
+        if timeline.levels and end > timeline.levels[0].start:
+            positions = np.arange(start, end, dtype=np.float64)
+            out *= tones.level_gain(positions, timeline.levels).astype(np.float32)
         out *= np.float32(mix.volume)
         np.clip(out, -1.0, 1.0, out=out)
         yield out.reshape(-1, 1)
 
+
+
+def _noise(loop: np.ndarray, bed, fill: np.ndarray, start: int, end: int, total: int,
+           samplerate: int) -> np.ndarray:
+    """The noise bed over [start, end): the loop read at the absolute frame, louder as the
+    breath rises (``fill``, 0 to 1), eased in at the start and out at the end."""
+    positions = np.arange(start, end)
+    level = 10 ** ((bed.level_db + bed.swell_db * fill) / 20)
+    edges = np.minimum(positions / (NOISE_IN_SECONDS * samplerate),
+                       (total - positions) / (NOISE_OUT_SECONDS * samplerate))
+    level *= tones.ease(np.clip(edges, 0.0, 1.0), "ease")
+    return (loop[positions % len(loop)] * level).astype(np.float32)

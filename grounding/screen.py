@@ -71,26 +71,61 @@ class _Follow:
         return bisect.bisect_right(self.caption_starts, frame) - 1
 
 
+DAY = {"title": "1", "bar": "36", "keys": "2"}
+"""ANSI styles of the live display: a bold title, a cyan bar, dim keys."""
+NIGHT = {"title": "2", "bar": "2", "keys": "2"}
+"""At night everything is dim, nothing bright (CONTENT.md §5.3, F2)."""
+STILL_AFTER_SECONDS = 60.0
+"""At night the display stops moving after this long (unless asked to go on)."""
+
+
 class LiveDisplay:
-    """A few lines redrawn in place, with a breathing bar; hides the cursor while it runs."""
+    """A few lines redrawn in place, with a breathing bar; hides the cursor while it runs.
+
+    ``night``: dim colours only, and (unless ``animate``) after the first minute one still,
+    dim line instead of the moving bar and captions, redrawn only if something changes."""
 
     LINES = 7
 
     def __init__(self, out: TextIO, timeline: Timeline, title: str, status: Status,
-                 color: bool):
+                 color: bool, night: bool = False, animate: bool = False):
         self.out = out
         self.follow = _Follow(timeline)
         self.title = title
         self.status = status
         self.color = color
+        self.styles = NIGHT if night else DAY
+        self.still_from = (None if animate or not night
+                           else round(STILL_AFTER_SECONDS * timeline.samplerate))
+        self.still: tuple | None = None
         self.drawn = False
         self.note = ""
 
-    def _style(self, text: str, code: str) -> str:
-        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+    def _style(self, text: str, role: str) -> str:
+        return f"\x1b[{self.styles[role]}m{text}\x1b[0m" if self.color else text
+
+    def _still(self) -> None:
+        """The night's resting screen: one dim line, drawn again only when it changes."""
+        shown = (self.note, self.status.paused, self.status.volume)
+        if shown == self.still:
+            return
+        self.still = shown
+        line = self.note or (f"{self.title} · it fades out by itself"
+                             + (" · paused" if self.status.paused else "")
+                             + (" · q stops" if self.status.keys else ""))
+        if self.drawn:
+            self.out.write(f"\x1b[{self.LINES}F\x1b[J")
+        else:
+            self.out.write("\x1b[?25l")
+        self.drawn = True
+        self.out.write("\n" * (self.LINES - 1) + f"\x1b[2K{self._style(line, 'keys')}\n")
+        self.out.flush()
 
     def tick(self, frame: int) -> None:
         """Redraw for ``frame``."""
+        if self.still_from is not None and frame >= self.still_from:
+            self._still()
+            return
         width = max(30, min(shutil.get_terminal_size((80, 24)).columns, 100))
         rate = self.follow.timeline.samplerate
         left = (self.follow.timeline.frames - frame) / rate
@@ -108,10 +143,10 @@ class LiveDisplay:
                 f"v voice {'on' if status.voice else 'off'} · "
                 f"t tones {'on' if status.tones else 'off'} · h help lines"
                 ) if status.keys else "Ctrl-C stops"
-        lines = [self._style(head, "1"), "",
-                 f"  {self._style(f'{word:<13}', '36')} {self._style(bar, '36')}", "",
+        lines = [self._style(head, "title"), "",
+                 f"  {self._style(f'{word:<13}', 'bar')} {self._style(bar, 'bar')}", "",
                  *[f"  {line}" for line in wrapped],
-                 self._style(self.note or keys, "2")]
+                 self._style(self.note or keys, "keys")]
         if self.drawn:
             self.out.write(f"\x1b[{self.LINES}F")
         else:
@@ -125,6 +160,7 @@ class LiveDisplay:
         if self.drawn:
             self.out.write(f"\x1b[{self.LINES}F\x1b[J")
             self.drawn = False
+            self.still = None
         self.out.write(text + "\n\n")
         self.out.flush()
 

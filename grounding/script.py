@@ -84,13 +84,32 @@ class Breathe:
     ramp: float | None = None
     """Breaths per minute at the start, slowing by half a breath a minute every two cycles
     until the pattern's own rate (starting near the listener's own pace: Leslie et al. 2019)."""
+    ramp_cycles: int | None = None
+    """With ``ramp``: glide evenly from the ramp's pace to the pattern's over this many
+    cycles, a little slower every breath, instead of in steps."""
+    line_delay: float = 0.0
+    """Lines begin this many seconds after their out-breath does (at bedtime the voice never
+    speaks over the start of an out-breath: CONTENT.md §5.2)."""
+    pitch_range: float | None = None
+    """The pacer's pitch range by the end of this step, as a fraction of the palette's (it
+    narrows or widens gradually from where it was; the top comes down, the bottom stays)."""
+    level_db: float | None = None
+    """The whole session's level by the end of this step, dB (from where it was; a session
+    starts at 0). ``-inf`` fades to silence with an equal-power curve."""
+    spacing: str = "even"
+    """How ``lines`` spread over the cycles after the cues: ``even``, or ``widening`` (close
+    together at first, further and further apart: the voice speaks less and less)."""
 
     def rate_at(self, cycle: int) -> Fraction:
         """Breaths per minute during ``cycle`` (from 0), exactly."""
         target = 60 / exact(self.pattern.cycle_seconds)
         if self.ramp is None:
             return target
-        return max(target, exact(self.ramp) - RAMP_STEP * (cycle // 2))
+        start = exact(self.ramp)
+        if self.ramp_cycles:
+            return start - (start - target) * Fraction(min(cycle, self.ramp_cycles),
+                                                       self.ramp_cycles)
+        return max(target, start - RAMP_STEP * (cycle // 2))
 
     def phase_seconds(self, cycle: int) -> list[Fraction]:
         """The exact seconds of each phase in ``cycle``: the pattern, sped up during a ramp."""
@@ -193,9 +212,11 @@ _KINDS = {
     "pause": {"pause": float},
     "bell": {"bell": bool},
     "breathe": {"breathe": str, "cycles": int, "minutes": float, "cues": str,
-                "cue_cycles": int, "lines": list, "ramp": float},
+                "cue_cycles": int, "lines": list, "ramp": float, "ramp_cycles": int,
+                "line_delay": float, "range": float, "level": float, "spacing": str},
 }
 OFFERS = ("no-holds",)
+SPACINGS = ("even", "widening")
 
 
 def load_script(path: Path, name: str | None = None) -> Script:
@@ -332,6 +353,10 @@ def _step(doc: DataFile, index: int, table: dict) -> Step:
     if ramp is not None and not pattern.per_minute < ramp <= MAX_RATE:
         raise fail(f"ramp is the starting pace in breaths a minute: faster than the pattern's "
                    f"{pattern.per_minute:.3g} and at most {MAX_RATE:g}.", "ramp")
+    ramp_cycles = table.get("ramp_cycles")
+    if ramp_cycles is not None and (ramp is None or not 1 <= ramp_cycles <= 1000):
+        raise fail("ramp_cycles is how many breaths the ramp glides over (1 to 1000); it "
+                   "needs a ramp = N too.", "ramp_cycles")
     if "cycles" in table:
         cycles = table["cycles"]
         if not 1 <= cycles <= 1000:
@@ -339,7 +364,22 @@ def _step(doc: DataFile, index: int, table: dict) -> Step:
     else:
         if not 0.1 <= table["minutes"] <= 60:
             raise fail("minutes should be from 0.1 to 60.", "minutes")
-        cycles = cycles_for(pattern, table["minutes"], ramp)
+        cycles = cycles_for(pattern, table["minutes"], ramp, ramp_cycles)
+    line_delay = table.get("line_delay", 0.0)
+    if not 0 <= line_delay <= 5:
+        raise fail("line_delay is the wait after an out-breath begins before its line: 0 to 5 "
+                   "seconds.", "line_delay")
+    pitch_range = table.get("range")
+    if pitch_range is not None and not 0.1 <= pitch_range <= 1:
+        raise fail("range is the share of the pitch range left by the end of the step: 0.1 to "
+                   "1.", "range")
+    level = table.get("level")
+    if level is not None and not (level == float("-inf") or -40 <= level <= 0):
+        raise fail("level is the session's level in dB by the end of the step: -40 to 0, or "
+                   "-inf to fade to silence.", "level")
+    spacing = table.get("spacing", "even")
+    if spacing not in SPACINGS:
+        raise fail(f"spacing is one of {', '.join(SPACINGS)}.", "spacing")
     cues = table.get("cues", "words")
     if cues not in CUES:
         raise fail(f"cues is one of {', '.join(CUES)}.", "cues")
@@ -355,13 +395,16 @@ def _step(doc: DataFile, index: int, table: dict) -> Step:
                    f"the cued cycles, and there are {room}. Add cycles or remove lines.", "lines")
     return Breathe(pattern, int(cycles), cues, int(cue_cycles),
                    tuple(text(line, "lines") for line in lines),
-                   float(ramp) if ramp is not None else None)
+                   float(ramp) if ramp is not None else None, ramp_cycles, float(line_delay),
+                   None if pitch_range is None else float(pitch_range),
+                   None if level is None else float(level), spacing)
 
 
-def cycles_for(pattern: Pattern, minutes: float, ramp: float | None = None) -> int:
+def cycles_for(pattern: Pattern, minutes: float, ramp: float | None = None,
+               ramp_cycles: int | None = None) -> int:
     """Whole cycles closest to ``minutes`` (at least one), so breathing never ends mid-breath;
     a ramp's quicker first cycles are counted as they are."""
-    probe = Breathe(pattern, 1, ramp=ramp)
+    probe = Breathe(pattern, 1, ramp=ramp, ramp_cycles=ramp_cycles)
     goal, total, count = exact(minutes) * 60, Fraction(0), 0
     while True:
         length = sum(probe.phase_seconds(count))

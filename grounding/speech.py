@@ -164,9 +164,12 @@ class Pyttsx3Voice:
     reason was given once, by the call that failed."""
 
     def __init__(self, voice: str = DEFAULT_VOICE, rate: int = DEFAULT_RATE,
-                 cache: ClipCache | None = None, clip_timeout: float = CLIP_SECONDS):
+                 cache: ClipCache | None = None, clip_timeout: float = CLIP_SECONDS,
+                 pitch: int | None = None):
         self.voice = voice
         self.rate = rate
+        self.pitch = pitch
+        """0 to 100 (espeak's 50 is its usual pitch); None leaves the engine's own."""
         self.cache = cache or ClipCache(paths.cache_dir())
         self.clip_timeout = clip_timeout
         self.synthesised = 0
@@ -284,12 +287,13 @@ class Pyttsx3Voice:
     def _key(self, text: str, memo: dict, samplerate: int) -> str:
         return clip_key(text=text, driver=memo["driver"], engine=memo["engine"],
                         voice=memo["voice_id"], rate=self.rate, samplerate=samplerate,
-                        loudness=LOUDNESS_TARGET)
+                        loudness=LOUDNESS_TARGET,
+                        **({"pitch": self.pitch} if self.pitch is not None else {}))
 
     def _hello(self, worker: Worker) -> dict:
         try:
             answer = worker.ask(worker.start_timeout, op="hello", voice=self.voice,
-                                rate=self.rate)
+                                rate=self.rate, pitch=self.pitch)
         except SpeechUnavailable:
             worker.kill()
             raise

@@ -86,11 +86,14 @@ class Engine:
             return None
         return chosen + (plus + variant if variant and self.driver == "espeak" else "")
 
-    def configure(self, voice_id: str, rate: int) -> None:
-        """Set voice and rate, then wait until espeak has applied them: a rate change followed
-        at once by a render is ignored 12-35 % of the time (TECH.md §1.2)."""
+    def configure(self, voice_id: str, rate: int, pitch: int | None) -> None:
+        """Set voice, rate and pitch (0-100; espeak only, the other drivers print that they
+        cannot), then wait until espeak has applied them: a rate change followed at once by a
+        render is ignored 12-35 % of the time (TECH.md §1.2)."""
         self.engine.setProperty("voice", voice_id)
         self.engine.setProperty("rate", rate)
+        if pitch is not None and self.driver == "espeak":
+            self.engine.setProperty("pitch", pitch)
         if self.driver == "espeak":
             from pyttsx3.drivers import _espeak
 
@@ -141,7 +144,8 @@ def main() -> None:
             if voice_id is None:
                 reply(ok=False, error="unknown-voice")
                 continue
-            engine.configure(voice_id, int(request["rate"]))
+            pitch = request.get("pitch")
+            engine.configure(voice_id, int(request["rate"]), None if pitch is None else int(pitch))
             reply(ok=True, voice_id=voice_id, engine=engine.version(), driver=engine.driver)
         elif op == "say":
             problem = engine.save(request["text"], request["path"])

@@ -73,6 +73,17 @@ class Chime:
 
 
 @dataclass(frozen=True)
+class Level:
+    """A change of the whole session's level: from ``db0`` to ``db1`` over ``frames``."""
+
+    start: int
+    frames: int
+    db0: float
+    db1: float
+    """``-inf`` is silence, reached with an equal-power curve."""
+
+
+@dataclass(frozen=True)
 class Offer:
     """A choice the listener may take from ``start`` on (the end of its spoken offer)."""
 
@@ -90,6 +101,8 @@ class Timeline:
     clips: list[Clip] = field(default_factory=list)
     chimes: list[Chime] = field(default_factory=list)
     offers: list[Offer] = field(default_factory=list)
+    levels: list[Level] = field(default_factory=list)
+    """Changes of the session's level, in order; 0 dB before the first."""
 
     @property
     def seconds(self) -> float:
@@ -122,10 +135,12 @@ def build_timeline(script: Script, clips: Mapping[str, np.ndarray], palette: Pal
     """Place every step of ``script`` on a timeline at ``samplerate``.
 
     ``clips`` maps each text of ``script.texts()`` to its mono float32 samples at that rate.
+    Breathing steps that follow one another join into one continuous pacer.
     """
     timeline = Timeline(samplerate, 0)
     cursor = 0
-    for step in script.steps:
+    pacer = _Pacer()
+    for n, step in enumerate(script.steps):
         if isinstance(step, (Speak, Choice)):
             clip = _clip(timeline, clips, step.text, cursor)
             cursor = clip.start + clip.frames + frames_of(step.after, samplerate)
@@ -138,13 +153,34 @@ def build_timeline(script: Script, clips: Mapping[str, np.ndarray], palette: Pal
             timeline.chimes.append(Chime(cursor, length))
             cursor += frames_of(BELL_SECONDS, samplerate)
         else:
-            cursor = _breathe(timeline, step, clips, palette, cursor)
+            joins = n + 1 < len(script.steps) and isinstance(script.steps[n + 1], Breathe)
+            end = _breathe(timeline, step, clips, palette, cursor, pacer, joins)
+            if step.level_db is not None:
+                timeline.levels.append(Level(cursor, end - cursor, pacer.db, step.level_db))
+                pacer.db = step.level_db
+            cursor = end
+        if not isinstance(step, Breathe):
+            pacer.level, pacer.phase = 0.0, 0.0
     timeline.tones.sort(key=lambda e: e.start)
     timeline.clips.sort(key=lambda e: e.start)
     ends = [cursor] + [e.start + e.frames for e in (*timeline.tones, *timeline.clips,
                                                      *timeline.chimes)]
     timeline.frames = max(ends)
     return timeline
+
+
+@dataclass
+class _Pacer:
+    """What carries over from one breathing step to the next."""
+
+    level: float = 0.0
+    """The pacer's level where the last step ended (0 unless steps join)."""
+    phase: float = 0.0
+    """The oscillator's phase there, radians."""
+    range: float = 1.0
+    """The share of the palette's pitch range in use."""
+    db: float = 0.0
+    """The session's level, dB."""
 
 
 def _clip(timeline: Timeline, clips: Mapping[str, np.ndarray], text: str, start: int,
@@ -156,29 +192,36 @@ def _clip(timeline: Timeline, clips: Mapping[str, np.ndarray], text: str, start:
 
 
 def _breathe(timeline: Timeline, step: Breathe, clips: Mapping[str, np.ndarray],
-             palette: Palette, start: int) -> int:
+             palette: Palette, start: int, pacer: _Pacer, joins: bool) -> int:
+    """Place one breathing step from ``start``; the end frame. The pacer fades to nothing at
+    the end unless the next step is breathing too (``joins``)."""
     sr = timeline.samplerate
     tone = palette.tone
     gains = {HOLD: tone.hold_db, OUT: tone.floor_db, REST: tone.rest_db}
     settle = max(1, frames_of(tone.settle_seconds, sr))
+    delay = frames_of(step.line_delay, sr)
     phases = step.pattern.phases
     line_cycles = _line_cycles(step)
-    level, phase = 0.0, 0.0
+    level, phase = pacer.level, pacer.phase
+    first_range = pacer.range
+    last_range = first_range if step.pitch_range is None else step.pitch_range
     elapsed = Fraction(0)  # exact seconds since the step began
     for k in range(step.cycles):
+        narrowed = first_range + (last_range - first_range) * (k + 1) / step.cycles
+        low, high = tone.low_hz, tone.low_hz + narrowed * (tone.high_hz - tone.low_hz)
         for j, (p, seconds) in enumerate(zip(phases, step.phase_seconds(k))):
             onset = start + frames_of(elapsed, sr)
             elapsed += seconds
             length = start + frames_of(elapsed, sr) - onset
-            last = k == step.cycles - 1 and j == len(phases) - 1
+            last = k == step.cycles - 1 and j == len(phases) - 1 and not joins
             target = 0.0 if last else tone.peak * 10 ** (gains.get(p.kind, 0.0) / 20)
-            f0 = tone.low_hz if p.kind in (IN, REST) else tone.high_hz
-            f1 = tone.high_hz if p.kind in (IN, TOP, HOLD) else tone.low_hz
+            f0 = low if p.kind in (IN, REST) else high
+            f1 = high if p.kind in (IN, TOP, HOLD) else low
             if p.kind == IN and j + 1 < len(phases) and phases[j + 1].kind == TOP:
-                f1 = tone.low_hz + SIGH_STEP * (tone.high_hz - tone.low_hz)
+                f1 = low + SIGH_STEP * (high - low)
                 target *= SIGH_STEP
             if p.kind == TOP:
-                f0 = tone.low_hz + SIGH_STEP * (tone.high_hz - tone.low_hz)
+                f0 = low + SIGH_STEP * (high - low)
             moves = length if p.kind in (IN, TOP, OUT) else min(settle, length)
             timeline.tones.append(Tone(onset, length, p.kind, k, f0, f1, level, target,
                                        moves, phase))
@@ -187,15 +230,35 @@ def _breathe(timeline: Timeline, step: Breathe, clips: Mapping[str, np.ndarray],
                 for n, word in enumerate(phase_cues(step, replace(p, seconds=float(seconds)))):
                     _clip(timeline, clips, word, onset + n * sr, cue=True)
             if p.kind == OUT and k in line_cycles:
-                _clip(timeline, clips, step.lines[line_cycles[k]], onset)
+                _clip(timeline, clips, step.lines[line_cycles[k]], onset + delay)
+    pacer.level, pacer.phase, pacer.range = level, phase, last_range
     return start + frames_of(elapsed, sr)
 
 
 def _line_cycles(step: Breathe) -> dict[int, int]:
-    """Which cycle's out-breath carries each line: spread evenly after the cue cycles."""
+    """Which cycle's out-breath carries each line, after the cue cycles: spread evenly, or
+    (``widening``) with gaps that never shrink, growing as i^0.6 (so line i of n sits near
+    (i/n)^1.6 of the way), and at least WIDENING_GAP breaths where that fits."""
     if not step.lines:
         return {}
     first = min(step.cue_cycles, step.cycles - 1)
     free = step.cycles - first
     count = len(step.lines)
-    return {first + (i * free) // count: i for i in range(count)}
+    if step.spacing == "even" or count == 1:
+        return {first + (i * free) // count: i for i in range(count)}
+    span = free - 1  # the last line still gets an out-breath of its own
+    weights = [((i + 1) / (count - 1)) ** (WIDENING - 1) for i in range(count - 1)]
+    for least in (WIDENING_GAP, 1, 0):
+        gaps = [max(least, int(span * w / sum(weights))) for w in weights]
+        if sum(gaps) <= span:
+            break
+    cycles = [first]
+    for gap in gaps:
+        cycles.append(cycles[-1] + max(1, gap))
+    return {cycle: i for i, cycle in enumerate(cycles)}
+
+
+WIDENING = 1.6
+"""The power of ``widening`` spacing: line i of n sits at (i/n)^1.6 of the way."""
+WIDENING_GAP = 2
+"""With ``widening`` spacing, lines are this many breaths apart at least, where they fit."""

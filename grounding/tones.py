@@ -93,3 +93,46 @@ def duck_weight(positions: np.ndarray, ranges: list[tuple[int, int]], ramp: int)
         fall = np.clip(((end + ramp) - positions) / ramp, 0.0, 1.0)
         np.maximum(weight, ease(np.minimum(rise, fall), "ease"), out=weight)
     return weight
+
+
+def level_gain(positions: np.ndarray, levels: list) -> np.ndarray:
+    """The session's level (linear gain) at absolute ``positions``, from its changes (objects
+    with ``start``, ``frames``, ``db0``, ``db1``, in order; 0 dB before the first). A change
+    eases in dB; one to ``-inf`` is an equal-power fade, cos(πx/2), ending at exactly 0."""
+    gain = np.ones(len(positions))
+    for change in levels:
+        x = np.clip((positions - change.start) / max(1, change.frames), 0.0, 1.0)
+        here = positions >= change.start
+        if not here.any():
+            break
+        g0 = 10 ** (change.db0 / 20)
+        if change.db1 == -math.inf:
+            curve = g0 * np.cos(0.5 * math.pi * x)
+            curve[x >= 1.0] = 0.0
+        else:
+            curve = 10 ** ((change.db0 + (change.db1 - change.db0) * ease(x, "ease")) / 20)
+        gain[here] = curve[here]
+    return gain
+
+
+NOISE_FRAMES = 1 << 20
+"""Length of the noise bed's loop, frames (about 22 s at 48 kHz): long enough that it is not
+heard repeating under a breath cycle of 10 to 12 s."""
+
+
+def noise_loop(color: str, samplerate: int, low_hz: float, high_hz: float,
+               seed: int = 20261201) -> np.ndarray:
+    """A seamless loop of ``brown`` (-6 dB an octave) or ``pink`` (-3 dB an octave) noise,
+    band-limited to [low_hz, high_hz] with gentle slopes, float32, RMS 1. Made by giving each
+    FFT bin a random phase and the colour's magnitude: the inverse transform is periodic, so
+    the loop has no seam (CONTENT.md §5.4: no looping glitches)."""
+    freqs = np.fft.rfftfreq(NOISE_FRAMES, 1 / samplerate)
+    with np.errstate(divide="ignore"):
+        slope = 1.0 / (freqs if color == "brown" else np.sqrt(freqs))
+    slope[0] = 0.0
+    # second-order slopes at both band edges: no rumble below, nothing bright above
+    band = 1 / (1 + (low_hz / np.maximum(freqs, 1e-9)) ** 4) / (1 + (freqs / high_hz) ** 4)
+    rng = np.random.default_rng(seed)
+    spectrum = slope * np.sqrt(band) * np.exp(2j * np.pi * rng.random(len(freqs)))
+    loop = np.fft.irfft(spectrum, NOISE_FRAMES)
+    return (loop / np.sqrt(np.mean(loop * loop))).astype(np.float32)

@@ -239,3 +239,25 @@ def test_a_worker_lost_in_the_background_is_told_once_then_the_voice_stays_silen
             shared.clips(["One more line."], 48000)
         quiet = shared.clips(["One more line."], 48000)["One more line."]
         assert len(quiet) > 0 and not quiet.any()
+
+
+def median_f0(clip: np.ndarray, rate: int) -> float:
+    """Median fundamental over voiced 40 ms frames, by autocorrelation (60-300 Hz)."""
+    frame, found = round(0.04 * rate), []
+    for start in range(0, len(clip) - frame, frame):
+        x = clip[start:start + frame].astype(np.float64)
+        if np.sqrt(np.mean(x * x)) < 0.01:
+            continue
+        ac = np.correlate(x, x, "full")[frame - 1:]
+        lo, hi = rate // 300, rate // 60
+        lag = lo + int(np.argmax(ac[lo:hi]))
+        if ac[lag] > 0.4 * ac[0]:
+            found.append(rate / lag)
+    return float(np.median(found))
+
+
+def test_a_lower_pitch_gives_a_lower_voice_and_its_own_clip(tmp_path):
+    text = "Nothing to achieve. Resting is enough."
+    usual = voice(tmp_path).clips([text], 16000)[text]
+    lower = voice(tmp_path, pitch=30).clips([text], 16000)[text]
+    assert median_f0(lower, 16000) < 0.9 * median_f0(usual, 16000)
