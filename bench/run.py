@@ -324,22 +324,19 @@ def breathe_script(minutes: float):
     return breathing_script(pattern, cycles_for(pattern, minutes))
 
 
-def measure_cli_renders(runs_long: int, runs_short: int, folder: Path) -> None:
-    """``grounding breathe 4-6 --minutes M --out F.wav`` from the launcher (wall, max RSS)."""
-    from grounding.speech import Pyttsx3Voice
-
-    say(f"render to WAV: 60 minutes × {runs_long}, 5 minutes × {runs_short}")
-    for minutes in (5, 60):  # the spoken lines into the cache at the file's rate
-        Pyttsx3Voice().clips(breathe_script(minutes).texts(), FILE_RATE)
+def launched_renders(label: str, argvs: dict, runs: dict, folder: Path) -> dict:
+    """Each ``argvs[key]`` (a grounding command line with ``--out OUT``) ``runs[key]`` times
+    from the launcher: key -> [(wall s, session s, max RSS MiB)]. A run in which clips were
+    synthesised is discarded (and made up)."""
     out, report = folder / "bench.wav", folder / "launch.json"
-    done = {5: [], 60: []}  # minutes -> [(wall s, session s, max RSS MiB)]
-    for minutes, runs in ((5, runs_short), (60, runs_long)):
-        for _ in range(runs + 2):
-            if len(done[minutes]) == runs:
+    done = {key: [] for key in argvs}
+    for key, args in argvs.items():
+        for _ in range(runs[key] + 2):
+            if len(done[key]) == runs[key]:
                 break
             before = clip_count()
             child = Child([sys.executable, "-S", "-c", LAUNCHER, str(report)] + grounding_argv()
-                          + ["breathe", PATTERN, "--minutes", str(minutes), "--out", str(out)])
+                          + [str(out) if a == "OUT" else a for a in args])
             child.reap(600)
             launch = json.loads(report.read_text())
             if launch["code"] != 0 or not out.is_file():
@@ -348,9 +345,22 @@ def measure_cli_renders(runs_long: int, runs_short: int, folder: Path) -> None:
                 seconds = w.getnframes() / w.getframerate()
             out.unlink()
             if clip_count() > before:
-                say(f"  {minutes} min: clips were synthesised; run discarded")
+                say(f"  {label} {key}: clips were synthesised; run discarded")
             else:
-                done[minutes].append((launch["wall"], seconds, launch["maxrss_kib"] / 1024))
+                done[key].append((launch["wall"], seconds, launch["maxrss_kib"] / 1024))
+    return done
+
+
+def measure_cli_renders(runs_long: int, runs_short: int, folder: Path) -> None:
+    """``grounding breathe 4-6 --minutes M --out F.wav`` from the launcher (wall, max RSS)."""
+    from grounding.speech import Pyttsx3Voice
+
+    say(f"render to WAV: 60 minutes × {runs_long}, 5 minutes × {runs_short}")
+    for minutes in (5, 60):  # the spoken lines into the cache at the file's rate
+        Pyttsx3Voice().clips(breathe_script(minutes).texts(), FILE_RATE)
+    done = launched_renders("breathe", {
+        m: ["breathe", PATTERN, "--minutes", str(m), "--out", "OUT"] for m in (5, 60)},
+        {5: runs_short, 60: runs_long}, folder)
     walls = [w for w, _, _ in done[60]]
     session = done[60][0][1]
     speed = session / median(walls)
@@ -365,6 +375,25 @@ def measure_cli_renders(runs_long: int, runs_short: int, folder: Path) -> None:
         note=f"runs: {fmt_runs(rss[5], ' MiB', 1)}")
     add("3. peak memory, 60-min minus 5-min", f"{rss60 - rss5:+.1f} MiB", "≤ 5 MiB",
         abs(rss60 - rss5) <= 5)
+
+
+def measure_bedtime_renders(runs: int, folder: Path) -> None:
+    """``grounding bedtime --minutes 45 --noise brown --out F.wav`` against 10 minutes, from the
+    launcher: the longest bedtime, with every layer, is held to the same memory bound."""
+    say(f"bedtime render to WAV: 45 and 10 minutes with a noise bed × {runs}")
+    argvs = {m: ["bedtime", "--minutes", str(m), "--noise", "brown", "--out", "OUT"]
+             for m in (10, 45)}
+    launched_renders("bedtime", {10: argvs[10]}, {10: 1}, folder)  # voices it once
+    done = launched_renders("bedtime", argvs, {10: runs, 45: runs}, folder)
+    walls = [w for w, _, _ in done[45]]
+    session = done[45][0][1]
+    rss = {m: median(r for _, _, r in done[m]) for m in done}
+    add("2. render 45-min bedtime with noise to WAV (CLI)", f"{session / median(walls):.0f}× "
+        "real time", "", "", f"{session / 60:.1f} min of audio; wall {fmt_runs(walls, ' s', 2)}")
+    add("3. peak memory, 45-min bedtime with noise (max RSS)", f"{rss[45]:.1f} MiB",
+        "≤ 80 MiB", rss[45] <= 80, f"10 minutes: {rss[10]:.1f} MiB")
+    add("3. peak memory, bedtime 45-min minus 10-min", f"{rss[45] - rss[10]:+.1f} MiB",
+        "≤ 5 MiB", abs(rss[45] - rss[10]) <= 5)
 
 
 def measure_inprocess_render(runs: int, keep_seconds: float = 90):
@@ -714,6 +743,7 @@ def main() -> int:
         if opts.breakdown:
             attempt("import breakdown", import_breakdown, runs)
         attempt("2./3. render to WAV", measure_cli_renders, heavy, light, work)
+        attempt("2./3. bedtime render to WAV", measure_bedtime_renders, light, work)
         onsets = attempt("2. in-process render", measure_inprocess_render, heavy)
         if onsets:
             attempt("5. breath onsets", measure_onsets, *onsets)

@@ -1,4 +1,4 @@
-"""The clip cache: rendered speech as float32 ``.npy`` files, written atomically.
+"""The clip cache: rendered speech as 16-bit ``.npy`` files, written atomically.
 
 A clip is stored under the sha256 of everything that changes its sound. A file that is
 half-written, truncated or otherwise unreadable is treated as missing (and removed), so it is
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bumped whenever the processing of clips changes, so old clips are not reused."""
 
 
@@ -67,17 +67,17 @@ class ClipCache:
         except (OSError, ValueError, EOFError):
             _discard(path)
             return None
-        if clip.dtype != np.float32 or clip.ndim != 1 or not np.all(np.isfinite(clip)):
+        if clip.dtype != np.int16 or clip.ndim != 1:
             _discard(path)
             return None
         return clip
 
     def store(self, key: str, clip: np.ndarray) -> None:
-        """Save a mono float32 clip atomically."""
+        """Save a mono 16-bit clip atomically."""
         import io
 
         buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(clip, dtype=np.float32), allow_pickle=False)
+        np.save(buffer, np.ascontiguousarray(clip, dtype=np.int16), allow_pickle=False)
         write_atomically(self.path(key), buffer.getvalue())
 
     def read_json(self, name: str) -> dict:

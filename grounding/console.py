@@ -65,7 +65,8 @@ def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = 
             tell(f"Wrote {options.out} ({_clock(seconds)}, {session.timeline.samplerate} Hz).")
         return
     _run_live(session, options, debug, quiet or False,
-              plain or not sys.stdout.isatty() or os.environ.get("TERM", "") == "dumb")
+              plain or not sys.stdout.isatty() or os.environ.get("TERM", "") == "dumb",
+              night, animate)
 
 
 def _run_offline(session, options):
@@ -76,7 +77,8 @@ def _run_offline(session, options):
         raise typer.Exit(130) from None
 
 
-def _run_live(session, options, debug: bool, quiet: bool, plain: bool) -> None:
+def _run_live(session, options, debug: bool, quiet: bool, plain: bool, night: bool = False,
+              animate: bool = False) -> None:
     import os
 
     from grounding.keys import Keys

@@ -40,16 +40,25 @@ def _biquad_highpass(rate: int) -> tuple[list[float], list[float]]:
     return [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2], [1 + alpha, -2 * cos, 1 - alpha]
 
 
+def _power(c: list[float], cos_w: np.ndarray, cos_2w: np.ndarray) -> np.ndarray:
+    """|c0 + c1 z^-1 + c2 z^-2|^2 on the unit circle, in real arithmetic."""
+    return (c[0] ** 2 + c[1] ** 2 + c[2] ** 2 + 2 * (c[0] * c[1] + c[1] * c[2]) * cos_w
+            + 2 * c[0] * c[2] * cos_2w)
+
+
 def _response(coeffs: tuple[list[float], list[float]], w: np.ndarray) -> np.ndarray:
+    """A biquad's magnitude response at angular frequencies ``w`` (radians a sample)."""
     b, a = coeffs
-    z = np.exp(-1j * w)
-    return np.abs((b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z))
+    cos_w, cos_2w = np.cos(w), np.cos(2 * w)
+    return np.sqrt(np.maximum(_power(b, cos_w, cos_2w), 0.0) / _power(a, cos_w, cos_2w))
 
 
 def k_weighted(samples: np.ndarray, rate: int) -> np.ndarray:
     """The mono signal through the K-weighting filter's magnitude response."""
     pad = int(0.5 * rate)  # room for the filters' ringing, so nothing wraps around
-    n = len(samples) + pad
+    # a power of two: numpy keeps the plans of recent FFT sizes, and an awkward length
+    # (one with a large prime factor) costs a plan of tens of MiB, kept for the process
+    n = 1 << (len(samples) + pad - 1).bit_length()
     spectrum = np.fft.rfft(samples.astype(np.float64), n)
     w = 2 * math.pi * np.fft.rfftfreq(n, 1 / rate) / rate
     spectrum *= _response(_biquad_shelf(rate), w) * _response(_biquad_highpass(rate), w)
@@ -82,10 +91,11 @@ def integrated_lufs(samples: np.ndarray, rate: int) -> float:
 
 
 def normalize(samples: np.ndarray, rate: int, target_lufs: float = -23.0,
-              ceiling_db: float = -1.0) -> np.ndarray:
+              ceiling_db: float = -1.0, measured: float | None = None) -> np.ndarray:
     """Scale a clip to ``target_lufs``, never letting its peak pass ``ceiling_db`` dBFS
-    (research/TECH.md §6: gain = min(target - L, ceiling - peak))."""
-    loudness = integrated_lufs(samples, rate)
+    (research/TECH.md §6: gain = min(target - L, ceiling - peak)). ``measured`` is its
+    loudness if already known (measured before resampling, where there is less to do)."""
+    loudness = integrated_lufs(samples, rate) if measured is None else measured
     peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
     if not math.isfinite(loudness) or peak == 0:
         return samples.astype(np.float32)

@@ -14,6 +14,7 @@ import numpy as np
 
 from grounding import tones
 from grounding.palette import Palette
+from grounding.speech import PCM_SCALE
 from grounding.timeline import Timeline
 
 
@@ -60,7 +61,7 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
     sr = timeline.samplerate
     tone = palette.tone
     weights = tone.weights
-    voice_level = 10 ** (palette.voice.level_db / 20)
+    voice_level = 10 ** (palette.voice.level_db / 20) / PCM_SCALE  # clips are 16-bit
     bell = palette.bell
     bell_level = 10 ** (bell.level_db / 20)
     duck_depth = 1 - 10 ** (tone.duck_db / 20)
@@ -68,8 +69,8 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
     active_tones, active_clips = _Active(timeline.tones), _Active(timeline.clips)
     active_chimes, ducking = _Active(timeline.chimes), _Active(timeline.clips)
     bed = palette.noise if mix.noise else None
-    loop = (tones.noise_loop(mix.noise, sr, bed.low_hz, bed.high_hz) if bed is not None
-            else None)
+    noise = (tones.NoiseBed(mix.noise, sr, bed.low_hz, bed.high_hz) if bed is not None
+             else None)
     for start in range(0, timeline.frames, blocksize):
         end = min(start + blocksize, timeline.frames)
         voice_gain = voice_level * mix.voice
@@ -103,27 +104,28 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
                 offsets, sr, hz=bell.hz, partials=bell.partials,
                 decay_seconds=bell.decay_seconds, frames=c.frames, level=bell_level)
         if fill is not None:
-            out += _noise(loop, bed, fill, start, end, timeline.frames, sr)
+            out += _noise(noise, bed, fill, start, end, timeline.frames, sr)
         if voice_gain:
             for c in active_clips.overlapping(start, end):
                 lo, hi = max(start, c.start), min(end, c.start + c.frames)
-                out[lo - start:hi - start] += voice_gain * c.samples[lo - c.start:hi - c.start]
+                out[lo - start:hi - start] += (np.float32(voice_gain)
+                                               * c.samples[lo - c.start:hi - c.start])
         if timeline.levels and end > timeline.levels[0].start:
-            positions = np.arange(start, end, dtype=np.float64)
-            out *= tones.level_gain(positions, timeline.levels).astype(np.float32)
+            gain = tones.level_gain(start, end, timeline.levels)
+            out *= gain.astype(np.float32) if isinstance(gain, np.ndarray) else np.float32(gain)
         out *= np.float32(mix.volume)
         np.clip(out, -1.0, 1.0, out=out)
         yield out.reshape(-1, 1)
 
 
 
-def _noise(loop: np.ndarray, bed, fill: np.ndarray, start: int, end: int, total: int,
+def _noise(noise, bed, fill: np.ndarray, start: int, end: int, total: int,
            samplerate: int) -> np.ndarray:
-    """The noise bed over [start, end): the loop read at the absolute frame, louder as the
-    breath rises (``fill``, 0 to 1), eased in at the start and out at the end."""
+    """The noise bed over [start, end), louder as the breath rises (``fill``, 0 to 1), eased
+    in at the start and out at the very end."""
     positions = np.arange(start, end)
     level = 10 ** ((bed.level_db + bed.swell_db * fill) / 20)
     edges = np.minimum(positions / (NOISE_IN_SECONDS * samplerate),
                        (total - positions) / (NOISE_OUT_SECONDS * samplerate))
     level *= tones.ease(np.clip(edges, 0.0, 1.0), "ease")
-    return (loop[positions % len(loop)] * level).astype(np.float32)
+    return (noise.samples(start, end) * level).astype(np.float32)

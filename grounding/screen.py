@@ -112,7 +112,8 @@ class LiveDisplay:
         self.still = shown
         line = self.note or (f"{self.title} · it fades out by itself"
                              + (" · paused" if self.status.paused else "")
-                             + (" · q stops" if self.status.keys else ""))
+                             + (f" · q stops · volume {self.status.volume}"
+                                if self.status.keys else ""))
         if self.drawn:
             self.out.write(f"\x1b[{self.LINES}F\x1b[J")
         else:

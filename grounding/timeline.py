@@ -59,7 +59,8 @@ class Clip:
     frames: int
     text: str
     samples: np.ndarray
-    """Mono float32 at the timeline's rate; may be all zeros for a silent voice."""
+    """Mono 16-bit at the timeline's rate (full scale ``speech.PCM_SCALE``); all zeros for a
+    silent voice."""
     cue: bool = False
     """A cue word on a breath phase ("in", "two"), not a line to show as a caption."""
 
@@ -134,7 +135,7 @@ def build_timeline(script: Script, clips: Mapping[str, np.ndarray], palette: Pal
                    samplerate: int) -> Timeline:
     """Place every step of ``script`` on a timeline at ``samplerate``.
 
-    ``clips`` maps each text of ``script.texts()`` to its mono float32 samples at that rate.
+    ``clips`` maps each text of ``script.texts()`` to its mono 16-bit samples at that rate.
     Breathing steps that follow one another join into one continuous pacer.
     """
     timeline = Timeline(samplerate, 0)

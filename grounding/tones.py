@@ -95,44 +95,97 @@ def duck_weight(positions: np.ndarray, ranges: list[tuple[int, int]], ramp: int)
     return weight
 
 
-def level_gain(positions: np.ndarray, levels: list) -> np.ndarray:
-    """The session's level (linear gain) at absolute ``positions``, from its changes (objects
-    with ``start``, ``frames``, ``db0``, ``db1``, in order; 0 dB before the first). A change
-    eases in dB; one to ``-inf`` is an equal-power fade, cos(πx/2), ending at exactly 0."""
+LEVEL_GRID = 256
+"""The session's level is worked out exactly every this many frames (absolute), and drawn
+straight between: it moves over minutes, so that is smooth, and much cheaper."""
+
+
+def level_gain(start: int, end: int, levels: list) -> float | np.ndarray:
+    """The session's level (linear gain) over frames [start, end), from its changes (objects
+    with ``start``, ``frames``, ``db0``, ``db1``, in order, one after another; 0 dB before the
+    first): a number where it is steady, else an array. A change eases in dB; one to
+    ``-inf`` is an equal-power fade, cos(πx/2), reaching exactly 0 at its end."""
+    moving = [c for c in levels if c.start < end and c.start + c.frames > start]
+    if not moving:
+        gain = 1.0
+        for change in levels:
+            if change.start >= end:
+                break
+            gain = 0.0 if change.db1 == -math.inf else 10 ** (change.db1 / 20)
+        return gain
+    first = start // LEVEL_GRID * LEVEL_GRID
+    grid = np.arange(first, end + LEVEL_GRID, LEVEL_GRID, dtype=np.float64)
+    at = np.interp(np.arange(start, end, dtype=np.float64), grid, _exact_level(grid, levels))
+    return at
+
+
+def _exact_level(positions: np.ndarray, levels: list) -> np.ndarray:
     gain = np.ones(len(positions))
     for change in levels:
-        x = np.clip((positions - change.start) / max(1, change.frames), 0.0, 1.0)
         here = positions >= change.start
         if not here.any():
             break
-        g0 = 10 ** (change.db0 / 20)
+        x = np.clip((positions[here] - change.start) / max(1, change.frames), 0.0, 1.0)
         if change.db1 == -math.inf:
-            curve = g0 * np.cos(0.5 * math.pi * x)
+            curve = 10 ** (change.db0 / 20) * np.cos(0.5 * math.pi * x)
             curve[x >= 1.0] = 0.0
         else:
             curve = 10 ** ((change.db0 + (change.db1 - change.db0) * ease(x, "ease")) / 20)
-        gain[here] = curve[here]
+        gain[here] = curve
     return gain
 
 
-NOISE_FRAMES = 1 << 20
-"""Length of the noise bed's loop, frames (about 22 s at 48 kHz): long enough that it is not
-heard repeating under a breath cycle of 10 to 12 s."""
+NOISE_FRAME = 8192
+"""Frames per noise grain; grains overlap by half. A grain is one inverse FFT."""
 
 
-def noise_loop(color: str, samplerate: int, low_hz: float, high_hz: float,
-               seed: int = 20261201) -> np.ndarray:
-    """A seamless loop of ``brown`` (-6 dB an octave) or ``pink`` (-3 dB an octave) noise,
-    band-limited to [low_hz, high_hz] with gentle slopes, float32, RMS 1. Made by giving each
-    FFT bin a random phase and the colour's magnitude: the inverse transform is periodic, so
-    the loop has no seam (CONTENT.md §5.4: no looping glitches)."""
-    freqs = np.fft.rfftfreq(NOISE_FRAMES, 1 / samplerate)
-    with np.errstate(divide="ignore"):
-        slope = 1.0 / (freqs if color == "brown" else np.sqrt(freqs))
-    slope[0] = 0.0
-    # second-order slopes at both band edges: no rumble below, nothing bright above
-    band = 1 / (1 + (low_hz / np.maximum(freqs, 1e-9)) ** 4) / (1 + (freqs / high_hz) ** 4)
-    rng = np.random.default_rng(seed)
-    spectrum = slope * np.sqrt(band) * np.exp(2j * np.pi * rng.random(len(freqs)))
-    loop = np.fft.irfft(spectrum, NOISE_FRAMES)
-    return (loop / np.sqrt(np.mean(loop * loop))).astype(np.float32)
+class NoiseBed:
+    """``brown`` (-6 dB an octave) or ``pink`` (-3 dB an octave) noise, band-limited to
+    [low_hz, high_hz] with gentle slopes, RMS about 1, as a function of the absolute frame.
+
+    Grain k (frames k·H to k·H + 2H, H = NOISE_FRAME / 2) is the inverse FFT of random bins
+    (real and imaginary parts uniform in [-1, 1], from a generator seeded by (seed, k)),
+    shaped by the colour's magnitude; grains are windowed by
+    sqrt(Hann), whose squares sum to one, so independent grains overlap without dips in
+    level. Nothing repeats, nothing depends on the block size, and memory stays a few grains
+    (CONTENT.md §5.4: no looping glitches)."""
+
+    def __init__(self, color: str, samplerate: int, low_hz: float, high_hz: float,
+                 seed: int = 20261201):
+        freqs = np.fft.rfftfreq(NOISE_FRAME, 1 / samplerate)
+        with np.errstate(divide="ignore"):
+            slope = 1.0 / (freqs if color == "brown" else np.sqrt(freqs))
+        slope[0] = 0.0
+        # second-order slopes at both band edges: no rumble below, nothing bright above
+        band = 1 / (1 + (low_hz / np.maximum(freqs, 1e-9)) ** 4) / (1 + (freqs / high_hz) ** 4)
+        magnitude = slope * np.sqrt(band)
+        # an inverse FFT of unit-power bins has power sum(|X|^2) / N^2 (x2 for rfft halves)
+        magnitude *= NOISE_FRAME / np.sqrt(2 * np.sum(magnitude ** 2))
+        # uniform parts in [-1, 1] have power 1/3 each: 2/3 a bin
+        self.magnitude = (magnitude * math.sqrt(1.5)).astype(np.float32)
+        self.window = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(NOISE_FRAME)
+                                                 / NOISE_FRAME)).astype(np.float32)
+        self.seed = seed
+        self.grains: dict[int, np.ndarray] = {}
+
+    def _grain(self, k: int) -> np.ndarray:
+        if k not in self.grains:
+            rng = np.random.default_rng([self.seed, k])
+            parts = rng.random((2, len(self.magnitude)), dtype=np.float32)
+            parts -= 0.5
+            parts *= 2 * self.magnitude
+            spectrum = parts[0] + np.complex64(1j) * parts[1]
+            self.grains[k] = np.fft.irfft(spectrum, NOISE_FRAME).astype(np.float32) * self.window
+            for old in [g for g in self.grains if g < k - 3]:
+                del self.grains[old]
+        return self.grains[k]
+
+    def samples(self, start: int, end: int) -> np.ndarray:
+        """The bed over frames [start, end), float32."""
+        hop = NOISE_FRAME // 2
+        out = np.zeros(end - start, dtype=np.float32)
+        for k in range(max(0, start // hop - 1), (end - 1) // hop + 1):
+            lo, hi = max(start, k * hop), min(end, k * hop + NOISE_FRAME)
+            if lo < hi:
+                out[lo - start:hi - start] += self._grain(k)[lo - k * hop:hi - k * hop]
+        return out

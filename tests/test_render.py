@@ -16,7 +16,7 @@ def timeline(seconds_of_voice=0.8):
              Breathe(parse_pattern("4-2-6"), 1, "words", 1, ()), Speak("Bye.", 0))
     s = Script("t", "T", "t", 1, (), True, "tests", steps)
     rng = np.random.default_rng(7)
-    clips = {t: (0.1 * rng.standard_normal(round(seconds_of_voice * RATE))).astype(np.float32)
+    clips = {t: (3000 * rng.standard_normal(round(seconds_of_voice * RATE))).astype(np.int16)
              for t in s.texts()}
     return build_timeline(s, clips, PALETTE, RATE)
 
@@ -68,3 +68,37 @@ def test_layers_can_be_left_out():
 def test_a_block_size_below_one_is_refused():
     with pytest.raises(ValueError):
         next(render(timeline(), PALETTE, Mix(), 0))
+
+
+NIGHT = load_palette("night")
+
+
+def night_timeline():
+    """Two joined breathing steps that narrow the pitch, a level that eases down, then a fade
+    to silence: what the bedtime routine is made of."""
+    pattern = parse_pattern("4.5-6.5")
+    steps = (Speak("Hello there.", 0.5),
+             Breathe(pattern, 2, "none", 0, ("A line.",), line_delay=1.0, level_db=-4.0),
+             Breathe(pattern, 2, "none", 0, (), pitch_range=0.5, level_db=float("-inf")))
+    s = Script("t", "T", "t", 1, (), False, "tests", steps)
+    clips = {t: (1500 * np.random.default_rng(3).standard_normal(RATE)).astype(np.int16)
+             for t in s.texts()}
+    return build_timeline(s, clips, NIGHT, RATE)
+
+
+@pytest.mark.parametrize("noise", [None, "brown", "pink"])
+def test_a_night_render_is_identical_for_any_block_size_too(noise):
+    tl = night_timeline()
+    mix = Mix(noise=noise)
+    reference = np.concatenate(list(render(tl, NIGHT, mix, tl.frames)))
+    for size in (333, 2048, 8192):
+        assert np.array_equal(np.concatenate(list(render(tl, NIGHT, mix, size))), reference)
+
+
+def test_joined_breathing_steps_keep_one_unbroken_pacer():
+    tl = night_timeline()
+    tones = np.concatenate(list(render(tl, NIGHT, Mix(voice=False), 4096)))[:, 0]
+    joint = next(t.start for t in tl.tones if t.cycle == 0 and t.start > tl.tones[0].start)
+    around = tones[joint - 2400: joint + 2400]
+    assert np.min(np.abs(around).reshape(-1, 480).max(axis=1)) > 1e-3  # never falls silent
+    assert tones[-1] == 0.0

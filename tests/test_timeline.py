@@ -16,7 +16,7 @@ def script(*steps) -> Script:
 
 
 def silent_clips(texts, rate, seconds=0.5):
-    return {t: np.zeros(round(seconds * rate), dtype=np.float32) for t in texts}
+    return {t: np.zeros(round(seconds * rate), dtype=np.int16) for t in texts}
 
 
 def timeline_of(*steps, rate=48000, seconds=0.5):
