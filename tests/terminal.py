@@ -41,9 +41,9 @@ class Terminal:
                    f" | tr '\\n' ' '; echo \"[fini\"\"shed]\"")
         self.send(command, enter=True)
 
-    def screen(self) -> str:
-        """What the window shows now."""
-        return self._tmux("capture-pane", "-p", "-t", "t")
+    def screen(self, styles: bool = False) -> str:
+        """What the window shows now (``styles``: with the escape codes of its colours)."""
+        return self._tmux("capture-pane", "-p", *(["-e"] if styles else []), "-t", "t")
 
     def everything(self) -> str:
         """All the window has shown, scrolled-off lines included."""

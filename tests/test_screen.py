@@ -223,3 +223,32 @@ def test_h_shows_the_help_lines_and_the_display_goes_on_below_them(term, home):
     assert after.index("findahelpline.com") < after.index("space pause · q stop")
     term.send("q")
     assert ended(term)[0] == 130
+
+
+BRIGHT = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:1|3[0-7]|9[0-7]|38;[25];[0-9;]+)m")
+"""Bold, or any foreground colour: everything at night is dim (2) or plain."""
+
+
+def test_at_bedtime_the_screen_is_dim_and_keeps_still_after_the_first_minute(term):
+    term.grounding("bedtime --minutes 10 --no-voice")
+    term.wait_for("Bedtime · 9:5")  # the live display has begun
+    assert "\x1b[2m" in term.screen(styles=True) and not BRIGHT.search(term.screen(styles=True))
+    still = term.wait_for("it fades out by itself · q stops", timeout=75)
+    assert "█" not in still and "left" not in still  # no bar, no counting down
+    shots = []
+    for _ in range(4):
+        time.sleep(1.5)
+        shots.append(term.screen(styles=True))
+    assert len(set(shots)) == 1 and not BRIGHT.search(shots[0])  # nothing moves, nothing bright
+    term.send("q")
+    assert ended(term)[0] == 130
+
+
+def test_at_bedtime_animate_keeps_the_bar_moving(term):
+    term.grounding("bedtime --minutes 10 --no-voice --animate --pace 5.5")
+    term.wait_for("breathe in", timeout=90)
+    first = term.screen()
+    time.sleep(1.0)
+    assert term.screen() != first and not BRIGHT.search(term.screen(styles=True))
+    term.send("q")
+    assert ended(term)[0] == 130
