@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from grounding.console import TERMINATED, ask, run_script, say, session_options
+from grounding.console import TERMINATED, ask, on_terminal, run_script, say, session_options
 from grounding.errors import GroundingError
 
 app = typer.Typer(
@@ -49,7 +49,7 @@ def start(ctx: typer.Context) -> None:
     """Voice-guided grounding and paced-breathing exercises, fully offline."""
     if ctx.invoked_subcommand is not None:
         return
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if not on_terminal():
         typer.echo(ctx.get_help())
         return
     name = ask()
@@ -196,7 +196,7 @@ def pause(
     from grounding.pausing import Pausing
     from grounding.player import make_voice
 
-    ask = not (no_ask or quiet) and sys.stdin.isatty() and sys.stdout.isatty()
+    ask = not (no_ask or quiet) and on_terminal()
     with make_voice(options) as voice:
         Pausing(options, minutes, country,
                 lambda script: run_script(script, options, debug, plain, quiet, voice=voice),

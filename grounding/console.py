@@ -15,6 +15,12 @@ def say(line: str) -> None:
     typer.echo(line, err=True)
 
 
+def on_terminal() -> bool:
+    """Whether someone is at a terminal: standard input and output are both one (either may
+    be closed altogether, and then it is None)."""
+    return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout))
+
+
 def session_options(*, no_voice: bool, no_tones: bool, volume: int | None, no_holds: bool,
              voice: str | None, rate: int | None, device: str | None, **rest):
     """Options from the command line, with the user's settings filling what it leaves out."""

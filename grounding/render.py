@@ -76,7 +76,7 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
         voice_gain = voice_level * mix.voice
         out = np.zeros(end - start, dtype=np.float32)
         playing = active_tones.overlapping(start, end) if mix.tones else []
-        fill = np.zeros(end - start) if bed is not None and mix.tones else None
+        fill = np.zeros(end - start, dtype=np.float32) if bed is not None and mix.tones else None
         if playing:
             pacer = np.zeros(end - start, dtype=np.float32)
             for t in playing:
@@ -86,7 +86,8 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
                     offsets, t.frames, sr, f0=t.f0, f1=t.f1, a0=t.a0, a1=t.a1,
                     settle=t.settle, phase0=t.phase0, weights=weights, shape=tone.glide)
                 if fill is not None:  # how far up the breath is: where its pitch is
-                    pitch = t.f0 + (t.f1 - t.f0) * tones.ease(offsets / t.frames, tone.glide)
+                    x = (offsets / t.frames).astype(np.float32)
+                    pitch = t.f0 + (t.f1 - t.f0) * tones.ease(x, tone.glide)
                     fill[lo - start:hi - start] = (pitch - tone.low_hz) / (tone.high_hz
                                                                            - tone.low_hz)
             # the dip starts `ramp` frames before a line and ends `ramp` frames after it
@@ -112,7 +113,7 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
                                                * c.samples[lo - c.start:hi - c.start])
         if timeline.levels and end > timeline.levels[0].start:
             gain = tones.level_gain(start, end, timeline.levels)
-            out *= gain.astype(np.float32) if isinstance(gain, np.ndarray) else np.float32(gain)
+            out *= gain if isinstance(gain, np.ndarray) else np.float32(gain)
         out *= np.float32(mix.volume)
         np.clip(out, -1.0, 1.0, out=out)
         yield out.reshape(-1, 1)
@@ -121,11 +122,15 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
 
 def _noise(noise, bed, fill: np.ndarray, start: int, end: int, total: int,
            samplerate: int) -> np.ndarray:
-    """The noise bed over [start, end), louder as the breath rises (``fill``, 0 to 1), eased
-    in at the start and out at the very end."""
-    positions = np.arange(start, end)
-    level = 10 ** ((bed.level_db + bed.swell_db * fill) / 20)
-    edges = np.minimum(positions / (NOISE_IN_SECONDS * samplerate),
-                       (total - positions) / (NOISE_OUT_SECONDS * samplerate))
-    level *= tones.ease(np.clip(edges, 0.0, 1.0), "ease")
-    return (noise.samples(start, end) * level).astype(np.float32)
+    """The noise bed over [start, end), louder as the breath rises (``fill``, 0 to 1: from
+    ``level_db`` to ``swell_db`` above it, straight in amplitude), eased in at the start and
+    out at the very end."""
+    low = 10 ** (bed.level_db / 20)
+    high = 10 ** ((bed.level_db + bed.swell_db) / 20)
+    level = np.float32(low) + np.float32(high - low) * fill
+    fade_in, fade_out = NOISE_IN_SECONDS * samplerate, NOISE_OUT_SECONDS * samplerate
+    if start < fade_in or end > total - fade_out:
+        positions = np.arange(start, end)
+        edges = np.minimum(positions / fade_in, (total - positions) / fade_out)
+        level *= tones.ease(np.clip(edges, 0.0, 1.0), "ease").astype(np.float32)
+    return noise.samples(start, end) * level
