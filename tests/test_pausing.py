@@ -6,6 +6,7 @@ without questions, whose later parts are voiced in the background while the firs
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -157,3 +158,21 @@ def test_killing_a_running_pause_leaves_the_log_whole(pulse_daemon, tmp_path, mo
         db.close()
     assert [p.seconds for p in history.pauses()] == [300, 301, 302]
     assert sorted(f.name for f in history.path().parent.iterdir()) == ["records.db"]
+
+
+def test_a_pause_with_standard_input_closed_plays_without_questions(pulse_daemon, tmp_path):
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "first-run-done").touch()
+    process = subprocess.Popen(  # as from a keyboard shortcut that gives it no input at all
+        [sys.executable, "-m", "grounding", "pause", "--no-voice"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=pulse_daemon.environ(GROUNDING_HOME=str(home)),
+        preexec_fn=lambda: os.close(0))
+    for line in process.stderr:
+        if line.startswith("Pause: arrive"):
+            break
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "Sorry" not in err and "0 to 10" not in out
