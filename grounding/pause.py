@@ -24,8 +24,8 @@ def surf_part(minutes: float = SURF_MINUTES) -> Script:
     surf = part("surf")
     breathing = max(1.0, minutes - SURF_WORDS_MINUTES)
     return replace(surf, minutes=minutes, steps=tuple(
-        replace(s, cycles=cycles_for(s.pattern, breathing)) if isinstance(s, Breathe) else s
-        for s in surf.steps))
+        replace(s, cycles=max(cycles_for(s.pattern, breathing), s.cue_cycles + len(s.lines)))
+        if isinstance(s, Breathe) else s for s in surf.steps))
 
 
 def surf_stretches(minutes: float = SURF_MINUTES, every: float = 2.0) -> list[Script]:

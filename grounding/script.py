@@ -96,6 +96,9 @@ class Breathe:
     level_db: float | None = None
     """The whole session's level by the end of this step, dB (from where it was; a session
     starts at 0). ``-inf`` fades to silence with an equal-power curve."""
+    tone_db: float = 0.0
+    """The pacer sounds this much louder or quieter in this step, dB (the urge surfing's is
+    low: card F1 step 5)."""
     spacing: str = "even"
     """How ``lines`` spread over the cycles after the cues: ``even``, or ``widening`` (close
     together at first, further and further apart: the voice speaks less and less)."""
@@ -213,7 +216,8 @@ _KINDS = {
     "bell": {"bell": bool},
     "breathe": {"breathe": str, "cycles": int, "minutes": float, "cues": str,
                 "cue_cycles": int, "lines": list, "ramp": float, "ramp_cycles": int,
-                "line_delay": float, "range": float, "level": float, "spacing": str},
+                "line_delay": float, "range": float, "level": float, "spacing": str,
+                "tone_db": float},
 }
 OFFERS = ("no-holds",)
 SPACINGS = ("even", "widening")
@@ -380,6 +384,9 @@ def _step(doc: DataFile, index: int, table: dict) -> Step:
     spacing = table.get("spacing", "even")
     if spacing not in SPACINGS:
         raise fail(f"spacing is one of {', '.join(SPACINGS)}.", "spacing")
+    tone_db = table.get("tone_db", 0.0)
+    if not -20 <= tone_db <= 0:
+        raise fail("tone_db makes the pacer quieter in this step: -20 to 0 dB.", "tone_db")
     cues = table.get("cues", "words")
     if cues not in CUES:
         raise fail(f"cues is one of {', '.join(CUES)}.", "cues")
@@ -397,7 +404,7 @@ def _step(doc: DataFile, index: int, table: dict) -> Step:
                    tuple(text(line, "lines") for line in lines),
                    float(ramp) if ramp is not None else None, ramp_cycles, float(line_delay),
                    None if pitch_range is None else float(pitch_range),
-                   None if level is None else float(level), spacing)
+                   None if level is None else float(level), float(tone_db), spacing)
 
 
 def cycles_for(pattern: Pattern, minutes: float, ramp: float | None = None,

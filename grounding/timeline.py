@@ -215,7 +215,8 @@ def _breathe(timeline: Timeline, step: Breathe, clips: Mapping[str, np.ndarray],
             elapsed += seconds
             length = start + frames_of(elapsed, sr) - onset
             last = k == step.cycles - 1 and j == len(phases) - 1 and not joins
-            target = 0.0 if last else tone.peak * 10 ** (gains.get(p.kind, 0.0) / 20)
+            target = 0.0 if last else tone.peak * 10 ** ((gains.get(p.kind, 0.0)
+                                                          + step.tone_db) / 20)
             f0 = low if p.kind in (IN, REST) else high
             f1 = high if p.kind in (IN, TOP, HOLD) else low
             if p.kind == IN and j + 1 < len(phases) and phases[j + 1].kind == TOP:
@@ -242,9 +243,9 @@ def _line_cycles(step: Breathe) -> dict[int, int]:
     (i/n)^1.6 of the way), and at least WIDENING_GAP breaths where that fits."""
     if not step.lines:
         return {}
-    first = min(step.cue_cycles, step.cycles - 1)
-    free = step.cycles - first
     count = len(step.lines)
+    first = max(0, min(step.cue_cycles, step.cycles - count))  # each line a cycle of its own
+    free = step.cycles - first
     if step.spacing == "even" or count == 1:
         return {first + (i * free) // count: i for i in range(count)}
     span = free - 1  # the last line still gets an out-breath of its own

@@ -258,6 +258,32 @@ def test_the_night_voice_is_slower_softer_and_lower_than_the_day_voice(voiced, h
     assert median_f0(at_night) < 0.95 * median_f0(by_day)
 
 
+def test_the_night_tone_is_lower_narrower_darker_and_quieter_than_by_day(tones_only, home,
+                                                                        tmp_path):
+    out = tmp_path / "day.wav"
+    assert run(["breathe", "4.5-6.5", "--cycles", "12", "--no-voice", "--samplerate",
+                str(RATE), "--out", str(out)], home).returncode == 0
+    day = read_wav(out)[0]
+    drift, _ = tones_only.parts()
+    night = tones_only.samples[round(drift * RATE): round((drift + 132) * RATE)]
+
+    def described(samples):
+        _, hz = pitch_track(samples, 100, 450)
+        spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) ** 2
+        freqs = np.fft.rfftfreq(len(samples), 1 / RATE)
+        low, high = np.percentile(hz, 5), np.percentile(hz, 95)
+        first = spectrum[(freqs >= low - 5) & (freqs <= high + 5)].sum()
+        second = spectrum[(freqs >= 2 * low - 10) & (freqs <= 2 * high + 10)].sum()
+        return low, high / low, second / first, np.sqrt(np.mean(samples ** 2))
+
+    n_low, n_span, n_second, n_rms = described(night)
+    d_low, d_span, d_second, d_rms = described(day)
+    assert n_low < 0.8 * d_low  # lower
+    assert n_span < d_span  # a narrower range of pitch
+    assert n_second < 0.5 * d_second  # darker: less of the second harmonic
+    assert n_rms < 0.5 * d_rms  # quieter
+
+
 def test_the_words_ask_nothing_and_promise_nothing():
     script = bedtime_script(45)
     texts = [s.text for s in script.steps if isinstance(s, Speak)] + [

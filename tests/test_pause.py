@@ -100,11 +100,15 @@ def band_db(samples, rate: int, start: float, seconds: float, lo: float, hi: flo
     return 10 * np.log10(power + 1e-20)
 
 
+def clock(text: str) -> float:
+    minutes, seconds = text.split(":")
+    return int(minutes) * 60 + float(seconds)
+
+
 def planned(result, words: str) -> float:
     """When the dry-run plan says the line containing ``words``, seconds."""
-    line = next(line for line in result.stdout.splitlines() if "  says  " in line and words in line)
-    minutes, seconds = line.split()[0].split(":")
-    return int(minutes) * 60 + float(seconds)
+    return clock(next(line for line in result.stdout.splitlines()
+                      if "  says  " in line and words in line).split()[0])
 
 
 def test_the_no_ask_render_holds_each_part_in_order_where_the_plan_puts_it(tmp_path):
@@ -123,8 +127,16 @@ def test_the_no_ask_render_holds_each_part_in_order_where_the_plan_puts_it(tmp_p
         speech = band_db(samples, rate, start, 1.0, 1000, 4000)
         assert speech > band_db(samples, rate, start - 1.2, 1.0, 1000, 4000) + 10, start
     # the pacer (220-330 Hz) sounds through the settling and the urge surfing, not after
-    breathing = planned(plan, "Now a slow out-breath") + 8
-    assert band_db(samples, rate, breathing, 6.0, 215, 335) > -45
+    # whole breaths away from any words: the pacer sounds, and under the urge surfing it is
+    # low (card F1 step 5), 6 dB below the settling's
+    ins = [clock(line.split()[0]) for line in plan.stdout.splitlines() if "  in  " in line]
+    settle = [t for t in ins if planned(plan, "Now a slow out-breath") < t
+              < planned(plan, "There's a pull to reach out")]
+    surf = [t for t in ins if t > planned(plan, "Urges tend to build")]
+    settling = band_db(samples, rate, settle[-2], 10.0, 215, 335)
+    surfing = band_db(samples, rate, surf[1], 10.0, 215, 335)
+    assert settling > -45
+    assert surfing == pytest.approx(settling - 6, abs=1.0)
     # the kind moment has no pacer: the 4 s after its first line are silent
     gap_end = planned(plan, "Many people feel pulled back")
     gap = samples[round((gap_end - 3.0) * rate): round((gap_end - 0.3) * rate)]

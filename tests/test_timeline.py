@@ -91,3 +91,12 @@ def test_lines_are_spread_over_out_breaths_after_the_cues():
     outs = {t.cycle: t.start for t in tl.tones if t.kind == OUT}
     lines = [(c.text, c.start) for c in tl.clips if c.text in ("A.", "B.")]
     assert lines == [("A.", outs[2]), ("B.", outs[6])]
+
+
+def test_every_line_gets_an_out_breath_of_its_own_even_when_breaths_are_few():
+    step = Breathe(parse_pattern("4-6"), 4, "none", 3, ("One.", "Two.", "Three."))
+    s = Script("t", "T", "t", 1, (), False, "tests", (step,))
+    tl = build_timeline(s, {t: np.zeros(100, dtype=np.int16) for t in s.texts()}, PALETTE,
+                        48000)
+    assert [c.text for c in tl.clips] == ["One.", "Two.", "Three."]
+    assert len({c.start for c in tl.clips}) == 3
