@@ -52,6 +52,12 @@ def find_script(name: str) -> Script:
     for entry in catalogue():
         if entry.name == name:
             return load_script(entry.path)
+    if name in COMMANDS:
+        raise UsageError(f"'{name}' is a command of its own: grounding {name}")
     names = [e.name for e in catalogue()]
     raise UsageError(f"There is no exercise called '{name}'.{did_you_mean(name, names)} "
                      "'grounding list' shows them all.")
+
+
+COMMANDS = ("pause", "bedtime")
+"""Routines made of several parts, played by their own commands rather than by ``play``."""

@@ -270,3 +270,9 @@ def test_breathe_can_ramp_down_to_the_pattern(tmp_path):
     assert ins == [3.0, 3.0, 3.2, 3.2, 3.43, 3.43]
     slow = run(["breathe", "4-6", "--ramp", "5"], tmp_path)
     assert slow.returncode == 2 and "must be faster than the pattern's 6" in slow.stderr
+
+
+@pytest.mark.parametrize("name", ["pause", "bedtime"])
+def test_playing_a_routine_by_name_points_to_its_own_command(tmp_path, name):
+    result = run(["play", name], tmp_path)
+    assert result.returncode == 2 and f"grounding {name}" in result.stderr
