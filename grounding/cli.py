@@ -27,6 +27,9 @@ VoiceOpt = Annotated[Optional[str], typer.Option(
     "--voice", help="A voice id or a language such as en or en-us (see 'grounding voices').")]
 Rate = Annotated[Optional[int], typer.Option(
     "--rate", min=80, max=300, help="Speaking speed in words per minute (default 150).")]
+NightRate = Annotated[Optional[int], typer.Option(
+    "--rate", min=80, max=300,
+    help="Speaking speed in words per minute (default: your usual rate, 15 % slower).")]
 Volume = Annotated[Optional[int], typer.Option(
     "--volume", min=0, max=100, help="Loudness from 0 to 100 (default 70).")]
 Device = Annotated[Optional[str], typer.Option(
@@ -220,9 +223,9 @@ def bedtime(
     animate: Annotated[bool, typer.Option(
         "--animate", help="Keep the breathing bar moving after the first minute.")] = False,
     out: Out = None, no_voice: NoVoice = False, no_tones: NoTones = False,
-    voice: VoiceOpt = None, rate: Rate = None, volume: Volume = None, device: Device = None,
-    samplerate: Samplerate = None, dry_run: DryRun = False, plain: Plain = False,
-    quiet: Quiet = False, debug: Debug = False,
+    voice: VoiceOpt = None, rate: NightRate = None, volume: Volume = None,
+    device: Device = None, samplerate: Samplerate = None, dry_run: DryRun = False,
+    plain: Plain = False, quiet: Quiet = False, debug: Debug = False,
 ) -> None:
     """The bedtime routine: slow, quiet, nothing to answer; it fades to silence and ends by
     itself."""
