@@ -10,6 +10,7 @@ from dataclasses import replace
 from grounding.errors import UsageError
 from grounding.paths import bundled
 from grounding.script import Breathe, Pause, Script, Speak, cycles_for, load_script
+from grounding.speech import spoken_seconds
 
 MINUTES = 20.0
 """The usual length, minutes (F2: 12-25; §5.3: 15-20 by default)."""
@@ -44,7 +45,7 @@ def _spoken_minutes(steps, rate: int) -> float:
     seconds = 0.0
     for step in steps:
         if isinstance(step, Speak):
-            seconds += 0.25 + 60 * len(step.text.split()) / rate + step.after
+            seconds += spoken_seconds(step.text, rate) + step.after
         elif isinstance(step, Pause):
             seconds += step.seconds
     return seconds / 60

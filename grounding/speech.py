@@ -54,6 +54,11 @@ class Voice(Protocol):
         ...
 
 
+def spoken_seconds(text: str, rate: int) -> float:
+    """About how long ``text`` takes to say at ``rate`` words per minute."""
+    return 0.25 + 60.0 * len(text.split()) / rate
+
+
 class SilentVoice:
     """A voice that says nothing, for as long as the words would take to read (``--no-voice``,
     and the fallback when speech is unavailable): captions keep their time, timing stays the same."""
@@ -74,8 +79,8 @@ class SilentVoice:
         """Silence of about the spoken length of each text."""
         out = {}
         for text in texts:
-            seconds = 0.25 + 60.0 * len(text.split()) / self.rate
-            out[text] = np.zeros(round(seconds * samplerate), dtype=np.int16)
+            out[text] = np.zeros(round(spoken_seconds(text, self.rate) * samplerate),
+                                 dtype=np.int16)
         return out
 
 
