@@ -40,29 +40,46 @@ def _biquad_highpass(rate: int) -> tuple[list[float], list[float]]:
     return [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2], [1 + alpha, -2 * cos, 1 - alpha]
 
 
-def _power(c: list[float], cos_w: np.ndarray, cos_2w: np.ndarray) -> np.ndarray:
-    """|c0 + c1 z^-1 + c2 z^-2|^2 on the unit circle, in real arithmetic."""
-    return (c[0] ** 2 + c[1] ** 2 + c[2] ** 2 + 2 * (c[0] * c[1] + c[1] * c[2]) * cos_w
-            + 2 * c[0] * c[2] * cos_2w)
+def _power(c: list[float], s: np.ndarray) -> np.ndarray:
+    """|c0 + c1 z^-1 + c2 z^-2|^2 on the unit circle, where ``s`` is sin^2(w/2):
+    (c0+c1+c2)^2 - 4 s (c0 c1 + c1 c2 + 4 c0 c2) + 16 c0 c2 s^2, a form without the
+    cancellation of the cosine one near 0 Hz (the high-pass's denominator is about 1e-8
+    there)."""
+    k1 = -4 * (c[0] * c[1] + c[1] * c[2] + 4 * c[0] * c[2])
+    return (c[0] + c[1] + c[2]) ** 2 + s * (k1 + 16 * c[0] * c[2] * s)
 
 
-def _response(coeffs: tuple[list[float], list[float]], w: np.ndarray) -> np.ndarray:
-    """A biquad's magnitude response at angular frequencies ``w`` (radians a sample)."""
+def _response(coeffs: tuple[list[float], list[float]], s: np.ndarray) -> np.ndarray:
+    """A biquad's magnitude response where sin^2 of half the angular frequency (radians a
+    sample) is ``s``."""
     b, a = coeffs
-    cos_w, cos_2w = np.cos(w), np.cos(2 * w)
-    return np.sqrt(np.maximum(_power(b, cos_w, cos_2w), 0.0) / _power(a, cos_w, cos_2w))
+    return np.sqrt(np.maximum(_power(b, s), 0.0) / _power(a, s))
+
+
+SEGMENT = 8192
+"""Samples filtered at a time: the K-weighting is applied by overlap-add, in FFTs of twice
+this length. Its zero-phase impulse response is a few tens of ms long either side (the
+38 Hz high-pass rings longest), far inside the half FFT left for it, and the working memory
+stays a few hundred KiB however long the line (a clip is often made while a session plays,
+on top of its memory)."""
 
 
 def k_weighted(samples: np.ndarray, rate: int) -> np.ndarray:
-    """The mono signal through the K-weighting filter's magnitude response."""
-    pad = int(0.5 * rate)  # room for the filters' ringing, so nothing wraps around
-    # a power of two: numpy keeps the plans of recent FFT sizes, and an awkward length
-    # (one with a large prime factor) costs a plan of tens of MiB, kept for the process
-    n = 1 << (len(samples) + pad - 1).bit_length()
-    spectrum = np.fft.rfft(samples.astype(np.float64), n)
-    w = 2 * math.pi * np.fft.rfftfreq(n, 1 / rate) / rate
-    spectrum *= _response(_biquad_shelf(rate), w) * _response(_biquad_highpass(rate), w)
-    return np.fft.irfft(spectrum, n)[: len(samples)]
+    """The mono signal through the K-weighting filter's magnitude response, float32."""
+    n = 2 * SEGMENT
+    s = np.sin(np.arange(n // 2 + 1) * (math.pi / n)) ** 2  # bin k is at w = 2 pi k / n
+    gain = (_response(_biquad_shelf(rate), s)
+            * _response(_biquad_highpass(rate), s)).astype(np.float32)
+    tail = SEGMENT // 2  # each result's first and last `tail` samples lie outside it
+    segments = -(-len(samples) // SEGMENT)
+    out = np.zeros(segments * SEGMENT + 2 * tail, dtype=np.float32)
+    for lo in range(0, len(samples), SEGMENT):
+        part = samples[lo:lo + SEGMENT].astype(np.float32)
+        y = np.fft.irfft(np.fft.rfft(part, n) * gain, n)
+        # circular: the response before the segment's start has wrapped to the end
+        out[lo + tail:lo + tail + SEGMENT + tail] += y[:SEGMENT + tail]
+        out[lo:lo + tail] += y[n - tail:]
+    return out[tail:tail + len(samples)]
 
 
 def integrated_lufs(samples: np.ndarray, rate: int) -> float:
@@ -70,16 +87,22 @@ def integrated_lufs(samples: np.ndarray, rate: int) -> float:
 
     Clips shorter than one 400 ms block are measured over their whole length, ungated.
     """
-    weighted = k_weighted(samples, rate)
-    block = BLOCK_SECONDS * rate
-    if len(weighted) < block:
-        power = float(np.mean(weighted**2)) if len(weighted) else 0.0
+    squares = k_weighted(samples, rate)
+    np.square(squares, out=squares)
+    n, block = len(squares), BLOCK_SECONDS * rate
+    if n < block:
+        power = float(np.sum(squares, dtype=np.float64)) / n if n else 0.0
         return -0.691 + 10 * math.log10(power) if power > 0 else -math.inf
-    count = int(round((len(weighted) / rate - BLOCK_SECONDS) / (BLOCK_SECONDS * 0.25))) + 1
-    squares = np.concatenate(([0.0], np.cumsum(weighted**2)))
+    count = int(round((n / rate - BLOCK_SECONDS) / (BLOCK_SECONDS * 0.25))) + 1
     lo = (np.arange(count) * 0.25 * block).astype(int)
-    hi = np.minimum(((np.arange(count) * 0.25 + 1) * block).astype(int), len(weighted))
-    z = (squares[hi] - squares[lo]) / block
+    hi = np.minimum(((np.arange(count) * 0.25 + 1) * block).astype(int), n)
+    # the running sum at every block edge, summed in double precision a quarter block at a
+    # time (no running sum of every sample: that would be 8 bytes a sample)
+    edges = np.unique(np.concatenate((lo, hi[hi < n])))
+    running = np.concatenate(([0.0], np.cumsum(np.add.reduceat(squares, edges,
+                                                                dtype=np.float64))))
+    at = np.append(edges, n)
+    z = (running[np.searchsorted(at, hi)] - running[np.searchsorted(at, lo)]) / block
     with np.errstate(divide="ignore"):
         levels = -0.691 + 10 * np.log10(z)
     gated = z[levels > ABSOLUTE_GATE]
@@ -95,9 +118,15 @@ def normalize(samples: np.ndarray, rate: int, target_lufs: float = -23.0,
     """Scale a clip to ``target_lufs``, never letting its peak pass ``ceiling_db`` dBFS
     (research/TECH.md §6: gain = min(target - L, ceiling - peak)). ``measured`` is its
     loudness if already known (measured before resampling, where there is less to do)."""
+    return np.multiply(samples, gain(samples, rate, target_lufs, ceiling_db, measured),
+                       dtype=np.float32)
+
+
+def gain(samples: np.ndarray, rate: int, target_lufs: float = -23.0,
+         ceiling_db: float = -1.0, measured: float | None = None) -> float:
+    """The factor :func:`normalize` scales by (1 for silence), to scale a clip in place."""
     loudness = integrated_lufs(samples, rate) if measured is None else measured
-    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+    peak = float(max(np.max(samples), -np.min(samples))) if len(samples) else 0.0
     if not math.isfinite(loudness) or peak == 0:
-        return samples.astype(np.float32)
-    gain_db = min(target_lufs - loudness, ceiling_db - 20 * math.log10(peak))
-    return (samples * 10 ** (gain_db / 20)).astype(np.float32)
+        return 1.0
+    return 10 ** (min(target_lufs - loudness, ceiling_db - 20 * math.log10(peak)) / 20)

@@ -346,7 +346,7 @@ def list_voices() -> list[dict]:
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, int]:
-    """Mono float64 samples and their rate from a WAV (or, from macOS's driver, AIFF) file."""
+    """Mono float32 samples and their rate from a WAV (or, from macOS's driver, AIFF) file."""
     head = path.read_bytes()[:4]
     if head == b"FORM":  # pyttsx3's nsss driver always writes AIFF (TECH.md §1.4)
         import aifc  # removed in Python 3.13; macOS users on 3.13 need soundfile instead
@@ -363,26 +363,27 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
     if width != 2:
         raise SpeechUnavailable(f"The speech engine wrote {8 * width}-bit audio; only 16-bit "
                                 "is understood.")
-    samples = np.frombuffer(raw, dtype=dtype).astype(np.float64) / 32768.0
+    samples = np.frombuffer(raw, dtype=dtype).astype(np.float32)
+    samples *= np.float32(1 / 32768)
     if channels > 1:
-        samples = samples.reshape(-1, channels).mean(axis=1)
+        samples = samples.reshape(-1, channels).mean(axis=1, dtype=np.float32)
     return samples, rate
 
 
 def prepare_clip(samples: np.ndarray, rate: int, samplerate: int) -> np.ndarray:
     """Trim silence at both ends, fade 5 ms in and out, resample (soxr HQ), normalise, and
-    keep it as 16-bit samples (full scale ``PCM_SCALE``)."""
+    keep it as 16-bit samples (full scale ``PCM_SCALE``). All in float32: a clip is often
+    made while a session plays, and its working memory comes on top of the session's."""
     import soxr
 
-    loud = np.nonzero(np.abs(samples) > 10 ** (SILENCE_DB / 20))[0]
-    if len(loud):
-        samples = samples[loud[0]:loud[-1] + 1]
-    else:
-        samples = samples[:0]
+    loud = np.abs(samples) > 10 ** (SILENCE_DB / 20)
+    first, last = int(np.argmax(loud)), len(loud) - int(np.argmax(loud[::-1]))
+    samples = samples[first:last] if len(loud) and loud[first] else samples[:0]
+    del loud
     edge = min(len(samples) // 2, int(0.005 * rate))
     if edge:
-        ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(edge) / edge)
-        samples = samples.copy()
+        ramp = (0.5 - 0.5 * np.cos(np.pi * np.arange(edge) / edge)).astype(np.float32)
+        samples = samples.astype(np.float32)  # a copy
         samples[:edge] *= ramp
         samples[-edge:] *= ramp[::-1]
     # measured at the engine's own rate: the same loudness (soxr HQ is flat to 10 kHz), with a
@@ -390,5 +391,10 @@ def prepare_clip(samples: np.ndarray, rate: int, samplerate: int) -> np.ndarray:
     measured = loudness.integrated_lufs(samples, rate)
     if rate != samplerate and len(samples):
         samples = soxr.resample(samples, rate, samplerate, quality="HQ")
-    normal = loudness.normalize(samples, samplerate, LOUDNESS_TARGET, measured=measured)
-    return np.round(np.clip(normal, -1.0, 1.0) * PCM_SCALE).astype(np.int16)
+    else:
+        samples = samples.copy()  # scaled in place below, and the caller's stays as it was
+    samples *= np.float32(loudness.gain(samples, samplerate, LOUDNESS_TARGET,
+                                        measured=measured))
+    np.clip(samples, -1.0, 1.0, out=samples)
+    samples *= np.float32(PCM_SCALE)
+    return np.round(samples, out=samples).astype(np.int16)

@@ -22,6 +22,19 @@ def test_loudness_matches_pyloudnorm(rate, kind):
     assert integrated_lufs(signal, rate) == pytest.approx(expected, abs=0.15)
 
 
+@pytest.mark.parametrize("rate", [16000, 22050, 48000])
+def test_long_lines_and_low_tones_match_pyloudnorm(rate):
+    """Longer than many of the segments the filter works in (the joins must not show), with
+    a quiet start (the gates), and tones at 30 Hz, beside the high-pass, and 1500 Hz, on the
+    shelf."""
+    t = np.arange(round(21.3 * rate)) / rate
+    signals = [speechlike(rate, 21.3, seed=4) * np.where(t < 4, 0.02, 1.0),
+               0.3 * np.sin(2 * np.pi * 30 * t), 0.1 * np.sin(2 * np.pi * 1500 * t)]
+    for signal in signals:
+        expected = pyloudnorm.Meter(rate).integrated_loudness(signal)
+        assert integrated_lufs(signal.astype(np.float32), rate) == pytest.approx(expected, abs=0.05)
+
+
 def test_normalised_clips_reach_the_target():
     rate = 48000
     out = normalize(speechlike(rate) * 0.1, rate, -23.0)
