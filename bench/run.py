@@ -643,6 +643,44 @@ def measure_playback(seconds: float, work: Path) -> None:
             "" if busy else "/proc/PID/status read every 0.1 s while it ran; the last value read")
 
 
+def measure_bedtime_playback(runs: int, seconds: float, work: Path) -> None:
+    """``grounding bedtime --minutes 45 --noise brown`` playing for ``seconds``, then SIGTERM:
+    the peak memory of the longest bedtime with every layer, first with an empty voice cache
+    (its clips are made while it plays) and then warm. Its memory is set by then (the speech
+    is all loaded and the render's working set does not grow with time: see 3. above)."""
+    say(f"bedtime playback memory: 45 min with noise, {seconds:.0f} s each, cold and warm "
+        f"× {runs}")
+    args = ["bedtime", "--minutes", "45", "--noise", "brown", "--device", "pulse", "--debug"]
+    home = os.environ["GROUNDING_HOME"]
+    peaks: dict[str, list[float]] = {"cold": [], "warm": []}
+    try:
+        for i in range(runs):
+            os.environ["GROUNDING_HOME"] = tempfile.mkdtemp(prefix=f"bed{i}-", dir=work)
+            for state in ("cold", "warm"):
+                child, peak = Child(grounding_argv() + args), None
+                try:
+                    deadline = time.monotonic() + seconds
+                    while child.poll() is None and time.monotonic() < deadline:
+                        peak = child.cpu_and_hwm()[1] or peak
+                        child.drain()
+                        time.sleep(0.1)
+                    child.signal(signal.SIGTERM)
+                    child.reap(10)
+                finally:
+                    child.reap()
+                if child.code != 143 or peak is None or not FIRST_AUDIBLE.search(child.text()):
+                    raise RuntimeError(f"bedtime exited with {child.code}: "
+                                       f"{child.text()[-300:]}")
+                peaks[state].append(peak)
+    finally:
+        os.environ["GROUNDING_HOME"] = home
+    for state in ("cold", "warm"):
+        m = median(peaks[state])
+        add(f"3. peak memory, playback (45-min bedtime with noise, {state} voice cache)",
+            f"{m:.1f} MiB", "≤ 80 MiB", m <= 80,
+            f"VmHWM after {seconds:.0f} s, then SIGTERM; runs {fmt_runs(peaks[state], ' MiB', 1)}")
+
+
 # Machine, table, main --------------------------------------------------------------------------
 
 def machine() -> list[str]:
@@ -739,6 +777,8 @@ def main() -> int:
                             "play quick-reset", ["play", "quick-reset"], runs)
                 attempt("6. playback", measure_playback,
                         opts.playback_seconds or (20.0 if opts.quick else 60.0), work)
+                attempt("3. bedtime playback memory", measure_bedtime_playback, light,
+                        20.0 if opts.quick else 40.0, work)
         say("private PulseAudio daemon stopped")
         if opts.breakdown:
             attempt("import breakdown", import_breakdown, runs)
