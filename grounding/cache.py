@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -58,19 +59,32 @@ class ClipCache:
         return self.folder / "clips" / key[:2] / f"{key}.npy"
 
     def load(self, key: str) -> np.ndarray | None:
-        """The clip, or None if it is missing or damaged (a damaged file is removed)."""
+        """The clip's samples, or None if it is missing or damaged (then it is removed)."""
+        stored = self.stored(key)
+        return stored.read() if stored is not None else None
+
+    def stored(self, key: str) -> StoredClip | None:
+        """The clip as a file to read while it plays (only its header is read now), or None
+        if it is missing or damaged: not a 1-D 16-bit array, or not exactly as long as its
+        header says (a damaged file is removed)."""
         path = self.path(key)
         try:
-            clip = np.load(path, allow_pickle=False)
+            with open(path, "rb") as handle:
+                version = np.lib.format.read_magic(handle)
+                header = _HEADERS.get(version)
+                if header is None:
+                    raise ValueError(f"npy version {version}")
+                shape, _, dtype = header(handle)
+                offset, size = handle.tell(), os.fstat(handle.fileno()).st_size
         except FileNotFoundError:
             return None
         except (OSError, ValueError, EOFError):
             _discard(path)
             return None
-        if clip.dtype != np.int16 or clip.ndim != 1:
+        if dtype != np.dtype("<i2") or len(shape) != 1 or size != offset + 2 * shape[0]:
             _discard(path)
             return None
-        return clip
+        return StoredClip(path, offset, shape[0])
 
     def store(self, key: str, clip: np.ndarray) -> None:
         """Save a mono 16-bit clip atomically."""
@@ -91,3 +105,40 @@ class ClipCache:
     def write_json(self, name: str, data: dict) -> None:
         """Replace a JSON note atomically."""
         write_atomically(self.folder / name, json.dumps(data, indent=1).encode("utf-8"))
+
+
+_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0}
+
+
+@dataclass(frozen=True)
+class StoredClip:
+    """A clip in the cache, read when it is about to play and let go when it has played, so
+    a session holds only the lines sounding now, not all its speech (a 45-minute bedtime has
+    20 MiB of it)."""
+
+    path: Path
+    offset: int
+    """Where its samples start in the file."""
+    frames: int
+
+    def __len__(self) -> int:
+        return self.frames
+
+    def read(self) -> np.ndarray:
+        """The samples; silence of the same length if the file has gone or changed since it
+        was found (a cache cleared mid-session costs that line, never the session)."""
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                samples = np.fromfile(handle, dtype="<i2", count=self.frames)
+        except (OSError, ValueError):
+            samples = np.zeros(0, dtype=np.int16)
+        if len(samples) != self.frames:
+            return np.zeros(self.frames, dtype=np.int16)
+        return samples
+
+
+def samples_of(clip: np.ndarray | StoredClip) -> np.ndarray:
+    """A clip's samples, whether it is held in memory or stored in the cache."""
+    return clip.read() if isinstance(clip, StoredClip) else clip

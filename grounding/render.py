@@ -13,6 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from grounding import tones
+from grounding.cache import samples_of
 from grounding.palette import Palette
 from grounding.speech import PCM_SCALE
 from grounding.timeline import Timeline
@@ -68,6 +69,7 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
     ramp = max(1, round(tone.duck_seconds * sr))
     active_tones, active_clips = _Active(timeline.tones), _Active(timeline.clips)
     active_chimes, ducking = _Active(timeline.chimes), _Active(timeline.clips)
+    sounding: dict = {}  # clip -> its samples, from its first block to its last
     bed = palette.noise if mix.noise else None
     noise = (tones.NoiseBed(mix.noise, sr, bed.low_hz, bed.high_hz) if bed is not None
              else None)
@@ -106,11 +108,16 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
                 decay_seconds=bell.decay_seconds, frames=c.frames, level=bell_level)
         if fill is not None:
             out += _noise(noise, bed, fill, start, end, timeline.frames, sr)
+        speaking = active_clips.overlapping(start, end)
+        if len(sounding) > len(speaking):  # let go of the lines that have been said
+            sounding = {c: sounding[c] for c in speaking if c in sounding}
         if voice_gain:
-            for c in active_clips.overlapping(start, end):
+            for c in speaking:
+                if c not in sounding:  # read now: the render runs ahead of the device
+                    sounding[c] = samples_of(c.samples)
                 lo, hi = max(start, c.start), min(end, c.start + c.frames)
                 out[lo - start:hi - start] += (np.float32(voice_gain)
-                                               * c.samples[lo - c.start:hi - c.start])
+                                               * sounding[c][lo - c.start:hi - c.start])
         if timeline.levels and end > timeline.levels[0].start:
             gain = tones.level_gain(start, end, timeline.levels)
             out *= gain if isinstance(gain, np.ndarray) else np.float32(gain)

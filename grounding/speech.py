@@ -21,7 +21,7 @@ from typing import Iterable, Protocol
 import numpy as np
 
 from grounding import loudness, paths
-from grounding.cache import ClipCache, clip_key
+from grounding.cache import ClipCache, StoredClip, clip_key
 from grounding.errors import SpeechUnavailable, VoiceNotFound
 
 DEFAULT_VOICE = "en-us"
@@ -41,11 +41,16 @@ PCM_SCALE = 32767
 for long sessions (bedtime holds minutes of speech), and far below hearing in noise."""
 
 
+SpeechClip = np.ndarray | StoredClip
+"""A clip held in memory, or one in the cache that is read when it plays
+(:func:`grounding.cache.samples_of` gives the samples of either)."""
+
+
 class Voice(Protocol):
     """Something that turns texts into mono 16-bit clips (full scale ``PCM_SCALE``) at a
     sample rate."""
 
-    def clips(self, texts: Iterable[str], samplerate: int) -> dict[str, np.ndarray]:
+    def clips(self, texts: Iterable[str], samplerate: int) -> dict[str, SpeechClip]:
         """One clip per text."""
         ...
 
@@ -207,8 +212,9 @@ class Pyttsx3Voice:
         while the voice is held in a ``with`` block)."""
         self._ahead.extend(texts)
 
-    def clips(self, texts: Iterable[str], samplerate: int) -> dict[str, np.ndarray]:
-        """A clip per text: from the cache, or rendered now by the worker.
+    def clips(self, texts: Iterable[str], samplerate: int) -> dict[str, SpeechClip]:
+        """A clip per text: from the cache, or rendered now by the worker, and stored there
+        (a clip that cannot be stored is held in memory instead).
 
         ``voices.json`` in the cache remembers which voice id and engine version a requested
         voice resolved to, so a warm start needs no worker at all; it is refreshed whenever
@@ -236,11 +242,11 @@ class Pyttsx3Voice:
             self._background.start()
         return found
 
-    def _clip(self, text: str, samplerate: int, memo: dict | None) -> np.ndarray:
+    def _clip(self, text: str, samplerate: int, memo: dict | None) -> SpeechClip:
         """One clip: from the cache if it is there (``memo`` says which voice a request
         resolved to last time), else rendered by the worker and cached."""
         if memo:
-            clip = self.cache.load(self._key(text, memo, samplerate))
+            clip = self.cache.stored(self._key(text, memo, samplerate))
             if clip is not None:
                 return clip
         with self._lock:
@@ -253,14 +259,15 @@ class Pyttsx3Voice:
                     raise
                 self._worker = worker
             key = self._key(text, self._memo, samplerate)
-            clip = self.cache.load(key)  # perhaps rendered in the background meanwhile
+            clip = self.cache.stored(key)  # perhaps rendered in the background meanwhile
             if clip is None:
-                clip = self._render(self._worker, text, samplerate)
+                samples = self._render(self._worker, text, samplerate)
                 self.synthesised += 1
                 try:
-                    self.cache.store(key, clip)
+                    self.cache.store(key, samples)
                 except OSError:
-                    pass  # an unwritable cache only costs speed: the clip is rendered again
+                    pass  # an unwritable cache costs speed (rendered again) and memory
+                clip = self.cache.stored(key) or samples
         return clip
 
     def _render_ahead(self, samplerate: int) -> None:

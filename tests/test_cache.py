@@ -1,6 +1,6 @@
 import numpy as np
 
-from grounding.cache import ClipCache, clip_key
+from grounding.cache import ClipCache, clip_key, samples_of
 
 
 def test_a_stored_clip_loads_back_unchanged(tmp_path):
@@ -44,3 +44,35 @@ def test_every_part_of_the_key_changes_it():
         keys.add(clip_key(**{**base, name: other}))
     assert len(keys) == 6
     assert clip_key(**base) == clip_key(**dict(reversed(list(base.items()))))
+
+
+def test_a_stored_clip_is_read_only_when_it_plays(tmp_path):
+    cache = ClipCache(tmp_path)
+    clip = np.arange(-3000, 3000, 3, dtype=np.int16)
+    cache.store("aa" * 32, clip)
+    stored = cache.stored("aa" * 32)
+    assert len(stored) == len(clip) and stored.path == cache.path("aa" * 32)
+    assert np.array_equal(stored.read(), clip) and np.array_equal(samples_of(stored), clip)
+    assert samples_of(clip) is clip  # a clip held in memory is its own samples
+
+
+def test_a_clip_whose_file_goes_away_mid_session_plays_as_silence_of_its_length(tmp_path):
+    cache = ClipCache(tmp_path)
+    cache.store("bb" * 32, np.full(4000, 1234, dtype=np.int16))
+    stored = cache.stored("bb" * 32)
+    cache.path("bb" * 32).unlink()  # say, the user cleared the cache while it played
+    silent = stored.read()
+    assert len(silent) == 4000 and not silent.any()
+    cache.store("bb" * 32, np.full(10, 1, dtype=np.int16))  # replaced by something shorter
+    assert len(stored.read()) == 4000 and not stored.read().any()
+
+
+def test_a_clip_shorter_or_longer_than_its_header_is_treated_as_missing(tmp_path):
+    cache = ClipCache(tmp_path)
+    for extra in (b"", b"\x00\x00"):
+        cache.store("cc" * 32, np.full(5000, 3000, dtype=np.int16))
+        path = cache.path("cc" * 32)
+        data = path.read_bytes()
+        path.write_bytes(data[:-2] if not extra else data + extra)
+        assert cache.stored("cc" * 32) is None
+        assert not path.exists()

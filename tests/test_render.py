@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from grounding.breath import parse_pattern
+from grounding.cache import ClipCache, StoredClip
 from grounding.palette import load_palette
 from grounding.render import Mix, render
 from grounding.script import Bell, Breathe, Script, Speak
@@ -11,13 +12,18 @@ PALETTE = load_palette("day")
 RATE = 48000
 
 
-def timeline(seconds_of_voice=0.8):
+def timeline(seconds_of_voice=0.8, cache=None):
+    """A short session; with ``cache``, its clips are files there, read as they play."""
     steps = (Bell(), Speak("Hello there.", 0.5),
              Breathe(parse_pattern("4-2-6"), 1, "words", 1, ()), Speak("Bye.", 0))
     s = Script("t", "T", "t", 1, (), True, "tests", steps)
     rng = np.random.default_rng(7)
     clips = {t: (3000 * rng.standard_normal(round(seconds_of_voice * RATE))).astype(np.int16)
              for t in s.texts()}
+    if cache is not None:
+        for n, text in enumerate(clips):
+            cache.store(f"{n:064x}", clips[text])
+            clips[text] = cache.stored(f"{n:064x}")
     return build_timeline(s, clips, PALETTE, RATE)
 
 
@@ -30,6 +36,25 @@ def test_render_is_identical_for_any_block_size():
     reference = whole(tl, tl.frames)
     for size in (7, 512, 2048, 4096, 8192):
         assert np.array_equal(whole(tl, size), reference), size
+
+
+def test_clips_read_from_the_cache_as_they_play_sound_the_same(tmp_path):
+    reference = whole(timeline(), 4096)
+    stored = timeline(cache=ClipCache(tmp_path))
+    assert all(isinstance(c.samples, StoredClip) for c in stored.clips)
+    for size in (333, 8192, stored.frames):
+        assert np.array_equal(whole(stored, size), reference), size
+
+
+def test_a_line_whose_file_is_gone_is_silent_and_the_rest_plays(tmp_path):
+    tl = timeline(cache=ClipCache(tmp_path))
+    gone = next(c for c in tl.clips if c.text == "Bye.")
+    gone.samples.path.unlink()
+    with_it, without = whole(timeline(), 4096), whole(tl, 4096)
+    line = slice(gone.start, gone.start + gone.frames)
+    assert np.array_equal(without[:gone.start], with_it[:gone.start])
+    assert np.array_equal(without[line], whole(timeline(), 4096, Mix(voice=False))[line])
+    assert not np.array_equal(without[line], with_it[line])
 
 
 def test_block_size_one_gives_the_same_samples_too():

@@ -14,7 +14,7 @@ import numpy as np
 import pyloudnorm
 import pytest
 
-from grounding.cache import ClipCache
+from grounding.cache import ClipCache, samples_of
 from grounding.errors import SpeechUnavailable, VoiceNotFound
 from grounding.speech import LOUDNESS_TARGET, PCM_SCALE, Pyttsx3Voice, SilentVoice, Worker
 from support import ROOT, read_wav, require_espeak, require_espeak_cli, run, without_library
@@ -33,6 +33,11 @@ def voice(tmp_path, **kw) -> Pyttsx3Voice:
     return Pyttsx3Voice(cache=ClipCache(tmp_path / "cache"), **kw)
 
 
+def clips_of(speaker, texts, samplerate) -> dict[str, np.ndarray]:
+    """The samples of the clips a voice gives (most are files in the cache, read here)."""
+    return {t: samples_of(c) for t, c in speaker.clips(texts, samplerate).items()}
+
+
 def cli_seconds(tmp_path, text: str, rate: int) -> float:
     """Length of the same text from the espeak-ng command, trimmed as speech is trimmed."""
     exe = require_espeak_cli()
@@ -44,7 +49,7 @@ def cli_seconds(tmp_path, text: str, rate: int) -> float:
 
 
 def test_clips_are_16_bit_at_the_asked_rate_and_at_the_loudness_target(tmp_path):
-    clips = voice(tmp_path).clips(["Let the next breath be slow and easy, not big."], 44100)
+    clips = clips_of(voice(tmp_path), ["Let the next breath be slow and easy, not big."], 44100)
     clip = clips["Let the next breath be slow and easy, not big."]
     assert clip.dtype == np.int16 and clip.ndim == 1
     assert 1.5 < len(clip) / 44100 < 5
@@ -54,7 +59,7 @@ def test_clips_are_16_bit_at_the_asked_rate_and_at_the_loudness_target(tmp_path)
 
 
 def test_trailing_silence_is_trimmed(tmp_path):
-    clip = voice(tmp_path).clips(["Out."], 48000)["Out."]
+    clip = clips_of(voice(tmp_path), ["Out."], 48000)["Out."]
     assert np.max(np.abs(clip[-480:])) > 0  # the last 10 ms still belong to the word
     assert len(clip) / 48000 < 0.8  # espeak adds about 0.4 s of silence after a sentence
 
@@ -62,18 +67,18 @@ def test_trailing_silence_is_trimmed(tmp_path):
 def test_the_second_time_nothing_is_synthesised(tmp_path):
     texts = ["in", "out", "You can stop at any moment."]
     first = voice(tmp_path)
-    one = first.clips(texts, 48000)
+    one = clips_of(first, texts, 48000)
     assert first.synthesised == 3
     second = voice(tmp_path)
-    two = second.clips(texts, 48000)
+    two = clips_of(second, texts, 48000)
     assert second.synthesised == 0
     assert all(np.array_equal(one[t], two[t]) for t in texts)
 
 
 def test_a_different_rate_or_samplerate_is_a_different_clip(tmp_path):
-    fast = voice(tmp_path, rate=200).clips(["Breathe out."], 48000)["Breathe out."]
-    slow = voice(tmp_path, rate=100).clips(["Breathe out."], 48000)["Breathe out."]
-    low = voice(tmp_path, rate=100).clips(["Breathe out."], 22050)["Breathe out."]
+    fast = clips_of(voice(tmp_path, rate=200), ["Breathe out."], 48000)["Breathe out."]
+    slow = clips_of(voice(tmp_path, rate=100), ["Breathe out."], 48000)["Breathe out."]
+    low = clips_of(voice(tmp_path, rate=100), ["Breathe out."], 22050)["Breathe out."]
     assert len(slow) > 1.4 * len(fast)
     assert len(low) / 22050 == pytest.approx(len(slow) / 48000, abs=0.01)
 
@@ -81,7 +86,7 @@ def test_a_different_rate_or_samplerate_is_a_different_clip(tmp_path):
 def test_each_text_gets_its_own_clip(tmp_path):
     # pyttsx3 writes only the last of several files queued before one runAndWait (#170, #283)
     texts = ["One.", "One, two, three.", "One, two, three, four, five, six, seven."]
-    clips = voice(tmp_path).clips(texts, 48000)
+    clips = clips_of(voice(tmp_path), texts, 48000)
     lengths = [len(clips[t]) for t in texts]
     assert lengths == sorted(lengths) and lengths[0] * 3 < lengths[2]
 
@@ -89,7 +94,7 @@ def test_each_text_gets_its_own_clip(tmp_path):
 def test_a_long_text_is_complete(tmp_path):
     # runAndWait can return before a long file exists (#219): the worker waits for the
     # finished-utterance event, so the clip is as long as espeak-ng's own rendering.
-    clip = voice(tmp_path).clips([LONG], 48000)[LONG]
+    clip = clips_of(voice(tmp_path), [LONG], 48000)[LONG]
     assert len(clip) / 48000 == pytest.approx(cli_seconds(tmp_path, LONG, 150), rel=0.05)
 
 
@@ -98,14 +103,14 @@ def test_the_rate_setting_takes_effect_every_time(tmp_path):
     text = "Slow matters more than deep."
     expected = cli_seconds(tmp_path, text, 100)
     for attempt in range(6):
-        clip = voice(tmp_path / str(attempt), rate=100).clips([text], 48000)[text]
+        clip = clips_of(voice(tmp_path / str(attempt), rate=100), [text], 48000)[text]
         assert len(clip) / 48000 == pytest.approx(expected, rel=0.08), attempt
 
 
 def test_a_language_tag_finds_a_voice_and_an_unknown_one_is_a_sentence(tmp_path):
-    assert len(voice(tmp_path, voice="en").clips(["Hello."], 48000)["Hello."]) > 0
+    assert len(clips_of(voice(tmp_path, voice="en"), ["Hello."], 48000)["Hello."]) > 0
     with pytest.raises(VoiceNotFound, match="No installed voice matches 'xx-nowhere'"):
-        voice(tmp_path, voice="xx-nowhere").clips(["Hello."], 48000)
+        clips_of(voice(tmp_path, voice="xx-nowhere"), ["Hello."], 48000)
 
 
 def test_a_hung_worker_is_killed_after_its_time_limit(tmp_path):
@@ -217,13 +222,13 @@ def test_texts_for_later_are_voiced_in_the_background_after_the_first_ones(tmp_p
     cache = ClipCache(tmp_path / "cache")
     with Pyttsx3Voice(cache=cache) as shared:
         shared.later(later)
-        first = shared.clips(now, 48000)
+        first = clips_of(shared, now, 48000)
         made_by_then = shared.synthesised
         assert len(first[now[0]]) > 0 and made_by_then < 1 + len(later)  # it did not wait
         assert wait_until(lambda: shared.synthesised == 1 + len(later))
     assert workers_of_this_process() == []  # the worker went with the voice
     fresh = Pyttsx3Voice(cache=cache)
-    fresh.clips(later, 48000)
+    clips_of(fresh, later, 48000)
     assert fresh.synthesised == 0  # all of them were already made
 
 
@@ -231,13 +236,13 @@ def test_a_worker_lost_in_the_background_is_told_once_then_the_voice_stays_silen
     later = [f"Another later line, number {n}, spoken slowly." for n in range(1, 30)]
     with Pyttsx3Voice(cache=ClipCache(tmp_path / "cache")) as shared:
         shared.later(later)
-        shared.clips(["Hello."], 48000)
+        clips_of(shared, ["Hello."], 48000)
         for pid in workers_of_this_process():
             os.kill(pid, signal.SIGKILL)
         assert wait_until(lambda: shared.failed is not None)
         with pytest.raises(SpeechUnavailable, match="stopped unexpectedly"):
-            shared.clips(["One more line."], 48000)
-        quiet = shared.clips(["One more line."], 48000)["One more line."]
+            clips_of(shared, ["One more line."], 48000)
+        quiet = clips_of(shared, ["One more line."], 48000)["One more line."]
         assert len(quiet) > 0 and not quiet.any()
 
 
@@ -258,6 +263,6 @@ def median_f0(clip: np.ndarray, rate: int) -> float:
 
 def test_a_lower_pitch_gives_a_lower_voice_and_its_own_clip(tmp_path):
     text = "Nothing to achieve. Resting is enough."
-    usual = voice(tmp_path).clips([text], 16000)[text]
-    lower = voice(tmp_path, pitch=30).clips([text], 16000)[text]
+    usual = clips_of(voice(tmp_path), [text], 16000)[text]
+    lower = clips_of(voice(tmp_path, pitch=30), [text], 16000)[text]
     assert median_f0(lower, 16000) < 0.9 * median_f0(usual, 16000)
