@@ -139,6 +139,11 @@ class StoredClip:
         return samples
 
 
-def samples_of(clip: np.ndarray | StoredClip) -> np.ndarray:
+SpeechClip = np.ndarray | StoredClip
+"""A clip held in memory, or one in the cache that is read when it plays (:func:`samples_of`
+gives the samples of either)."""
+
+
+def samples_of(clip: SpeechClip) -> np.ndarray:
     """A clip's samples, whether it is held in memory or stored in the cache."""
     return clip.read() if isinstance(clip, StoredClip) else clip

@@ -21,7 +21,7 @@ from typing import Iterable, Protocol
 import numpy as np
 
 from grounding import loudness, paths
-from grounding.cache import ClipCache, StoredClip, clip_key
+from grounding.cache import ClipCache, SpeechClip, clip_key
 from grounding.errors import SpeechUnavailable, VoiceNotFound
 
 DEFAULT_VOICE = "en-us"
@@ -39,11 +39,6 @@ SILENCE_DB = -50.0
 PCM_SCALE = 32767
 """Clips are 16-bit, as the engines write them: half the memory of float32, which matters
 for long sessions (bedtime holds minutes of speech), and far below hearing in noise."""
-
-
-SpeechClip = np.ndarray | StoredClip
-"""A clip held in memory, or one in the cache that is read when it plays
-(:func:`grounding.cache.samples_of` gives the samples of either)."""
 
 
 class Voice(Protocol):
@@ -385,12 +380,13 @@ def prepare_clip(samples: np.ndarray, rate: int, samplerate: int) -> np.ndarray:
 
     loud = np.abs(samples) > 10 ** (SILENCE_DB / 20)
     first, last = int(np.argmax(loud)), len(loud) - int(np.argmax(loud[::-1]))
-    samples = samples[first:last] if len(loud) and loud[first] else samples[:0]
+    # a float32 copy of its own, faded and (at the same rate) scaled in place below
+    samples = (samples[first:last] if len(loud) and loud[first] else samples[:0]).astype(
+        np.float32)
     del loud
     edge = min(len(samples) // 2, int(0.005 * rate))
     if edge:
         ramp = (0.5 - 0.5 * np.cos(np.pi * np.arange(edge) / edge)).astype(np.float32)
-        samples = samples.astype(np.float32)  # a copy
         samples[:edge] *= ramp
         samples[-edge:] *= ramp[::-1]
     # measured at the engine's own rate: the same loudness (soxr HQ is flat to 10 kHz), with a
@@ -398,8 +394,6 @@ def prepare_clip(samples: np.ndarray, rate: int, samplerate: int) -> np.ndarray:
     measured = loudness.integrated_lufs(samples, rate)
     if rate != samplerate and len(samples):
         samples = soxr.resample(samples, rate, samplerate, quality="HQ")
-    else:
-        samples = samples.copy()  # scaled in place below, and the caller's stays as it was
     samples *= np.float32(loudness.gain(samples, samplerate, LOUDNESS_TARGET,
                                         measured=measured))
     np.clip(samples, -1.0, 1.0, out=samples)

@@ -14,7 +14,7 @@ from typing import Mapping
 import numpy as np
 
 from grounding.breath import HOLD, IN, OUT, PHASE_NAMES, REST, TOP
-from grounding.cache import StoredClip
+from grounding.cache import SpeechClip
 from grounding.palette import Palette
 from grounding.script import Bell, Breathe, Choice, Pause, Script, Speak, phase_cues
 from grounding.tones import glide_end_phase
@@ -59,7 +59,7 @@ class Clip:
     start: int
     frames: int
     text: str
-    samples: np.ndarray | StoredClip
+    samples: SpeechClip
     """Mono 16-bit at the timeline's rate (full scale ``speech.PCM_SCALE``), in memory or in
     the cache, to be read when it plays; all zeros for a silent voice."""
     cue: bool = False
@@ -132,7 +132,7 @@ def frames_of(seconds: float | Fraction, samplerate: int) -> int:
     return round(exact * samplerate)
 
 
-def build_timeline(script: Script, clips: Mapping[str, np.ndarray | StoredClip], palette: Palette,
+def build_timeline(script: Script, clips: Mapping[str, SpeechClip], palette: Palette,
                    samplerate: int) -> Timeline:
     """Place every step of ``script`` on a timeline at ``samplerate``.
 
@@ -185,7 +185,7 @@ class _Pacer:
     """The session's level, dB."""
 
 
-def _clip(timeline: Timeline, clips: Mapping[str, np.ndarray | StoredClip], text: str, start: int,
+def _clip(timeline: Timeline, clips: Mapping[str, SpeechClip], text: str, start: int,
           cue: bool = False) -> Clip:
     samples = clips[text]
     clip = Clip(start, len(samples), text, samples, cue)
@@ -193,7 +193,7 @@ def _clip(timeline: Timeline, clips: Mapping[str, np.ndarray | StoredClip], text
     return clip
 
 
-def _breathe(timeline: Timeline, step: Breathe, clips: Mapping[str, np.ndarray | StoredClip],
+def _breathe(timeline: Timeline, step: Breathe, clips: Mapping[str, SpeechClip],
              palette: Palette, start: int, pacer: _Pacer, joins: bool) -> int:
     """Place one breathing step from ``start``; the end frame. The pacer fades to nothing at
     the end unless the next step is breathing too (``joins``)."""

@@ -115,12 +115,18 @@ def level_gain(start: int, end: int, levels: list) -> float | np.ndarray:
         return gain
     first = start // LEVEL_GRID * LEVEL_GRID
     grid = np.arange(first, end + LEVEL_GRID, LEVEL_GRID, dtype=np.float64)
-    exact = _exact_level(grid, levels).astype(np.float32)
-    lines = exact[:-1, None] + np.outer(np.diff(exact), _GRID_RAMP)  # straight between
-    return lines.ravel()[start - first:end - first]
+    return straight_between(_exact_level(grid, levels).astype(np.float32), _GRID_RAMP,
+                            start - first, end - start)
 
 
 _GRID_RAMP = np.arange(LEVEL_GRID, dtype=np.float32) / LEVEL_GRID
+
+
+def straight_between(points: np.ndarray, ramp: np.ndarray, skip: int, count: int) -> np.ndarray:
+    """``count`` values drawn straight between ``points`` that lie ``len(ramp)`` frames apart
+    (``ramp`` is 0, 1/n, … (n-1)/n), from ``skip`` frames after the first point."""
+    lines = points[:-1, None] + np.outer(np.diff(points), ramp)
+    return lines.ravel()[skip:skip + count]
 
 
 def _exact_level(positions: np.ndarray, levels: list) -> np.ndarray:
@@ -140,8 +146,8 @@ def _exact_level(positions: np.ndarray, levels: list) -> np.ndarray:
 
 
 NOISE_FRAME = 65536
-"""Frames per noise grain (a third of a second at 48 kHz); grains overlap by half. A grain
-is one inverse FFT."""
+"""Samples per noise grain at the bed's own rate (about 4 s at 16 kHz); grains overlap by
+half. A grain is one inverse FFT."""
 
 
 class NoiseBed:
@@ -207,5 +213,4 @@ class NoiseBed:
         inner = self._inner(first, (end - 1) // self.step + 2)
         if self.step == 1:
             return inner[:end - start]
-        lines = inner[:-1, None] + np.outer(np.diff(inner), self.ramp)  # straight between
-        return lines.ravel()[start - first * self.step:end - first * self.step]
+        return straight_between(inner, self.ramp, start - first * self.step, end - start)
