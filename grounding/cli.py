@@ -190,10 +190,20 @@ def pause(
     options = session_options(no_holds=False, out=out, no_voice=no_voice, no_tones=no_tones,
                        voice=voice, rate=rate, volume=volume, device=device,
                        samplerate=samplerate, dry_run=dry_run)
+    from grounding.pausing import FIRST_NOTICE
+
     country = config.load(lambda line: None).country
-    if not quiet:
-        say(safety.help_now(country, abuse_only=True) + "\n")
-    if out is not None or dry_run:  # one file, or one timeline to print
+    live = out is None and not dry_run
+    if not quiet:  # a few lines at most before the first word (the help stays one key away)
+        if live and safety.first_run():
+            say(FIRST_NOTICE)
+            safety.mark_shown()
+        line = safety.abuse_line(country)
+        if line:
+            say(line)
+        if live:
+            say("h shows the help lines at any moment.")
+    if not live:  # one file, or one timeline to print
         run_script(pause_script(minutes), options, debug, plain, quiet)
         return
     from grounding.pausing import Pausing

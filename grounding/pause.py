@@ -54,11 +54,13 @@ def surf_stretches(minutes: float = SURF_MINUTES, every: float = 2.0) -> list[Sc
 
 def pause_script(surf_minutes: float = SURF_MINUTES, reflect: bool = False) -> Script:
     """The whole pause as one exercise: arrive and stop, settle the body, surf the urge
-    (about ``surf_minutes``), an optional question, a kind moment, and a free choice.
+    (about ``surf_minutes``), an optional question, a kind moment, a free choice, and the
+    closing. Where help is (``safety``) is left out: this is what ``--out`` writes to a
+    file, and a spoken mention of abuse lines on a phone can expose its owner (§3.5).
 
     The question is left out unless asked for: reflecting at high arousal feeds rumination
     (card R1), and without a rating there is no telling how high it is."""
-    names = ["arrive", "settle"] + (["reflect"] if reflect else []) + ["kind", "choose"]
+    names = ["arrive", "settle"] + (["reflect"] if reflect else []) + ["kind", "choose", "close"]
     parts = [part(name) for name in names]
     parts.insert(2, surf_part(surf_minutes))
     steps = tuple(step for p in parts for step in p.steps)

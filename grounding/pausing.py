@@ -18,13 +18,29 @@ from grounding import config, history, safety
 from grounding.library import find_script
 from grounding.pause import part, surf_part, surf_stretches
 from grounding.player import as_played
-from grounding.questions import choose, let_go, rating, write_here
+from grounding.questions import (DISTRESS_ANCHORS, URGE_ANCHORS, Aside, choose, let_go,
+                                  rating, write_here)
 from grounding.script import Script
 
-HIGH = 8
-"""A rating this high, or a rise of RISE, offers body-first grounding and the help lines
-(CONTENT.md §3.3; design heuristics, not validated cut-offs)."""
-RISE = 2
+BODY_FIRST_DISTRESS = 8
+"""Distress this high offers body-first grounding (CONTENT.md G11: 8 or more, body first)."""
+BODY_FIRST_URGE = 9
+"""An urge this high offers body-first grounding too: a strong pull is what a pause is for,
+so only the very top of the scale calls for more than the pause itself."""
+HELP_LINES_DISTRESS = 9
+"""Distress this high shows the help lines unasked; below it they are one key away (h).
+These are design heuristics, not validated cut-offs (CONTENT.md G11, §3.3). A rise alone
+never escalates: an urge that crests from 3 to 5 is the wave the surfing is about."""
+REFLECT_DISTRESS = 5
+"""The question part is offered only at this distress or lower (card R1, F1 step 6)."""
+
+FIRST_NOTICE = ("This is a pause, not therapy or a crisis service. Everything in it is "
+                "optional: space pauses, q stops. 'grounding about' has the full notice.")
+"""The first-run notice as a first pause shows it: short, so nothing scrolls away before
+the first word (the full text stays in ``grounding about``)."""
+CLOSING = ("Take care. The help lines are there whenever you want them: h during a session, "
+           "or 'grounding help-now'.")
+"""The last line of every pause: calm, and where help is."""
 
 MENU = [("1", "Wait a little longer, and check in again"),
         ("2", "Write the message here, without sending it"),
@@ -58,7 +74,7 @@ class Pausing:
         self.ask = ask
         self.out = sys.stdout
         self.offered: dict[str, int] = {}
-        """The highest urge and distress ratings at which body-first grounding was offered."""
+        """The highest ratings at which something was offered (see :func:`escalation`)."""
 
     def _show(self, text: str) -> None:
         self.out.write(f"\n{text}\n")
@@ -67,7 +83,7 @@ class Pausing:
     def _help(self) -> None:
         self._show(safety.help_now(self.country))
 
-    def _rating(self, question: str, anchors: bool = False) -> int | None:
+    def _rating(self, question: str, anchors: str = "") -> int | None:
         return rating(self.out, question, anchors=anchors, on_help=self._help)
 
     def _choose(self, prompt: str, options: list[tuple[str, str]]) -> str | None:
@@ -88,6 +104,7 @@ class Pausing:
             self.say("Stopped.")
             raise typer.Exit(130) from None
         self._keep(started, clock, entry, ask=self.ask)
+        self._show(CLOSING)
 
     def _ahead(self, surfing: list[Script]) -> None:
         """Tell the voice every part that may come after the first, in the order they may
@@ -98,7 +115,7 @@ class Pausing:
         later += surfing
         if self.ask:
             later.append(part("reflect"))
-        later += [part("kind"), part("choose")]
+        later += [part("kind"), part("choose"), part("safety"), part("close")]
         if self.ask:
             later.append(find_script(WAIT_LONGER))
         for script in later:
@@ -107,62 +124,65 @@ class Pausing:
     def _flow(self, entry: dict) -> None:
         surfing = surf_stretches(self.minutes) if self.ask else [surf_part(self.minutes)]
         self._ahead(surfing)
+        urges: list[int] = []
         self.play(part("arrive"))
         if self.ask:
-            entry["urge_before"] = self._rating("How strong is the pull to reach out, right "
-                                                "now, from 0 to 10?", anchors=True)
+            entry["urge_before"] = self._urge("How strong is the pull to reach out, right "
+                                              "now, from 0 to 10?", urges, URGE_ANCHORS)
             entry["distress_before"] = self._rating("And how stressed or upset do you feel, "
-                                                    "0 to 10?")
-            self._check(entry, entry["urge_before"], entry["distress_before"])
+                                                    "0 to 10?", DISTRESS_ANCHORS)
+            self._check(entry.get("urge_before"), entry["distress_before"])
         self.play(part("settle"))
         for piece in surfing:
             self.play(piece)
             if self.ask:
-                now = self._rating("Where is the urge now, 0 to 10? Higher, lower or the "
-                                   "same, any number is fine.")
+                now = self._urge("Where is the urge now, 0 to 10? Higher, lower or the same, "
+                                 "any number is fine.", urges)
                 if now is not None:
                     entry["urge_after"] = now
-                    self._check(entry, urge=now)
-        distress = entry.get("distress_before")
-        if distress is not None and distress <= 5:
+                    self._check(urge=now)
+        if self.ask and reflection_fits(entry.get("distress_before"), urges):
             self.play(part("reflect"))
         self.play(part("kind"))
         self.play(part("choose"))
-        self._show(safety.help_now(self.country, abuse_only=True))
+        line = safety.abuse_line(self.country)
+        if line:
+            self._show(line)  # on screen, never in a file (card F1 step 9)
+        self.play(part("safety"))
+        self.play(part("close"))
         if not self.ask:
             return
-        entry["next_step"] = self._menu(entry)
-        urge = self._rating("Before you go: the pull to reach out, 0 to 10?")
+        entry["next_step"] = self._menu(entry, urges)
+        urge = self._urge("Before you go: the pull to reach out, 0 to 10?", urges)
         if urge is not None:
             entry["urge_after"] = urge
         entry["distress_after"] = self._rating("And how stressed or upset, 0 to 10?")
         self._show(_change(entry.get("urge_before"), urge))
-        self._check(entry, urge, entry["distress_after"])
+        self._check(urge, entry["distress_after"])
 
-    def _check(self, entry: dict, urge: int | None = None,
-               distress: int | None = None) -> None:
-        """A rating of 8 or more, or 2 or more above the first one: the help lines, and an
-        offer of body-first grounding. Offered again only if that rating goes higher still."""
-        raised = {}
-        for kind, value in (("urge", urge), ("distress", distress)):
-            if value is None:
-                continue
-            first = entry.get(f"{kind}_before")
-            high = value >= HIGH or (first is not None and value - first >= RISE)
-            if high and value > self.offered.get(kind, -1):
-                raised[kind] = value
-        if not raised:
-            return
-        self.offered.update(raised)
-        self._help()
-        picked = self._choose("Things may be running high. Would a minute or two with the "
-                              "room and the body help first?",
-                              [("b", "Yes, body first: orienting to the room"),
-                               ("c", "No, carry on")])
-        if picked == "b":
-            self.play(find_script(BODY_FIRST))
+    def _urge(self, question: str, urges: list[int], anchors: str = "") -> int | None:
+        """An urge rating, remembered in ``urges`` (for whether it is rising)."""
+        value = self._rating(question, anchors)
+        if value is not None:
+            urges.append(value)
+        return value
 
-    def _menu(self, entry: dict) -> str | None:
+    def _check(self, urge: int | None = None, distress: int | None = None) -> None:
+        """What the latest ratings call for (:func:`escalation`): the help lines, an offer
+        of body-first grounding, or, most often, nothing."""
+        body_first, help_lines = escalation(urge, distress, self.offered)
+        if help_lines:
+            self._show("If talking to someone would help right now, these lines are there:\n"
+                       + safety.help_now(self.country))
+        if body_first:
+            picked = self._choose("That's a lot to hold. Would a minute or two with the room "
+                                  "and the body help first?",
+                                  [("b", "Yes, body first: orienting to the room"),
+                                   ("c", "No, carry on")])
+            if picked == "b":
+                self.play(find_script(BODY_FIRST))
+
+    def _menu(self, entry: dict, urges: list[int]) -> str | None:
         chosen = None
         while True:
             picked = self._choose("What would you like to do now? (Enter when done)", MENU)
@@ -171,10 +191,10 @@ class Pausing:
             chosen = dict(MENU)[picked]
             if picked == "1":
                 self.play(find_script(WAIT_LONGER))
-                now = self._rating("Checking in: the pull to reach out now, 0 to 10?")
+                now = self._urge("Checking in: the pull to reach out now, 0 to 10?", urges)
                 if now is not None:
                     entry["urge_after"] = now
-                    self._check(entry, urge=now)
+                    self._check(urge=now)
             elif picked == "2":
                 self._write(entry)
             elif picked == "3":
@@ -188,22 +208,32 @@ class Pausing:
                 return chosen
 
     def _write(self, entry: dict) -> None:
-        text = write_here(self.out)
-        if not text:
-            return
-        try:
-            keep = self._choose("Keep it in your private log, or let it go?",
-                                [("k", "Keep it (only on this computer)"), ("l", "Let it go")])
-            if keep == "k":
-                entry["note"] = text.decode("utf-8", "replace")
-                if config.load(lambda line: None).log != "on":
-                    self._set_log("on")
-                    self._show("The private log is now on; 'grounding history --forget' "
-                               "deletes it.")
-        finally:
-            let_go(text)
-        if keep != "k":
-            self._show("Let go. It was not written anywhere.")
+        """Write the message in a screen of its own, so nothing of it stays in view or in
+        the scrollback; keep it only if the log is on, or the user turns it on now."""
+        kept = False
+        with Aside(self.out):
+            text = write_here(self.out)
+            if not text:
+                return
+            try:
+                keep = self._choose("Keep it in your private log, or let it go?",
+                                    [("k", "Keep it (only on this computer)"),
+                                     ("l", "Let it go")])
+                if keep == "k" and config.load(lambda line: None).log != "on":
+                    keep = self._choose("Keeping it turns on the private log of your pauses, "
+                                        "on this computer only ('grounding history --forget' "
+                                        "deletes it and turns it off). Turn it on?",
+                                        [("y", "Yes, keep the log and this message"),
+                                         ("n", "No, let it go")])
+                    if keep == "y":
+                        self._set_log("on")
+                if keep in ("k", "y"):
+                    entry["note"] = text.decode("utf-8", "replace")
+                    kept = True
+            finally:
+                let_go(text)
+        self._show("Kept in your private log ('grounding history' shows it)." if kept
+                   else "Let go. It was not written anywhere.")
 
     def _set_log(self, value: str) -> None:
         settings = config.load(lambda line: None)
@@ -228,6 +258,37 @@ class Pausing:
             distress_before=entry.get("distress_before"),
             distress_after=entry.get("distress_after"), next_step=entry.get("next_step"),
             note=entry.get("note")))
+
+
+def escalation(urge: int | None, distress: int | None,
+               offered: dict[str, int]) -> tuple[bool, bool]:
+    """Whether the latest ratings call for (body-first grounding, the help lines): body
+    first at distress 8+ or urge 9+, the help lines at distress 9+. Each is offered again
+    only if its rating goes higher still; ``offered`` keeps the levels already answered."""
+    body_first = help_lines = False
+    for kind, value, at in (("urge", urge, BODY_FIRST_URGE),
+                            ("distress", distress, BODY_FIRST_DISTRESS)):
+        if value is not None and value >= at and value > offered.get(kind, -1):
+            offered[kind] = value
+            body_first = True
+    if distress is not None and distress >= HELP_LINES_DISTRESS and \
+            distress > offered.get("help", -1):
+        offered["help"] = distress
+        help_lines = True
+    return body_first, help_lines
+
+
+def reflection_fits(distress: int | None, urges: list[int]) -> bool:
+    """Whether the question part fits: distress known and 5 or less, and the urge neither
+    rising (above the rating before it, or above the first) nor at the top of the scale
+    (card R1: reflecting at high arousal feeds rumination)."""
+    if distress is None or distress > REFLECT_DISTRESS:
+        return False
+    if not urges:
+        return True
+    latest = urges[-1]
+    rising = len(urges) > 1 and (latest > urges[-2] or latest > urges[0])
+    return not rising and latest < BODY_FIRST_URGE
 
 
 def _change(before: int | None, after: int | None) -> str:

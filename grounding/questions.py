@@ -17,10 +17,15 @@ from grounding.keys import Keys
 MAX_WRITTEN = 64 * 1024
 """The most that "write it here" takes, in bytes (about 30 pages)."""
 
-ANCHORS = ("0 calm, settled · 2-3 a little uneasy · 4-5 uncomfortable but manageable · "
-           "6-7 hard to think about anything else · 8-9 overwhelming · 10 the worst you can "
-           "imagine")
-"""What the numbers mean (CONTENT.md card G11), shown with the first rating only."""
+DISTRESS_ANCHORS = ("0 calm, settled · 2-3 a little uneasy · 4-5 uncomfortable but manageable "
+                    "· 6-7 hard to think about anything else · 8-9 overwhelming · 10 the "
+                    "worst you can imagine")
+"""What the distress numbers mean (CONTENT.md card G11), shown with the first such rating."""
+URGE_ANCHORS = ("0 no pull at all · 2-3 a faint pull, easy to leave · 4-5 a clear pull, "
+                "manageable · 6-7 hard to think about anything else · 8-9 very strong, close "
+                "to acting on it · 10 the strongest pull")
+"""What the urge numbers mean (card G11's parallel urge rating, in its own words), shown with
+the first urge rating."""
 
 
 class _Typed:
@@ -44,12 +49,13 @@ class _Typed:
         return key
 
 
-def rating(out: TextIO, question: str, anchors: bool = False,
+def rating(out: TextIO, question: str, anchors: str = "",
            on_help: Callable[[], None] | None = None) -> int | None:
-    """A number from 0 to 10 with one key (1 then 0 for ten), or None when skipped."""
+    """A number from 0 to 10 with one key (1 then 0 for ten), or None when skipped;
+    ``anchors`` says what the numbers mean (the first time a scale is asked)."""
     out.write(f"\n{question}\n")
     if anchors:
-        out.write(f"  ({ANCHORS})\n")
+        out.write(f"  ({anchors})\n")
     out.write("  Press 0 to 9, 1 then 0 for ten, or s to skip. Any number is fine.\n")
     out.flush()
     with Keys() as keys:
@@ -150,3 +156,24 @@ def let_go(text: bytearray) -> None:
     """Overwrite the written text in memory, then empty it."""
     text[:] = bytes(len(text))
     del text[:]
+
+
+class Aside:
+    """The terminal's alternate screen, for what should leave no trace: whatever is shown
+    inside it is gone from the screen and the scrollback once it ends (a terminal that has
+    no alternate screen ignores the request; nothing is written to a pipe)."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+        self.active = out.isatty()
+
+    def __enter__(self) -> Aside:
+        if self.active:
+            self.out.write("\x1b[?1049h\x1b[H\x1b[2J")  # the alternate screen, cleared
+            self.out.flush()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.active:
+            self.out.write("\x1b[2J\x1b[?1049l")  # wiped, then the main screen as it was
+            self.out.flush()

@@ -23,12 +23,24 @@ def test_the_pause_goes_arrive_settle_surf_kindness_choose_in_that_order(tmp_pat
     lines = said(result)
     order = ["Both parts make sense", "put it face down", "try a sigh", "Let's just notice it",
              "like waves", "This is a hard moment", "yours to decide",
-             "Or contact that person, if that's your choice", "domestic abuse line",
+             "Or contact that person, if that's your choice", "look around for a moment",
              "You gave yourself a pause."]
     found = [next(i for i, line in enumerate(lines) if words in line) for words in order]
     assert found == sorted(found)
     assert result.stdout.splitlines()[0].split()[1] == "bell"  # a gentle sound first
     assert not any("relationship recreate" in line for line in lines)  # no question unasked
+
+
+def test_a_pause_written_to_a_file_never_mentions_abuse_lines(tmp_path):
+    # A file for a phone can be heard or found by the person it is about (CONTENT.md §3.5);
+    # the live pause says it, with the numbers on screen (tests/test_pausing.py).
+    from grounding.pause import part
+
+    spoken = part("safety").texts()
+    assert any("domestic abuse line" in text for text in spoken)
+    planned = said(run(["pause", "--dry-run", "--rate", "300"], tmp_path))
+    assert planned and not any("abuse" in line or "hurt, threatened" in line
+                               for line in planned)
 
 
 def test_the_whole_pause_can_be_stopped_and_says_so_early(tmp_path):
@@ -58,8 +70,8 @@ def test_a_reflection_can_be_added_and_it_is_a_question_a_day():
 def test_the_pause_shows_the_domestic_abuse_line_for_the_chosen_country(tmp_path):
     run(["config", "set", "country", "uk"], tmp_path)
     result = run(["pause", "--dry-run", "--no-voice"], tmp_path)
-    assert "0808 2000 247" in result.stderr and "999" in result.stderr
-    assert "988" not in result.stderr and "findahelpline.com" in result.stderr
+    assert "0808 2000 247" in result.stderr  # the one line that matters here, on screen
+    assert "988" not in result.stderr and "Samaritans" not in result.stderr  # not a wall
 
 
 def test_the_pause_renders_to_a_file_for_a_phone(tmp_path):

@@ -7,14 +7,59 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 
+import pytest
+
+from grounding.pausing import escalation, reflection_fits
 from support import run
 from terminal import Terminal
+
+
+def offers(ratings: list[tuple[int | None, int | None]]) -> list[str]:
+    """What each (urge, distress) rating in a row of them brings, as one pause asks them."""
+    offered: dict[str, int] = {}
+    shown = []
+    for urge, distress in ratings:
+        body_first, help_lines = escalation(urge, distress, offered)
+        shown.append("+".join(name for name, on in (("body", body_first),
+                                                    ("lines", help_lines)) if on) or "-")
+    return shown
+
+
+@pytest.mark.parametrize("ratings, expected", [
+    ([(3, None), (5, None)], ["-", "-"]),               # the wave cresting is no emergency
+    ([(1, 1), (3, None), (3, 3)], ["-", "-", "-"]),     # nor is a low score moving a little
+    ([(8, 4), (6, None), (8, 7)], ["-", "-", "-"]),     # a strong urge is what a pause is for
+    ([(9, None), (9, None), (10, None)], ["body", "-", "body"]),  # again only if higher
+    ([(None, 7), (None, 8), (None, 8)], ["-", "body", "-"]),
+    ([(2, 9), (None, 9), (None, 10)], ["body+lines", "-", "body+lines"]),
+    ([(10, 2)], ["body"]),                              # the help lines follow distress only
+    ([(None, None), (None, None)], ["-", "-"]),         # skipped ratings ask nothing more
+    ([(8, 1), (4, 3)], ["-", "-"]),                     # the case that ended on a crisis list
+])
+def test_escalation_follows_the_scores_and_never_a_small_rise(ratings, expected):
+    assert offers(ratings) == expected
+
+
+@pytest.mark.parametrize("distress, urges, fits", [
+    (3, [5, 4, 4], True),       # calm enough, the urge easing
+    (5, [], True),              # the urge never rated
+    (6, [5, 4], False),         # distress above 5
+    (None, [5, 4], False),      # distress unknown: no telling how high arousal is
+    (3, [3, 5, 8], False),      # rising (the case that asked the question anyway)
+    (3, [3, 6, 6], False),      # still above where it started
+    (2, [9, 9], False),         # at the top of the scale
+    (4, [7, 5, 6], False),      # up again since the last rating
+])
+def test_the_question_part_comes_only_when_calm_and_the_urge_is_not_rising(distress, urges,
+                                                                          fits):
+    assert reflection_fits(distress, urges) is fits
 
 
 def test_a_whole_interactive_pause(pulse_daemon, tmp_path):
@@ -26,27 +71,35 @@ def test_a_whole_interactive_pause(pulse_daemon, tmp_path):
                     height=45)
     try:
         term.grounding("pause --minutes 1 --no-voice --rate 300")
-        assert "0808 2000 247" in term.wait_for("Pause: arrive")  # the abuse line, at once
-        term.wait_for("How strong is the pull to reach out", timeout=90)
+        shown = term.wait_for("Pause: arrive")
+        assert "0808 2000 247" in shown and "h shows the help lines" in shown  # at once
+        assert "Samaritans" not in shown  # one line, not a wall
+        shown = term.wait_for("How strong is the pull to reach out", timeout=90)
+        assert "no pull at all" in shown and "calm, settled" not in shown  # the urge's anchors
         term.send("9")
-        term.wait_for("how stressed or upset do you feel")
+        shown = term.wait_for("how stressed or upset do you feel")
+        assert "calm, settled" in shown.split("how stressed or upset")[-1]
         term.send("s")
-        shown = term.wait_for("Would a minute or two with the room")
-        assert "999" in shown
+        shown = term.wait_for("Would a minute or two with the room")  # urge 9: body first
+        assert "Samaritans" not in term.everything()  # but no crisis lines for an urge
         term.send("c")
         term.wait_for("Where is the urge now", timeout=420)
         term.send("10")
-        term.wait_for("Would a minute or two with the room", times=2)  # 10 is high: again
+        term.wait_for("Would a minute or two with the room", times=2)  # 10 is higher: again
         term.send("c")
         term.wait_for("What would you like to do now?", timeout=240)
+        assert "a question to sit with" not in term.everything()  # the urge rose: no question
         term.send("2")
         term.wait_for("Write it here. Nothing is sent anywhere.")
         term.send("a message to let go of SECRETWORD", enter=True)
         term.send("", enter=True)
         term.send("", enter=True)
         term.wait_for("Keep it in your private log, or let it go?")
-        term.send("l")
+        term.send("k")  # the log is not on: asked first, and no means the text goes
+        term.wait_for("Keeping it turns on the private log")
+        term.send("n")
         term.wait_for("Let go. It was not written anywhere.")
+        assert "SECRETWORD" not in term.everything()  # nothing left on screen or scrolled off
         term.send("", enter=True)
         term.wait_for("Before you go: the pull to reach out")
         term.send("4")
@@ -55,25 +108,49 @@ def test_a_whole_interactive_pause(pulse_daemon, tmp_path):
         term.send("h")  # the help lines, then the same question again
         term.wait_for("Samaritans 116 123", times=shown_before + 1)
         term.wait_for("And how stressed or upset, 0 to 10? (0 to 10, or s to skip)")
-        term.send("8")
+        term.send("9")
         term.wait_for("It moved from 9 to 4.")
-        term.wait_for("Would a minute or two with the room", times=3)  # distress 8: again
+        term.wait_for("Samaritans 116 123", times=shown_before + 2)  # distress 9: the lines
+        term.wait_for("Would a minute or two with the room", times=3)  # and body first
         term.send("c")
         term.wait_for("Would you like to keep a private log")
         term.send("y")
         shown = term.wait_for("[finished]", timeout=20)
         assert "exit=0" in shown
+        said = [line for line in shown.split("exit=")[0].splitlines() if line.strip()]
+        assert said[-1].startswith("Take care. The help lines are there")  # calm, and last
     finally:
         term.close()
     kept = json.loads(run(["history", "--export", "json"], home).stdout)
     assert len(kept) == 1
     assert kept[0]["urge_before"] == 9 and kept[0]["urge_after"] == 4
-    assert kept[0]["distress_before"] is None and kept[0]["distress_after"] == 8
+    assert kept[0]["distress_before"] is None and kept[0]["distress_after"] == 9
     assert kept[0]["next_step"] == "Write the message here, without sending it"
     assert kept[0]["note"] is None and kept[0]["ended"] == "finished"
     found = subprocess.run(["grep", "-r", "-l", "SECRETWORD", str(home)], capture_output=True)
     assert found.stdout == b""  # the discarded message is in no file
     assert "In 1 pause with both ratings, the urge fell by 5 points" in run(["history"], home).stdout
+
+
+def test_a_first_pause_shows_a_few_calm_lines_before_its_first_word(pulse_daemon, tmp_path):
+    home = tmp_path / "home"  # a first run: no notice shown yet, no country set
+    term = Terminal({**pulse_daemon.env, "GROUNDING_HOME": str(home), "TERM": "xterm"},
+                    width=80, height=24)
+    try:
+        term.send(f"clear; {shlex.quote(sys.executable)} -m grounding pause --rate 300",
+                  enter=True)  # the screen then holds only what the program shows
+        shown = term.wait_for("You opened this because", timeout=30)  # the first caption
+        term.send("q")
+        term.wait_for("Stopped.", timeout=15)
+    finally:
+        term.close()
+    lines = [line for line in shown.splitlines() if line.strip()]
+    above = lines[:next(i for i, line in enumerate(lines) if "Pause: arrive ·" in line)]
+    assert 1 <= len(above) <= 7, above  # with the title, at most 8 before the first word
+    words = " ".join(above)
+    assert "not therapy or a crisis service" in words and "grounding about" in words
+    assert "h shows the help lines" in words
+    assert (home / "config" / "first-run-done").exists()
 
 
 def test_q_ends_a_pause_gently_and_a_kept_log_says_it_stopped(pulse_daemon, tmp_path):
