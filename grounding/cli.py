@@ -213,7 +213,7 @@ def pause(
     with make_voice(options) as voice:
         Pausing(options, minutes, country,
                 lambda script: run_script(script, options, debug, plain, quiet, voice=voice),
-                say, voice, ask=ask).run()
+                say, voice, ask=ask, quiet=quiet).run()
 
 
 @app.command()

@@ -38,8 +38,7 @@ FIRST_NOTICE = ("This is a pause, not therapy or a crisis service. Everything in
                 "optional: space pauses, q stops. 'grounding about' has the full notice.")
 """The first-run notice as a first pause shows it: short, so nothing scrolls away before
 the first word (the full text stays in ``grounding about``)."""
-CLOSING = ("Take care. The help lines are there whenever you want them: h during a session, "
-           "or 'grounding help-now'.")
+CLOSING = "Take care. The help lines are h in any session, or 'grounding help-now'."
 """The last line of every pause: calm, and where help is."""
 
 MENU = [("1", "Wait a little longer, and check in again"),
@@ -60,11 +59,12 @@ WAIT_LONGER = "out-breath"
 class Pausing:
     """One pause. ``play`` plays a script live (the command line's player, with the shared
     voice); ``voice`` is that voice, told here which parts come later. ``ask`` is False for
-    ``--no-ask``: the parts play straight through and nothing is asked."""
+    ``--no-ask``: the parts play straight through and nothing is asked; ``quiet`` shows
+    nothing but what is asked."""
 
     def __init__(self, options, minutes: float, country: str,
                  play: Callable[[Script], None], say: Callable[[str], None], voice,
-                 ask: bool = True):
+                 ask: bool = True, quiet: bool = False):
         self.options = options
         self.minutes = minutes
         self.country = country
@@ -72,11 +72,14 @@ class Pausing:
         self.say = say
         self.voice = voice
         self.ask = ask
+        self.quiet = quiet
         self.out = sys.stdout
         self.offered: dict[str, int] = {}
         """The highest ratings at which something was offered (see :func:`escalation`)."""
 
     def _show(self, text: str) -> None:
+        if self.quiet:
+            return
         self.out.write(f"\n{text}\n")
         self.out.flush()
 

@@ -117,8 +117,9 @@ def test_a_whole_interactive_pause(pulse_daemon, tmp_path):
         term.send("y")
         shown = term.wait_for("[finished]", timeout=20)
         assert "exit=0" in shown
-        said = [line for line in shown.split("exit=")[0].splitlines() if line.strip()]
-        assert said[-1].startswith("Take care. The help lines are there")  # calm, and last
+        said = " ".join(shown.split("exit=")[0].split())
+        assert said.endswith("Take care. The help lines are h in any session, or "
+                             "'grounding help-now'.")  # calm, and last
     finally:
         term.close()
     kept = json.loads(run(["history", "--export", "json"], home).stdout)
