@@ -349,18 +349,31 @@ def about() -> None:
 @app.command("help-now")
 def help_now(
     country: Annotated[Optional[str], typer.Option(
-        "--country", help="US, CA, GB, IE or AU (default: your setting, or all).")] = None,
+        "--country",
+        help="Any country: a two-letter code such as NZ, FR or GB (UK works too) or its English "
+             "name. Where there are no lines yet, its emergency number if known and "
+             "findahelpline.com. Default: your setting, else your system's language setting, "
+             "else a short list.")] = None,
 ) -> None:
-    """Crisis and domestic-abuse lines, at once, with no sound."""
+    """Crisis and domestic-abuse lines, at once, with no sound. It always answers: a country it
+    does not know gets a sentence on stderr and the usual help."""
     from grounding import safety
 
-    if country is None:
-        from grounding import config
+    try:
+        code = ""
+        if country is not None:
+            try:
+                code = safety.country_code(country)
+            except GroundingError:
+                say(safety.not_a_country(country))
+        if not code:
+            from grounding import config
 
-        code = config.load(say).country
-    else:
-        code = safety.country_code(country)
-    typer.echo(safety.help_now(code))
+            code = config.load(say).country
+        text = safety.help_now(code)
+    except Exception:  # a crisis command never answers with an error: what needs no data
+        text = f"{safety.DANGER}\n\nAnywhere: {safety.ANYWHERE}"
+    typer.echo(text)
 
 
 @app.command("config")
@@ -368,9 +381,13 @@ def config_command(
     action: Annotated[Optional[str], typer.Argument(help="Leave out to show the settings, or 'set'.")] = None,
     key: Annotated[Optional[str], typer.Argument(
         help="voice, rate, volume, device, tones, holds or country.")] = None,
-    value: Annotated[Optional[str], typer.Argument(help="The new value.")] = None,
+    value: Annotated[Optional[str], typer.Argument(
+        help="The new value. For country: any two-letter country code (NZ, fr), UK, or an "
+             "English name such as New Zealand; \"\" for none.")] = None,
 ) -> None:
-    """Show your default settings, or change one: grounding config set volume 50."""
+    """Show your default settings, or change one: grounding config set volume 50, or
+    grounding config set country NZ (any country; help-now and the pause then show its
+    lines, or its emergency number and findahelpline.com where there are none yet)."""
     from dataclasses import fields, replace
 
     from grounding import config

@@ -37,7 +37,10 @@ class Config:
     holds: bool = True
     """Keep breath holds (false: every hold becomes ordinary breathing)."""
     country: str = ""
-    """Whose help lines to show: US, CA, GB, IE or AU (empty: all of them)."""
+    """Whose help lines to show: any country, written as its two-letter code (NZ, fr), UK or
+    its English name, and kept as the code; where there are no lines yet, its emergency
+    number if known and findahelpline.com (empty: the country of the system's language
+    setting, else a short list)."""
     log: str = ""
     """The private log of pauses: on or off (empty: not asked yet; asked after a first pause)."""
 

@@ -65,8 +65,22 @@ def test_the_first_run_notice_is_shown_once_and_about_shows_it_again(tmp_path):
 
 
 def test_help_now_lists_lines_at_once_without_sound(tmp_path):
-    result = run(["help-now"], tmp_path, env={"PULSE_SERVER": "unix:/nowhere"})
+    result = run(["help-now"], tmp_path, env={"PULSE_SERVER": "unix:/nowhere", "LC_ALL": "",
+                                              "LC_MESSAGES": "", "LANG": "C.UTF-8"})
     assert result.returncode == 0
     for words in ("findahelpline.com", "988", "116 123", "0808 2000 247", "13 11 14",
-                  "1800 737 732", "emergency number"):
+                  "1800 737 732", "0800 733 843", "emergency number"):
         assert words in result.stdout
+
+
+def test_the_country_setting_takes_any_country_and_refuses_what_is_not_one(tmp_path):
+    for written, stored in (("nz", "NZ"), ("UK", "GB"), ("France", "FR")):
+        assert run(["config", "set", "country", written], tmp_path).returncode == 0
+        assert f"country {stored}" in run(["config"], tmp_path).stdout
+    refused = run(["config", "set", "country", "XX"], tmp_path)
+    assert refused.returncode == 2 and "'XX' is not a country code we know." in refused.stderr
+    folder = tmp_path / "config"
+    (folder / "config.toml").write_text('country = "Atlantis"\n')
+    result = run(["help-now"], tmp_path, env={"LC_ALL": "", "LC_MESSAGES": "", "LANG": "C"})
+    assert result.returncode == 0 and "config.toml:1: 'Atlantis' is not a country" in result.stderr
+    assert "findahelpline.com" in result.stdout
