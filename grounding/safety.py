@@ -388,8 +388,3 @@ def mark_shown() -> None:
         marker.touch()
     except OSError:
         pass
-
-
-def abuse_line(country: str) -> str | None:
-    """The domestic-abuse line for ``country``, or None."""
-    return LINES[country][2] if country in LINES else None
