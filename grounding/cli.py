@@ -433,7 +433,10 @@ def main() -> None:
     """Run the command line; turn our errors into one sentence and an exit code."""
     import signal
 
+    from grounding import paths
+
     signal.signal(signal.SIGTERM, _terminate)
+    paths.sweep_temp()  # what a killed run left (its own folder goes at exit, by atexit)
     try:
         app(prog_name="grounding")
     except GroundingError as exc:
