@@ -1,7 +1,8 @@
 """Privacy that is exactly true, with real runs: temporary files only below the cache and only
 while a run lasts; nothing in the system's temporary folder, the home folder or the working
 folder (a voiced session with a cold cache, doctor, a run killed with SIGKILL mid-synthesis and
-the run after it, two runs at once).
+the run after it, two runs at once); and a forgotten log stays off, so the next pause keeps
+nothing.
 
 The runs see a /tmp of their own (a private mount namespace, as root), so whatever they would
 leave in the system's temporary folder is found exactly, whatever else on the machine uses /tmp
@@ -18,7 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-from support import espeak_available, require
+import pytest
+
+from support import espeak_available, require, run
+from terminal import Terminal
 
 SYSTEM_TMP = Path("/tmp")
 
@@ -171,3 +175,32 @@ def test_two_runs_at_once_leave_each_other_s_folder_alone(tmp_path):
     assert again.returncode == 0, again.stderr
     assert sha256(box.work / "long.wav") == sha256(box.work / "again.wav")  # whole and right
     assert box.written_outside({"long.wav", "short.wav", "again.wav"}) == []
+
+
+@pytest.mark.parametrize("forgotten", [True, False])
+def test_a_pause_after_forget_keeps_nothing(pulse_daemon, tmp_path, monkeypatch, forgotten):
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "first-run-done").touch()
+    run(["config", "set", "log", "on"], home)
+    monkeypatch.setenv("GROUNDING_HOME", str(home))
+    from grounding import history
+
+    history.record(history.PauseRecord("2026-12-01 21:10", 300, 7, 4))
+    if forgotten:
+        assert run(["history", "--forget"], home).returncode == 0
+        assert not history.path().exists()
+    term = Terminal({**pulse_daemon.env, "GROUNDING_HOME": str(home), "TERM": "xterm"})
+    try:
+        term.grounding("pause --no-voice")
+        term.wait_for("Pause: arrive")
+        term.wait_for("left")
+        term.send("q")
+        shown = term.wait_for("[finished]", timeout=15)
+        assert "exit=130" in shown
+    finally:
+        term.close()
+    if forgotten:
+        assert not history.path().parent.exists()  # no records.db, nor its folder
+    else:  # the same stopped pause is kept when the log is on
+        assert [p.ended for p in history.pauses()] == ["finished", "stopped"]
