@@ -262,15 +262,21 @@ def bedtime(
 def history(
     export: Annotated[Optional[str], typer.Option(
         "--export", help="Write the log out as csv or json (to standard output).")] = None,
+    show: Annotated[Optional[int], typer.Option(
+        "--show", metavar="N",
+        help="Show pause N of the list in full, with the note kept with it.")] = None,
     forget: Annotated[bool, typer.Option(
-        "--forget", help="Delete the log for good (the file, not only its rows).")] = False,
+        "--forget", help="Delete the log for good (the file, not only its rows) and turn it "
+                         "off.")] = False,
 ) -> None:
     """Your private log of pauses, if you turned it on: ratings before and after, a chart."""
+    from grounding import config
     from grounding import history as log
     from grounding.errors import UsageError
 
     if forget:
-        say("The log is deleted." if log.forget() else "There was no log to delete.")
+        say("The log is deleted and turned off; it stays off unless you turn it on after a "
+            "pause." if log.forget(say) else "There was no log to delete; the log is off.")
         return
     if export is not None:
         if export not in ("csv", "json"):
@@ -278,20 +284,60 @@ def history(
         typer.echo(log.export(export), nl=False if export == "csv" else True)
         return
     entries = log.pauses()
-    if not entries:
-        typer.echo("Nothing is kept. The log is off unless you turn it on at the end of a pause.")
+    if show is not None:
+        _show_pause(entries, show)
         return
-    typer.echo(f"{'when':<16}  {'minutes':>7}  {'urge':>7}  {'distress':>8}  ended     next")
-    for p in entries:
+    setting = config.load(say).log
+    if not entries:
+        typer.echo({
+            "on": "Nothing is kept yet. The log is on: each pause is kept when it ends.",
+            "off": "Nothing is kept: the log is off. 'grounding config set log on' turns it "
+                   "on.",
+        }.get(setting, "Nothing is kept: the log is not on. At the end of your first pause, "
+                       "you are asked whether to keep one."))
+        return
+    number_w = len(str(len(entries)))
+    typer.echo(f"{'#':>{number_w}}  {'when':<16}  {'minutes':>7}  {'urge':>7}  {'distress':>8}  "
+               "ended     note  next")
+    for number, p in enumerate(entries, 1):
         urge = f"{_rating(p.urge_before)}→{_rating(p.urge_after)}"
         distress = f"{_rating(p.distress_before)}→{_rating(p.distress_after)}"
-        typer.echo(f"{p.started:<16}  {p.seconds / 60:>7.1f}  {urge:>7}  {distress:>8}  "
-                   f"{p.ended:<8}  {p.next_step or ''}")
+        typer.echo(f"{number:>{number_w}}  {p.started:<16}  {p.seconds / 60:>7.1f}  {urge:>7}  "
+                   f"{distress:>8}  {p.ended:<8}  {'note' if p.note else '':<4}  "
+                   f"{p.next_step or ''}".rstrip())
     chart = log.chart(entries)
     if chart:
         typer.echo("")
         typer.echo("\n".join(chart))
     typer.echo("\n" + log.summary(entries))
+    if any(p.note for p in entries):
+        typer.echo("'grounding history --show N' shows pause N with its note.")
+    if setting == "off":
+        typer.echo("The log is off now: these were kept while it was on. "
+                   "'grounding history --forget' deletes them.")
+
+
+def _show_pause(entries: list, number: int) -> None:
+    """One pause of the list in full, with its note; a sentence (exit 2) if there is no such
+    pause or it holds no note."""
+    from grounding.errors import UsageError
+
+    if not 1 <= number <= len(entries):
+        raise UsageError(f"There is no pause {number}: " + (
+            "nothing is kept." if not entries else
+            f"'grounding history' numbers them 1 to {len(entries)}."))
+    p = entries[number - 1]
+    if not p.note:
+        raise UsageError(f"Pause {number} holds no note; 'grounding history' marks the ones "
+                         "that do with 'note'.")
+    typer.echo(f"Pause {number}, {p.started}, {p.seconds / 60:.1f} minutes, {p.ended}")
+    typer.echo(f"urge {_rating(p.urge_before)}→{_rating(p.urge_after)}, distress "
+               f"{_rating(p.distress_before)}→{_rating(p.distress_after)}")
+    if p.next_step:
+        typer.echo(f"next: {p.next_step}")
+    # the note as written, without terminal control codes typed along with it
+    note = "".join(c if c in "\n\t" or c.isprintable() else "?" for c in p.note)
+    typer.echo("\n" + note)
 
 
 def _rating(value: int | None) -> str:
@@ -460,7 +506,10 @@ def main() -> None:
     """Run the command line; turn our errors into one sentence and an exit code."""
     import signal
 
+    from grounding import paths
+
     signal.signal(signal.SIGTERM, _terminate)
+    paths.sweep_temp()  # what a killed run left (its own folder goes at exit, by atexit)
     try:
         app(prog_name="grounding")
     except GroundingError as exc:

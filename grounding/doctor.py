@@ -56,9 +56,11 @@ print(json.dumps(result))
 _SPEECH = """
 import json, tempfile
 from pathlib import Path
+from grounding import paths
 from grounding.cache import ClipCache
 from grounding.speech import Pyttsx3Voice
-voice = Pyttsx3Voice(cache=ClipCache(Path(tempfile.mkdtemp(prefix="grounding-doctor-"))))
+cache = ClipCache(Path(tempfile.mkdtemp(prefix="doctor-", dir=paths.temp_dir())))
+voice = Pyttsx3Voice(cache=cache)
 clip = voice.clips(["This is a test of the voice."], 22050)["This is a test of the voice."]
 print(json.dumps({"seconds": round(len(clip) / 22050, 2)}))
 """
@@ -75,10 +77,16 @@ class Check:
 
 
 def _probe(code: str, timeout: float = 30) -> tuple[dict | None, str]:
-    """Run ``code`` in a fresh interpreter; its JSON answer, or None and why not."""
+    """Run ``code`` in a fresh interpreter; its JSON answer, or None and why not. Its
+    temporary files go to this process's temporary folder, removed when doctor ends, even if
+    the check had to be stopped (without one, the speech check fails and says why)."""
+    try:
+        env = paths.helper_environ()
+    except OSError:
+        env = None
     try:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return None, f"it did not answer within {timeout:g} seconds"
     if done.returncode == 0:

@@ -13,10 +13,12 @@ import json
 import os
 import sqlite3
 import statistics
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Callable
 
 from grounding import paths
+from grounding.errors import GroundingError
 
 FILE = "records.db"
 """A neutral name: nothing in it says what is kept (CONTENT.md §3.5)."""
@@ -107,14 +109,53 @@ def export(kind: str) -> str:
     return out.getvalue()
 
 
-def forget() -> bool:
-    """Delete the log for good: the file itself (and any journal), not only its rows."""
-    removed = False
+def forget(notice: Callable[[str], None]) -> bool:
+    """Turn the log off (``log = off`` in the settings, so no later pause keeps one) and delete
+    it for good: the file itself and any journal, not only its rows, and the data folder if
+    that leaves it empty. True if there was a file. Each is tried whatever happens to the
+    other; a GroundingError says which could not be done and why. ``notice`` hears about
+    settings that cannot be read."""
+    from grounding import config
+
+    off_problem = None
+    try:
+        settings = config.load(notice)
+        if settings.log != "off":
+            config.save(replace(settings, log="off"))
+    except OSError as exc:
+        off_problem = f"{config.path()} cannot be written ({exc.strerror or exc})"
+    removed, stuck = False, []
     for suffix in ("", "-journal", "-wal", "-shm"):
         target = Path(str(path()) + suffix)
-        if target.exists():
+        try:
+            target.lstat()  # first: on a read-only disk, removing what is not there fails too
+        except FileNotFoundError:
+            continue
+        except OSError:
+            pass  # cannot even look; trying to remove it says why
+        try:
             target.unlink()
             removed = True
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            stuck.append(f"{target} cannot be removed ({exc.strerror or exc})")
+    try:
+        path().parent.rmdir()
+    except OSError:
+        pass  # not there, or something else is in it
+    if stuck and off_problem:
+        raise GroundingError(f"The log could be neither deleted nor turned off: "
+                             f"{'; '.join(stuck)}; {off_problem}.")
+    if stuck:
+        raise GroundingError(f"The log is turned off, but it could not be deleted: "
+                             f"{'; '.join(stuck)}. Delete it by hand, or run 'grounding "
+                             "history --forget' again once that folder can be written to.")
+    if off_problem:
+        done = "The log is deleted" if removed else "There was no log to delete"
+        raise GroundingError(f"{done}, but it could not be turned off: {off_problem}, so the "
+                             "next pause could keep a new one. Run 'grounding history "
+                             "--forget' again once it can be written to.")
     return removed
 
 

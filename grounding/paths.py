@@ -2,15 +2,29 @@
 
 ``GROUNDING_HOME`` moves every user folder below one directory, which the tests use so they
 never touch the real home (the same idea as ``LLM_USER_PATH`` in simonw/llm).
+
+Temporary files live in the cache too, never in the system's temp folder: whoever looks through
+``/tmp`` should not find that grounding ran (see :func:`temp_dir`).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 APP = "grounding"
 HOME_ENV = "GROUNDING_HOME"
+TEMP_ENV = "GROUNDING_TEMP"
+"""Set for grounding's own helper processes (the speech worker, doctor's checks): the temporary
+folder of the process that started them, which they write in and leave to it to remove."""
+STALE_SECONDS = 24 * 3600
+"""A temporary folder unused for this long is removed even if its process seems to run (the
+number may belong to another program by now; on Windows this is the only test)."""
 
 
 def _home() -> Path | None:
@@ -55,3 +69,112 @@ def bundled(name: str) -> Path:
     if installed.is_dir():
         return installed
     return package.parent / name
+
+
+_temp: Path | None = None
+"""This process's temporary folder, once made; None again once removed at exit."""
+_closed = False
+_lock = threading.Lock()  # the session and the voice's background thread may both ask first
+
+
+def temp_dir() -> Path:
+    """This process's folder for temporary files: ``cache_dir()/tmp/PID-XXXX``, owner-only.
+
+    Made on first use, when folders left by processes that no longer run (killed, so nothing
+    tidied) are swept away; folders of processes still running are left alone, as two sessions
+    at once are normal. Removed when the process exits (a normal end, an error, Ctrl-C and
+    SIGTERM all go through ``atexit``). A helper started with :func:`helper_environ` uses its
+    parent's folder instead. Raises OSError if the cache cannot hold it."""
+    inherited = os.environ.get(TEMP_ENV)
+    if inherited and Path(inherited).parent == temp_root():
+        return Path(inherited)
+    with _lock:
+        return _own_temp()
+
+
+def _own_temp() -> Path:
+    global _temp
+    if _closed:
+        raise FileNotFoundError("the temporary folder has been removed: the program is ending")
+    if _temp is not None and _temp.is_dir():
+        os.utime(_temp)  # in use: not stale, whatever its age
+        return _temp
+    root = temp_root()
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(root, 0o700)
+    first = _temp is None
+    _temp = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))  # mode 0700
+    if first:
+        atexit.register(_remove_temp, os.getpid())
+        sweep_temp()
+    return _temp
+
+
+def temp_root() -> Path:
+    """The folder holding every process's temporary folder."""
+    return cache_dir() / "tmp"
+
+
+def helper_environ() -> dict[str, str]:
+    """The environment for a helper process: this process's temporary folder is its own, and
+    the one that libraries find through ``TMPDIR`` (``TEMP``, ``TMP`` on Windows)."""
+    folder = str(temp_dir())
+    return {**os.environ, TEMP_ENV: folder, "TMPDIR": folder, "TEMP": folder, "TMP": folder}
+
+
+def sweep_temp() -> None:
+    """Remove the temporary folders of processes that no longer run, or unused for long: what
+    a killed process (SIGKILL, a power cut) could not tidy. Never raises."""
+    root = temp_root()
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return  # none (the usual case), or not readable: nothing to do
+    now = time.time()
+    for entry in entries:
+        if entry == _temp:
+            continue
+        number = entry.name.partition("-")[0]
+        pid = int(number) if number.isdigit() else None
+        try:
+            idle = now - entry.lstat().st_mtime
+        except OSError:
+            continue  # removed meanwhile by another process's sweep
+        if pid is None or pid == os.getpid() or not _running(pid) or idle > STALE_SECONDS:
+            _delete(entry)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this number runs (on Windows: assumed, left to the age rule)."""
+    if os.name != "posix":
+        return True  # os.kill there would end the process, not test it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it runs, as another user
+    return True
+
+
+def _delete(entry: Path) -> None:
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        try:
+            entry.unlink()
+        except OSError:
+            pass
+
+
+def _remove_temp(owner: int) -> None:
+    """At exit: remove this process's temporary folder. (The root stays, empty: removing it
+    could pull it from under a session that is just making its own folder in it.)"""
+    global _temp, _closed
+    if os.getpid() != owner:
+        return  # a forked child: the folder is its parent's
+    with _lock:
+        _closed = True  # a thread still rendering may not make it again
+        if _temp is not None:
+            _delete(_temp)
+            _temp = None

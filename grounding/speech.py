@@ -88,11 +88,18 @@ class Worker:
     """The speech worker process, spoken to with one JSON line each way, with time limits."""
 
     def __init__(self, start_timeout: float = START_SECONDS):
-        self.stderr = tempfile.TemporaryFile()
+        try:  # its files, and whatever the engine may write, go to our own temporary folder
+            env = paths.helper_environ()
+            self.stderr = tempfile.TemporaryFile(dir=env[paths.TEMP_ENV])
+        except OSError as exc:
+            raise SpeechUnavailable(
+                f"Speech needs a folder for its working files in the cache, and "
+                f"{paths.temp_root()} cannot be made ({exc.strerror or exc}); nothing is "
+                "written to the system's temporary folder instead. Make the cache folder "
+                "writable, or point GROUNDING_HOME at a writable folder.") from None
         self.process = subprocess.Popen(
             [sys.executable, "-m", "grounding.speechworker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-            env=os.environ.copy())
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
         self.buffer = b""
         self.start_timeout = start_timeout
 
@@ -325,7 +332,7 @@ class Pyttsx3Voice:
         return memo
 
     def _render(self, worker: Worker, text: str, samplerate: int) -> np.ndarray:
-        with tempfile.TemporaryDirectory(prefix="grounding-clip-") as folder:
+        with tempfile.TemporaryDirectory(prefix="clip-", dir=paths.temp_dir()) as folder:
             path = Path(folder) / "clip.wav"
             answer = worker.ask(self.clip_timeout, op="say", text=text, path=str(path))
             if not answer.get("ok"):

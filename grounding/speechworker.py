@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
 import time
+
+from grounding import paths
 
 UTTERANCE_SECONDS = 30.0
 
@@ -31,7 +34,7 @@ def _protocol_stream():
 class Engine:
     """One pyttsx3 engine for the life of the process (two engines hang: TECH.md §1.2)."""
 
-    def __init__(self) -> None:
+    def __init__(self, scratch: str) -> None:
         import pyttsx3
 
         self.engine = pyttsx3.init()
@@ -41,7 +44,7 @@ class Engine:
         self.engine.connect("finished-utterance", self._finished)
         self.engine.connect("error", self._error)
         self.voices = self.engine.getProperty("voices")
-        self.scratch = tempfile.mkdtemp(prefix="grounding-speech-")
+        self.scratch = scratch
         # The first runAndWait after init() returns before the file exists, and settings made
         # before it run in the same pump as the first utterance (pyttsx3 #219; TECH.md §1.2):
         # render one throwaway clip so later settings apply at once.
@@ -124,15 +127,40 @@ class Engine:
         return None
 
 
+def _scratch() -> str:
+    """A folder of this worker's own, inside the temporary folder of the process that started
+    it (never the system's), made the only place the engine's libraries can write to. Set
+    before the engine loads, as its C code reads the environment then."""
+    scratch = tempfile.mkdtemp(prefix="speech-", dir=paths.temp_dir())
+    # pyttsx3's espeak driver writes a NamedTemporaryFile when asked to speak, not save
+    tempfile.tempdir = scratch
+    os.environ.update(TMPDIR=scratch, TEMP=scratch, TMP=scratch)
+    # libespeak-ng opens and closes a test stream on the sound server when it starts, even
+    # only to write files (pcaudiolib), and libpulse then makes ~/.config/pulse and, without
+    # XDG_RUNTIME_DIR, /tmp/pulse-*: the worker never plays, so it is kept from the server
+    os.environ.update(PULSE_SERVER=f"unix:{os.path.join(scratch, 'none')}",
+                      PULSE_RUNTIME_PATH=scratch, PULSE_STATE_PATH=scratch)
+    return scratch
+
+
 def main() -> None:
-    """Answer requests until stdin closes."""
+    """Answer requests until stdin closes; then remove the scratch folder."""
     answers = _protocol_stream()
+    scratch = _scratch()
+    try:
+        serve(answers, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def serve(answers, scratch: str) -> None:
+    """Answer requests until stdin closes."""
 
     def reply(**fields) -> None:
         answers.write(json.dumps(fields) + "\n")
 
     try:
-        engine = Engine()
+        engine = Engine(scratch)
     except Exception as exc:  # pyttsx3 raises RuntimeError when libespeak-ng is missing
         reply(ok=False, error="no-engine", detail=str(exc))
         return

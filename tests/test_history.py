@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import stat
@@ -13,7 +14,7 @@ import pytest
 
 from grounding import history
 from grounding.history import PauseRecord
-from support import ROOT, run
+from support import ROOT, require, run
 
 
 @pytest.fixture
@@ -26,6 +27,20 @@ def test_nothing_is_kept_or_created_until_something_is_recorded(home):
     assert history.pauses() == []
     assert not history.path().exists()
     assert "Nothing is kept" in run(["history"], home).stdout
+    assert not history.path().parent.exists()
+
+
+@pytest.mark.parametrize("setting, said", [
+    (None, "Nothing is kept: the log is not on. At the end of your first pause, you are asked "
+           "whether to keep one."),
+    ("on", "Nothing is kept yet. The log is on: each pause is kept when it ends."),
+    ("off", "Nothing is kept: the log is off. 'grounding config set log on' turns it on."),
+])
+def test_an_empty_history_says_what_the_log_setting_really_is(home, setting, said):
+    if setting is not None:
+        assert run(["config", "set", "log", setting], home).returncode == 0
+    result = run(["history"], home)
+    assert result.returncode == 0 and result.stdout.strip() == said
 
 
 def test_a_pause_is_kept_owner_only_under_a_neutral_name(home):
@@ -59,11 +74,140 @@ def test_export_writes_csv_and_json(home):
     assert run(["history", "--export", "xml"], home).returncode == 2
 
 
-def test_forget_deletes_the_file_itself(home):
-    history.record(PauseRecord("2026-11-24 21:05", 600))
+LEFT_BEHIND = """
+import os, signal, sqlite3, sys
+from grounding import history
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute(history._SCHEMA)
+db.execute("pragma journal_mode = " + sys.argv[2])
+db.execute("begin immediate")
+db.execute("insert into pause (started, seconds, ended) values ('2026-12-01 10:00', 60, 'x')")
+if sys.argv[2] == "wal":
+    db.execute("commit")
+os.kill(os.getpid(), signal.SIGKILL)  # mid-transaction, or with the WAL not yet checkpointed
+"""
+
+
+def leave_behind(db, mode: str) -> None:
+    """A real SQLite process killed with ``db`` open: a hot rollback journal (``delete``), or
+    a write-ahead log and its shared memory (``wal``) left beside the file."""
+    subprocess.run([sys.executable, "-c", LEFT_BEHIND, str(db), mode], cwd=ROOT,
+                   env={**os.environ, "GROUNDING_HOME": str(db.parent.parent)})
+
+
+def test_forget_deletes_the_log_and_its_journals_and_turns_the_log_off(home):
+    from grounding import config
+
+    assert run(["config", "set", "log", "on"], home).returncode == 0
+    history.record(PauseRecord("2026-11-24 21:05", 600, note="a kept message"))
+    folder = history.path().parent
+    leave_behind(folder / "records.db", "delete")
+    leave_behind(folder / "other.db", "wal")  # a log cannot hold both kinds at once
+    for suffix in ("-wal", "-shm"):
+        (folder / f"other.db{suffix}").rename(folder / f"records.db{suffix}")
+    (folder / "other.db").unlink()
+    assert sorted(f.name for f in folder.iterdir()) == [
+        "records.db", "records.db-journal", "records.db-shm", "records.db-wal"]
+    assert (folder / "records.db-journal").stat().st_size > 0
+    assert (folder / "records.db-wal").stat().st_size > 0
+
     result = run(["history", "--forget"], home)
-    assert "The log is deleted." in result.stderr
-    assert not any(history.path().parent.iterdir())
+    assert result.returncode == 0
+    assert result.stderr == ("The log is deleted and turned off; it stays off unless you turn "
+                             "it on after a pause.\n")
+    assert not folder.exists()  # the data folder held only the log
+    assert config.load(print).log == "off"
+    assert 'log = "off"' in config.path().read_text()
+    again = run(["history", "--forget"], home)
+    assert again.returncode == 0
+    assert again.stderr == "There was no log to delete; the log is off.\n"
+    assert run(["history"], home).stdout.strip() == (
+        "Nothing is kept: the log is off. 'grounding config set log on' turns it on.")
+
+
+def test_forget_with_nothing_kept_still_turns_the_log_off(home):
+    from grounding import config
+
+    run(["config", "set", "volume", "40"], home)
+    result = run(["history", "--forget"], home)
+    assert result.returncode == 0
+    assert result.stderr == "There was no log to delete; the log is off.\n"
+    assert config.load(print).log == "off" and config.load(print).volume == 40
+
+
+def read_only(folder) -> list[str]:
+    """A command prefix that runs a program with ``folder`` on a read-only mount, for real: a
+    private mount namespace (needs root, which file permissions would not stop)."""
+    usable = (shutil.which("unshare") is not None and os.geteuid() == 0
+              and subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0)
+    require(usable, "root and unshare, to make a folder read-only for a test run")
+    return ["unshare", "-m", "sh", "-c",
+            'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"', str(folder)]
+
+
+def test_forget_on_a_read_only_data_folder_is_a_sentence_and_the_log_is_still_turned_off(home):
+    from grounding import config
+
+    run(["config", "set", "log", "on"], home)
+    history.record(PauseRecord("2026-11-24 21:05", 600))
+    result = run(["history", "--forget"], home, prefix=read_only(history.path().parent))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr == (
+        f"The log is turned off, but it could not be deleted: {history.path()} cannot be "
+        "removed (Read-only file system). Delete it by hand, or run 'grounding history "
+        "--forget' again once that folder can be written to.\n")
+    assert config.load(print).log == "off" and history.path().exists()
+
+
+def test_forget_with_read_only_settings_says_the_log_could_not_be_turned_off(home):
+    run(["config", "set", "log", "on"], home)
+    history.record(PauseRecord("2026-11-24 21:05", 600))
+    from grounding import config
+
+    result = run(["history", "--forget"], home, prefix=read_only(config.path().parent))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("The log is deleted, but it could not be turned off: "
+                                    f"{config.path()} cannot be written (Read-only file system)")
+    assert not history.path().exists() and config.load(print).log == "on"
+
+
+def test_history_marks_the_pauses_that_hold_a_note_and_shows_one_in_full(home):
+    history.record(PauseRecord("2026-11-24 21:05", 600, 8, 5, 6, 4, "finished",
+                               "Write the message here, without sending it",
+                               "I wanted to say sorry.\nBut not tonight."))
+    history.record(PauseRecord("2026-11-25 07:10", 300, 7, None, ended="stopped"))
+    lines = run(["history"], home).stdout.splitlines()
+    assert lines[0].split() == ["#", "when", "minutes", "urge", "distress", "ended", "note",
+                                "next"]
+    assert lines[1].split()[:8] == ["1", "2026-11-24", "21:05", "10.0", "8→5", "6→4",
+                                    "finished", "note"]
+    assert lines[2].split() == ["2", "2026-11-25", "07:10", "5.0", "7→-", "-→-", "stopped"]
+    assert "I wanted" not in "\n".join(lines)  # the list never shows a note itself
+
+    shown = run(["history", "--show", "1"], home)
+    assert shown.returncode == 0
+    assert shown.stdout == ("Pause 1, 2026-11-24 21:05, 10.0 minutes, finished\n"
+                            "urge 8→5, distress 6→4\n"
+                            "next: Write the message here, without sending it\n"
+                            "\nI wanted to say sorry.\nBut not tonight.\n")
+    without = run(["history", "--show", "2"], home)
+    assert without.returncode == 2 and without.stdout == ""
+    assert without.stderr == ("Pause 2 holds no note; 'grounding history' marks the ones that "
+                              "do with 'note'.\n")
+    missing = run(["history", "--show", "3"], home)
+    assert missing.returncode == 2
+    assert missing.stderr == "There is no pause 3: 'grounding history' numbers them 1 to 2.\n"
+    assert run(["history", "--show", "x"], home).returncode == 2
+
+
+def test_a_note_is_shown_without_the_terminal_codes_typed_along_with_it(home):
+    history.record(PauseRecord("2026-11-24 21:05", 60, note="up\x1b[Aarrow\ttab"))
+    assert run(["history", "--show", "1"], home).stdout.endswith("\nup?[Aarrow\ttab\n")
+
+
+def test_show_with_nothing_kept_is_a_sentence(home):
+    result = run(["history", "--show", "1"], home)
+    assert result.returncode == 2 and result.stderr == "There is no pause 1: nothing is kept.\n"
 
 
 WRITER = """
