@@ -275,8 +275,8 @@ def history(
     from grounding.errors import UsageError
 
     if forget:
-        say("The log is deleted and turned off; it stays off unless you turn it on after a "
-            "pause." if log.forget(say) else "There was no log to delete; the log is off.")
+        say("The log is deleted and turned off; nothing more is kept unless you turn it on "
+            "again." if log.forget(say) else "There was no log to delete; the log is off.")
         return
     if export is not None:
         if export not in ("csv", "json"):

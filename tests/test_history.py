@@ -113,8 +113,8 @@ def test_forget_deletes_the_log_and_its_journals_and_turns_the_log_off(home):
 
     result = run(["history", "--forget"], home)
     assert result.returncode == 0
-    assert result.stderr == ("The log is deleted and turned off; it stays off unless you turn "
-                             "it on after a pause.\n")
+    assert result.stderr == ("The log is deleted and turned off; nothing more is kept unless "
+                             "you turn it on again.\n")
     assert not folder.exists()  # the data folder held only the log
     assert config.load(print).log == "off"
     assert 'log = "off"' in config.path().read_text()
