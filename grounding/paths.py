@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 APP = "grounding"
@@ -157,8 +158,32 @@ def _running(pid: int) -> bool:
     return True
 
 
+LEFTOVER_PREFIX = ".grounding-"
+"""How a file this program writes next to its destination begins (a ``--out`` file being
+written): only such files are ever removed for a killed run (see :func:`leave_note_of`)."""
+
+
+def leave_note_of(partial: Path) -> None:
+    """Note, in this process's temporary folder, a file being written outside it (``--out``
+    writes beside its destination, to move it there whole): if the process is killed before
+    it is done, the sweep at the next start removes it with the folder. Never raises."""
+    try:
+        note = temp_dir() / f"leftover-{uuid.uuid4().hex[:12]}"
+        note.symlink_to(Path(partial).resolve())
+    except (OSError, NotImplementedError):
+        pass  # no note: a killed run may leave a hidden partial file, as it always could
+
+
 def _delete(entry: Path) -> None:
     if entry.is_dir() and not entry.is_symlink():
+        if entry != _temp:  # a killed run's folder: its partial files outside go too
+            for note in entry.glob("leftover-*"):
+                try:
+                    target = Path(os.readlink(note))
+                    if target.name.startswith(LEFTOVER_PREFIX):
+                        target.unlink(missing_ok=True)
+                except OSError:
+                    pass
         shutil.rmtree(entry, ignore_errors=True)
     else:
         try:

@@ -260,8 +260,8 @@ def load_script(path: Path, name: str | None = None) -> Script:
 
 def _check_top(doc: DataFile, data: dict) -> None:
     check_keys(doc, data, _TOP, required=tuple(_TOP))
-    if not 0.5 <= data["minutes"] <= 60:
-        raise doc.fail("minutes should be from 0.5 to 60.", key="minutes")
+    if not 0.1 <= data["minutes"] <= 60:
+        raise doc.fail("minutes should be from 0.1 to 60.", key="minutes")
     for key in ("title", "summary", "source"):
         if not data[key].strip():
             raise doc.fail(f"{key} is empty; write a few words.", key=key)

@@ -80,8 +80,9 @@ class WavSink:
     def play(self, blocks: Iterable[np.ndarray]) -> Report:
         """Write every block; on any interruption, leave no partial file behind."""
         report = Report()
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".grounding-", suffix=".wav")
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=LEFTOVER_PREFIX, suffix=".wav")
         os.close(fd)
+        leave_note_of(Path(tmp))  # a kill before the end: the next start removes it
         try:
             with wave.open(tmp, "wb") as out:
                 out.setnchannels(1)
