@@ -172,7 +172,9 @@ def breathing_script(pattern: Pattern, cycles: int, spoken: bool = True,
         if pattern.has_holds:
             intro.append(Speak("The holds are soft pauses, not a strain. If a hold feels "
                                "uncomfortable, skip it and keep breathing.", 0.6))
-        intro.append(Speak("You can pause with the space bar, or stop with q, at any moment.", 1.5))
+        intro.append(Speak("You can pause with the space bar, or stop with q, at any moment. "
+                           "If the breathing ever leaves you light-headed or tingly, you might "
+                           "let your breath go back to its own rhythm.", 1.5))
         steps = [*intro, *steps, Speak("That is the end. Let your breathing go back to "
                                        "whatever rhythm it wants.", 1.0)]
     return Script(name=f"breathe {pattern.text}", title=f"Paced breathing {pattern.text}",

@@ -4,13 +4,15 @@ import re
 
 import pytest
 
+from grounding import bedtime, pause
+from grounding.breath import parse_pattern
 from grounding.palette import load_palette
-from grounding.player import prepare
+from grounding.player import Options, as_played, breathing_script, prepare
 from grounding.render import Mix, render
 from grounding.paths import bundled
 from grounding.script import Breathe, Choice, Reflect, Speak, load_script
 from grounding.sinks import NullSink
-from grounding.speech import Pyttsx3Voice
+from grounding.speech import DEFAULT_RATE, Pyttsx3Voice
 from grounding.cache import ClipCache
 from support import require_espeak
 
@@ -102,3 +104,70 @@ def test_exercises_with_holds_offer_the_hold_free_way(path):
     if script.holds:
         assert any("without holds" in t or "skip it" in t or "breathing through" in t
                    for t in spoken(script))
+
+
+LIGHT_HEADED = re.compile(r"light-?head", re.IGNORECASE)
+BREATHING = [p for p in EXERCISES if any(isinstance(s, Breathe) for s in load_script(p).steps)]
+
+
+def when_light_headedness_is_said(script, cache, palette: str = "day", rate: int = DEFAULT_RATE,
+                                  pitch: int | None = None) -> tuple[float | None, float]:
+    """On the timeline the program plays (as ``--dry-run`` prints it, at the default voice
+    rate): when the first spoken line mentioning light-headedness begins, and when the first
+    breath tone does, seconds."""
+    require_espeak()
+    notes = []
+    timeline = prepare(as_played(script, Options(rate=rate, pitch=pitch)),
+                       Pyttsx3Voice(rate=rate, cache=cache, pitch=pitch),
+                       load_palette(palette), 48000, notes.append, rate)
+    assert notes == []
+    said = [c.start for c in timeline.clips if not c.cue and LIGHT_HEADED.search(c.text)]
+    first = timeline.tones[0].start / 48000
+    return (min(said) / 48000 if said else None), first
+
+
+def assert_said_before_the_breathing(said: float | None, first: float) -> None:
+    """CONTENT.md §3.2 and §3.3: what to do if light-headedness or tingling comes is said
+    before the first slow breath, and within the first minute."""
+    assert said is not None, f"never said; the first breath is at {first:.1f} s"
+    assert said <= first, f"said at {said:.1f} s, after the first breath at {first:.1f} s"
+    assert said <= 60, f"said at {said:.1f} s, not within the first minute"
+
+
+@pytest.mark.parametrize("path", BREATHING, ids=[p.stem for p in BREATHING])
+def test_each_breathing_exercise_says_early_what_to_do_if_light_headed(path, cache):
+    assert_said_before_the_breathing(*when_light_headedness_is_said(load_script(path), cache))
+
+
+def test_the_pause_says_early_what_to_do_if_light_headed(cache):
+    assert_said_before_the_breathing(*when_light_headedness_is_said(pause.pause_script(), cache))
+
+
+def test_bedtime_says_early_what_to_do_if_light_headed(cache):
+    rate = bedtime.night_rate(DEFAULT_RATE)
+    script = bedtime.bedtime_script(bedtime.MINUTES, bedtime.PACE, None, rate)
+    assert_said_before_the_breathing(*when_light_headedness_is_said(
+        script, cache, "night", rate, bedtime.PITCH))
+
+
+@pytest.mark.parametrize("pattern", ["resonance", "4-7-8", "sigh", "box", "3-5"])
+def test_paced_breathing_with_a_voice_says_early_what_to_do_if_light_headed(pattern, cache):
+    script = breathing_script(parse_pattern(pattern), 30, spoken=True)
+    assert_said_before_the_breathing(*when_light_headedness_is_said(script, cache))
+
+
+PAST = re.compile(r"first (feel|felt)|recreat|childhood|child\b|when did|growing up|grew up|"
+                  r"\bused to\b|\bpast\b|remind|\bstill believe|\bago\b|\bearl(y|ier|iest)\b",
+                  re.IGNORECASE)
+
+
+def test_the_pause_asks_nothing_about_the_past_and_the_reflection_keeps_those_questions():
+    """The pause's question stays in the present (card R1: reflecting at high arousal feeds
+    rumination); questions about early memories belong in the reflection exercise."""
+    prompts = [p for s in pause.part("reflect").steps if isinstance(s, Reflect) for p in s.prompts]
+    assert len(prompts) >= 2
+    for text in list(spoken(pause.part("reflect"))):
+        assert not PAST.search(text), text
+    kept = [p for s in load_script(bundled("scripts") / "reflection.toml").steps
+            if isinstance(s, Reflect) for p in s.prompts]
+    assert any(PAST.search(p) for p in kept)
