@@ -19,6 +19,7 @@ from typing import Iterable
 import numpy as np
 
 from grounding.errors import UsageError
+from grounding.paths import LEFTOVER_PREFIX, leave_note_of
 
 FILE_SAMPLERATE = 48000
 BLOCKSIZE = 2048
