@@ -11,6 +11,7 @@ import typer
 
 from grounding.console import TERMINATED, ask, on_terminal, run_script, say, session_options
 from grounding.errors import GroundingError
+from grounding.printable import printable
 
 app = typer.Typer(
     add_completion=False, invoke_without_command=True, rich_markup_mode=None,
@@ -87,8 +88,8 @@ def list_command(
         try:
             s = load_script(entry.path)
         except GroundingError:
-            notes.append(f"{entry.path} cannot be read; 'grounding validate {entry.path}' "
-                         "says why.")
+            notes.append(f"{printable(str(entry.path))} cannot be read; 'grounding validate "
+                         f"{printable(str(entry.path))}' says why.")
             continue
         if tag is not None and tag not in s.tags:
             continue
@@ -96,7 +97,8 @@ def list_command(
         rows.append((s.name + mark, f"{s.minutes:g} min", "holds" if s.holds else "",
                      ", ".join(s.tags), s.summary))
         if entry.replaces:
-            notes.append(f"Your own '{s.name}' ({entry.path}) is used instead of the bundled one.")
+            notes.append(f"Your own '{s.name}' ({printable(str(entry.path))}) is used instead "
+                         "of the bundled one.")
     if not rows:
         say(f"No exercise has the tag '{tag}'." if tag else "There are no exercises yet.")
     else:
@@ -361,7 +363,7 @@ def validate(
             say(str(exc))
             continue
         breaths = sum(1 for s in script.steps if isinstance(s, Breathe))
-        typer.echo(f"{path}: fine. {script.title}, {len(script.steps)} steps "
+        typer.echo(f"{printable(str(path))}: fine. {script.title}, {len(script.steps)} steps "
                    f"({breaths} breathing), about {script.minutes:g} minutes"
                    f"{', with breath holds' if script.holds else ''}.")
     if broken:
@@ -376,9 +378,9 @@ def doctor() -> None:
     failed = 0
     for check in CHECKS:
         found = check()
-        typer.echo(f"{'ok  ' if found.ok else 'FIX '}  {found.name}: {found.summary}")
+        typer.echo(printable(f"{'ok  ' if found.ok else 'FIX '}  {found.name}: {found.summary}"))
         for fix in found.fixes:
-            typer.echo(f"        {fix}")
+            typer.echo(f"        {printable(fix)}")
         failed += not found.ok
     if failed:
         raise typer.Exit(1)
@@ -445,14 +447,14 @@ def config_command(
             shown = getattr(settings, f.name)
             shown = ("on" if shown else "off") if isinstance(shown, bool) else (shown or "(default)")
             typer.echo(f"{f.name:<7} {shown}")
-        typer.echo(f"(kept in {config.path()})")
+        typer.echo(f"(kept in {printable(str(config.path()))})")
         return
     if action != "set" or key is None or value is None:
         raise UsageError("Write 'grounding config' to see the settings, or "
                          "'grounding config set KEY VALUE' to change one.")
     parsed = config.parse_value(key, value)
     path = config.save(replace(settings, **{key: parsed}))
-    typer.echo(f"{key} is now {parsed} (in {path}).")
+    typer.echo(printable(f"{key} is now {parsed} (in {path})."))
 
 
 @app.command()
@@ -472,10 +474,10 @@ def voices(
     if not found:
         say(f"No voices for '{language}'." if language else "The speech engine offers no voices.")
         raise typer.Exit(1)
-    width = max(len(v["id"]) for v in found)
+    width = max(len(printable(v["id"])) for v in found)
     for v in found:
-        langs = ", ".join(lang.lstrip("\x05") for lang in v["languages"])
-        typer.echo(f"{v['id']:<{width}}  {langs:<14}  {v['name']}")
+        langs = printable(", ".join(lang.lstrip("\x05") for lang in v["languages"]))
+        typer.echo(f"{printable(v['id']):<{width}}  {langs:<14}  {printable(v['name'])}")
 
 
 @app.command()
@@ -491,8 +493,8 @@ def devices() -> None:
     default = sd.default.device[1]
     for d in outputs:
         mark = "*" if d["index"] == default else " "
-        api = sd.query_hostapis(d["hostapi"])["name"]
-        typer.echo(f"{mark} {d['index']:>2}  {d['name']}  ({api}, "
+        api = printable(sd.query_hostapis(d["hostapi"])["name"])
+        typer.echo(f"{mark} {d['index']:>2}  {printable(d['name'])}  ({api}, "
                    f"{d['max_output_channels']} ch, {d['default_samplerate']:g} Hz)")
 
 

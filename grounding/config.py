@@ -16,6 +16,7 @@ from grounding import paths
 from grounding.cache import write_atomically
 from grounding.datafile import did_you_mean
 from grounding.errors import UsageError
+from grounding.printable import printable
 
 FILE = "config.toml"
 
@@ -79,29 +80,35 @@ def _check(key: str, value: object) -> object:
 
 
 def load(notice: Callable[[str], None]) -> Config:
-    """The settings; anything unreadable is reported through ``notice`` and left default."""
+    """The settings; anything unreadable is reported through ``notice`` and left default.
+    Text settings, and what the notices quote, come without control characters."""
     file = path()
+
+    def tell(line: str) -> None:
+        notice(printable(line))
+
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Config()
     except (OSError, UnicodeDecodeError) as exc:
-        notice(f"{file} cannot be read ({exc}); using the default settings.")
+        tell(f"{file} cannot be read ({exc}); using the default settings.")
         return Config()
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        notice(f"{file}: {exc}; using the default settings. 'grounding config' shows them.")
+        tell(f"{file}: {exc}; using the default settings. 'grounding config' shows them.")
         return Config()
     config = Config()
     lines = text.splitlines()
     for key, value in data.items():
         try:
+            value = printable(value) if isinstance(value, str) else value
             config = replace(config, **{key: _check(key, value)})
         except UsageError as exc:
             line = next((i for i, t in enumerate(lines, 1) if t.strip().startswith(key)), None)
             where = f"{file}:{line}" if line else str(file)
-            notice(f"{where}: {exc} Using the default for it.")
+            tell(f"{where}: {exc} Using the default for it.")
     return config
 
 

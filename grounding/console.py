@@ -12,7 +12,11 @@ _START = time.time()
 
 
 def say(line: str) -> None:
-    typer.echo(line, err=True)
+    """Tell the person something, on standard error; whatever it quotes from a file, the
+    settings or the system reaches the terminal without control characters."""
+    from grounding.printable import printable
+
+    typer.echo(printable(line, newlines=True), err=True)
 
 
 def on_terminal() -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from grounding.errors import ExerciseError
+from grounding.printable import printable
 
 _TYPE_NAMES = {str: "text in quotes", bool: "true or false", int: "a whole number",
                float: "a number", list: "a list in [brackets]", dict: "a table"}
@@ -22,7 +23,7 @@ class DataFile:
 
     def __init__(self, path: Path, label: str | None = None):
         self.path = path
-        self.label = label or path.name
+        self.label = printable(label or path.name)
         try:
             self.text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -42,15 +43,16 @@ class DataFile:
         found = re.search(r"\(at line (\d+), column \d+\)", message)
         reason = re.sub(r"\s*\(at .*\)$", "", message).rstrip(".")
         where = f"{self.label}:{found.group(1)}" if found else self.label
-        return (f"{where}: this is not valid TOML ({reason[0].lower() + reason[1:]}). "
-                "Text goes in double quotes, and each key = value on its own line.")
+        return printable(f"{where}: this is not valid TOML ({reason[0].lower() + reason[1:]}). "
+                         "Text goes in double quotes, and each key = value on its own line.")
 
     def fail(self, what: str, *, key: str | None = None, table: str | None = None,
              index: int | None = None) -> ExerciseError:
-        """An error naming the file, the line of ``key`` (within the table) and ``what``."""
+        """An error naming the file, the line of ``key`` (within the table) and ``what``
+        (whatever of the file it quotes is shown without control characters)."""
         line = self.line_of(key, table, index)
         where = f"{self.label}:{line}" if line else self.label
-        return ExerciseError(f"{where}: {what}")
+        return ExerciseError(printable(f"{where}: {what}"))
 
     def line_of(self, key: str | None, table: str | None = None, index: int | None = None) -> int | None:
         """The 1-based line of ``key`` in ``[table]`` (or the ``index``-th ``[[table]]``)."""
@@ -114,8 +116,14 @@ def check_keys(doc: DataFile, table: dict[str, Any], spec: dict[str, type | tupl
                            f"Valid keys here: {valid}.", key=key, table=section, index=index)
         if not check_type(value, spec[key]):
             raise doc.fail(f"{prefix}'{key}' should be {type_name(spec[key])}, "
-                           f"not {value!r}.", key=key, table=section, index=index)
+                           f"not {_quoted(value)}.", key=key, table=section, index=index)
     for key in required:
         if key not in table:
             raise doc.fail(f"{prefix}'{key}' is missing; add {key} = "
                            f"{type_name(spec[key])}.", table=section, index=index)
+
+
+def _quoted(value: Any) -> str:
+    """A wrong value as the file has it, text in quotes, without its control characters (so
+    they show neither raw nor as backslash codes)."""
+    return repr(printable(value)) if isinstance(value, str) else repr(value)

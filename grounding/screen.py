@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from grounding.breath import HOLD, IN, OUT, REST, TOP
+from grounding.printable import printable
 from grounding.timeline import Timeline
 
 WORDS = {IN: "breathe in", TOP: "a little more", HOLD: "hold", OUT: "breathe out", REST: "rest"}
@@ -91,7 +92,7 @@ class LiveDisplay:
                  color: bool, night: bool = False, animate: bool = False):
         self.out = out
         self.follow = _Follow(timeline)
-        self.title = title
+        self.title = printable(title)
         self.status = status
         self.color = color
         self.styles = NIGHT if night else DAY
@@ -138,7 +139,7 @@ class LiveDisplay:
         word = WORDS[found[0].kind] if found else ""
         bar = "█" * filled + "░" * (bar_width - filled) if found else ""
         index = self.follow.caption(frame)
-        caption = self.follow.captions[index].text if index >= 0 else ""
+        caption = printable(self.follow.captions[index].text) if index >= 0 else ""
         wrapped = _wrap(caption, width - 4, 2)
         keys = (f"space pause · q stop · +/- volume {status.volume} · "
                 f"v voice {'on' if status.voice else 'off'} · "
@@ -193,7 +194,7 @@ class PlainDisplay:
         while self.last_caption < index:
             self.last_caption += 1
             caption = self.follow.captions[self.last_caption]
-            self.out.write(f"{clock(caption.start / self.rate)}  {caption.text}\n")
+            self.out.write(f"{clock(caption.start / self.rate)}  {printable(caption.text)}\n")
         found = self.follow.phase(frame)
         if found and found[0] is not self.last_tone:
             tone = found[0]

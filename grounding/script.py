@@ -11,6 +11,7 @@ from typing import Union
 from grounding.breath import MAX_RATE, PHASE_NAMES, Pattern, Phase, parse_pattern
 from grounding.datafile import DataFile, check_keys, did_you_mean
 from grounding.errors import ExerciseError, UsageError
+from grounding.printable import printable
 
 TAGS = ("breathing", "grounding", "sleep", "urge", "quick")
 CUES = ("words", "counts", "none")
@@ -225,7 +226,8 @@ SPACINGS = ("even", "widening")
 
 def load_script(path: Path, name: str | None = None) -> Script:
     """Read and validate one exercise file. Every mistake found is reported, one per line, as
-    ``file:line: step N: what is wrong and what to write``, in one ExerciseError."""
+    ``file:line: step N: what is wrong and what to write``, in one ExerciseError. Its texts
+    (and its name) come without control characters, so none can reach the terminal."""
     doc = DataFile(path)
     data = doc.data
     problems: list[str] = []
@@ -252,10 +254,10 @@ def load_script(path: Path, name: str | None = None) -> Script:
         attempt(lambda: _check_holds(doc, data, steps))
     if problems:
         raise ExerciseError("\n".join(problems))
-    return Script(name=name or path.stem, title=data["title"].strip(),
-                  summary=data["summary"].strip(), minutes=float(data["minutes"]),
+    return Script(name=printable(name or path.stem), title=printable(data["title"]).strip(),
+                  summary=printable(data["summary"]).strip(), minutes=float(data["minutes"]),
                   tags=tuple(data["tags"]), holds=bool(data["holds"]),
-                  source=data["source"].strip(), steps=tuple(steps))
+                  source=printable(data["source"]).strip(), steps=tuple(steps))
 
 
 def _check_top(doc: DataFile, data: dict) -> None:
@@ -263,7 +265,7 @@ def _check_top(doc: DataFile, data: dict) -> None:
     if not 0.1 <= data["minutes"] <= 60:
         raise doc.fail("minutes should be from 0.1 to 60.", key="minutes")
     for key in ("title", "summary", "source"):
-        if not data[key].strip():
+        if not printable(data[key]).strip():
             raise doc.fail(f"{key} is empty; write a few words.", key=key)
     for tag in data["tags"]:
         if tag not in TAGS:
@@ -310,7 +312,7 @@ def _step(doc: DataFile, index: int, table: dict) -> Step:
         return doc.fail(prefix + what, key=key, table="step", index=index)
 
     def text(value: str, key: str) -> str:
-        value = " ".join(value.split())
+        value = " ".join(printable(value).split())
         if not value:
             raise fail(f"{key} is empty; write what the voice should say.", key)
         if value.startswith("<"):
