@@ -67,31 +67,6 @@ def test_ordinary_unicode_is_left_as_it_is():
     assert printable("") == ""
 
 
-def test_devices_and_voices_are_listed_without_control_characters(monkeypatch, capsys):
-    from grounding import cli, soundcard, speech
-
-    class Devices:
-        default = type("Default", (), {"device": (0, 1)})()
-
-        def query_devices(self):
-            return [{"index": 1, "name": "Attic\x1b]0;PWNED\x07 radio", "hostapi": 0,
-                     "max_output_channels": 2, "default_samplerate": 48000.0}]
-
-        def query_hostapis(self, index):
-            return {"name": "ALSA\x1b[2J"}
-
-    monkeypatch.setattr(soundcard, "import_sounddevice", Devices)
-    monkeypatch.setattr(speech, "list_voices", lambda: [
-        {"id": "gmw/en\x9b2J", "name": "English\x1b]52;c;aGFja2Vk\x07 (Britain)",
-         "languages": ["\x05en-gb"]}])
-    cli.devices()
-    cli.voices()
-    shown = capsys.readouterr().out
-    assert "Attic radio  (ALSA, 2 ch" in shown and "English (Britain)" in shown
-    assert "gmw/en" in shown and "en-gb" in shown
-    assert not any(c in shown for c in "\x1b\x07\x9b\x05")
-
-
 # --- the program in a pseudo-terminal ----------------------------------------------------
 
 TITLE = "Calm\\u001b]0;PWNED\\u0007 harbour\\u001b[2J"
