@@ -428,7 +428,7 @@ def help_now(
 def config_command(
     action: Annotated[Optional[str], typer.Argument(help="Leave out to show the settings, or 'set'.")] = None,
     key: Annotated[Optional[str], typer.Argument(
-        help="voice, rate, volume, device, tones, holds or country.")] = None,
+        help="voice, rate, volume, device, tones, holds, country or log.")] = None,
     value: Annotated[Optional[str], typer.Argument(
         help="The new value. For country: any two-letter country code (NZ, fr), UK, or an "
              "English name such as New Zealand; \"\" for none.")] = None,

@@ -64,3 +64,17 @@ class Terminal:
     def close(self) -> None:
         """Stop this tmux server and everything in it."""
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+
+def stop_a_pause_with_q(env: dict[str, str]) -> str:
+    """Start ``grounding pause --no-voice`` in a terminal of its own, press q once it plays,
+    and give the screen once the program has ended."""
+    term = Terminal(env)
+    try:
+        term.grounding("pause --no-voice")
+        term.wait_for("Pause: arrive")
+        term.wait_for("left")
+        term.send("q")
+        return term.wait_for("[finished]", timeout=15)
+    finally:
+        term.close()

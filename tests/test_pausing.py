@@ -18,7 +18,7 @@ import pytest
 
 from grounding.pausing import escalation, reflection_fits
 from support import run
-from terminal import Terminal
+from terminal import Terminal, stop_a_pause_with_q
 
 
 def offers(ratings: list[tuple[int | None, int | None]]) -> list[str]:
@@ -159,16 +159,9 @@ def test_q_ends_a_pause_gently_and_a_kept_log_says_it_stopped(pulse_daemon, tmp_
     (home / "config").mkdir(parents=True)
     (home / "config" / "first-run-done").touch()
     run(["config", "set", "log", "on"], home)
-    term = Terminal({**pulse_daemon.env, "GROUNDING_HOME": str(home), "TERM": "xterm"})
-    try:
-        term.grounding("pause --no-voice")
-        term.wait_for("Pause: arrive")
-        term.wait_for("left")
-        term.send("q")
-        shown = term.wait_for("[finished]", timeout=15)
-        assert "exit=130" in shown and "-icanon" not in shown.split("exit=")[-1]
-    finally:
-        term.close()
+    shown = stop_a_pause_with_q({**pulse_daemon.env, "GROUNDING_HOME": str(home),
+                                 "TERM": "xterm"})
+    assert "exit=130" in shown and "-icanon" not in shown.split("exit=")[-1]
     kept = json.loads(run(["history", "--export", "json"], home).stdout)
     assert [(k["ended"], k["urge_before"], k["note"]) for k in kept] == [("stopped", None, None)]
 

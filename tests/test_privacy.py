@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from support import espeak_available, require, run
-from terminal import Terminal
+from terminal import stop_a_pause_with_q
 
 SYSTEM_TMP = Path("/tmp")
 
@@ -190,16 +190,9 @@ def test_a_pause_after_forget_keeps_nothing(pulse_daemon, tmp_path, monkeypatch,
     if forgotten:
         assert run(["history", "--forget"], home).returncode == 0
         assert not history.path().exists()
-    term = Terminal({**pulse_daemon.env, "GROUNDING_HOME": str(home), "TERM": "xterm"})
-    try:
-        term.grounding("pause --no-voice")
-        term.wait_for("Pause: arrive")
-        term.wait_for("left")
-        term.send("q")
-        shown = term.wait_for("[finished]", timeout=15)
-        assert "exit=130" in shown
-    finally:
-        term.close()
+    shown = stop_a_pause_with_q({**pulse_daemon.env, "GROUNDING_HOME": str(home),
+                                 "TERM": "xterm"})
+    assert "exit=130" in shown
     if forgotten:
         assert not history.path().parent.exists()  # no records.db, nor its folder
     else:  # the same stopped pause is kept when the log is on
