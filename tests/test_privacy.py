@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from support import espeak_available, require, run
+from support import ROOT, espeak_available, require, run
 from terminal import stop_a_pause_with_q
 
 SYSTEM_TMP = Path("/tmp")
@@ -49,10 +49,15 @@ class Sandbox:
         self.skeleton: set[str] = set()
         """What ``system_tmp`` holds from the start: the folders leading to each bound one."""
         binds = []
-        for folder in (root, *keep):
+        kept: list[Path] = []
+        # The project and its interpreter too: a clone may itself live under /tmp
+        for folder in (root, ROOT, Path(sys.prefix), *keep):
             real = Path(os.path.realpath(folder))
             if SYSTEM_TMP not in real.parents:
                 continue  # not hidden by the private /tmp
+            if any(real == k or k in real.parents for k in kept):
+                continue  # bound in already, with a folder that holds it
+            kept.append(real)
             inside = real.relative_to(SYSTEM_TMP)
             (self.system_tmp / inside).mkdir(parents=True)
             self.skeleton |= {str(inside), *(str(p) for p in inside.parents if str(p) != ".")}
