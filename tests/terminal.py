@@ -61,6 +61,18 @@ class Terminal:
         raise AssertionError(f"{text!r} did not appear within {timeout} s; the screen:\n"
                              + self.screen())
 
+    def program_pid(self, timeout: float = 5.0) -> int:
+        """The pid of what the window's shell runs now (the program a test started)."""
+        shell = int(self._tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(f"/proc/{shell}/task/{shell}/children") as found:
+                children = found.read().split()
+            if children:
+                return int(children[0])
+            time.sleep(0.05)
+        raise AssertionError("the shell in the test's terminal runs no program")
+
     def close(self) -> None:
         """Stop this tmux server and everything in it."""
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)

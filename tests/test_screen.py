@@ -3,7 +3,9 @@ PulseAudio null sink: the display follows the sound, keys act, the terminal is p
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -113,7 +115,7 @@ def test_ctrl_c_fades_and_restores_the_terminal(term):
 def test_sigterm_stops_gently_and_restores_the_terminal(term):
     term.grounding("breathe 4-6 --cycles 7 --no-voice")
     term.wait_for("breathe in")
-    subprocess.run(["pkill", "-TERM", "-f", "grounding breathe 4-6 --cycles 7"], check=True)
+    os.kill(term.program_pid(), signal.SIGTERM)  # only the program this test started
     code, mode = ended(term)
     assert code == 143 and "-icanon" not in mode and "-echo" not in mode
 
