@@ -81,9 +81,8 @@ _lock = threading.Lock()  # the session and the voice's background thread may bo
 def temp_dir() -> Path:
     """This process's folder for temporary files: ``cache_dir()/tmp/PID-XXXX``, owner-only.
 
-    Made on first use, when folders left by processes that no longer run (killed, so nothing
-    tidied) are swept away; folders of processes still running are left alone, as two sessions
-    at once are normal. Removed when the process exits (a normal end, an error, Ctrl-C and
+    Made on first use (what killed processes left is swept once, as the program starts:
+    :func:`sweep_temp`). Removed when the process exits (a normal end, an error, Ctrl-C and
     SIGTERM all go through ``atexit``). A helper started with :func:`helper_environ` uses its
     parent's folder instead. Raises OSError if the cache cannot hold it."""
     inherited = os.environ.get(TEMP_ENV)
@@ -107,7 +106,6 @@ def _own_temp() -> Path:
     _temp = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))  # mode 0700
     if first:
         atexit.register(_remove_temp, os.getpid())
-        sweep_temp()
     return _temp
 
 

@@ -47,6 +47,8 @@ class _Follow:
         self.tone_starts = [t.start for t in self.tones]
         self.captions = [c for c in timeline.clips if not c.cue]
         self.caption_starts = [c.start for c in self.captions]
+        self.caption_texts = [printable(c.text) for c in self.captions]
+        """What each caption shows: cleaned once here, not on every frame."""
         pitches = [f for t in self.tones for f in (t.f0, t.f1)]
         self.low, self.high = (min(pitches), max(pitches)) if pitches else (0.0, 1.0)
 
@@ -139,7 +141,7 @@ class LiveDisplay:
         word = WORDS[found[0].kind] if found else ""
         bar = "█" * filled + "░" * (bar_width - filled) if found else ""
         index = self.follow.caption(frame)
-        caption = printable(self.follow.captions[index].text) if index >= 0 else ""
+        caption = self.follow.caption_texts[index] if index >= 0 else ""
         wrapped = _wrap(caption, width - 4, 2)
         keys = (f"space pause · q stop · +/- volume {status.volume} · "
                 f"v voice {'on' if status.voice else 'off'} · "
@@ -194,7 +196,8 @@ class PlainDisplay:
         while self.last_caption < index:
             self.last_caption += 1
             caption = self.follow.captions[self.last_caption]
-            self.out.write(f"{clock(caption.start / self.rate)}  {printable(caption.text)}\n")
+            text = self.follow.caption_texts[self.last_caption]
+            self.out.write(f"{clock(caption.start / self.rate)}  {text}\n")
         found = self.follow.phase(frame)
         if found and found[0] is not self.last_tone:
             tone = found[0]
