@@ -19,8 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from support import read_wav
-
 SAMPLERATE = 48000
 """The null sink's rate, and the rate the tests render and record at, Hz."""
 TOOLS = ("pulseaudio", "pactl", "parecord")
@@ -158,6 +156,8 @@ class Recorder:
 
     def stop(self) -> np.ndarray:
         """Stop recording (SIGINT, so the header is finalised) and return the samples."""
+        from support import read_wav  # imports pytest, which bench/run.py goes without
+
         if not self._end():
             raise RuntimeError("parecord did not stop on SIGINT within 5 s")
         samples, samplerate = read_wav(self.path)
