@@ -13,9 +13,8 @@ from typing import Iterator
 import numpy as np
 
 from grounding import tones
-from grounding.cache import samples_of
+from grounding.cache import PCM_SCALE, samples_of
 from grounding.palette import Palette
-from grounding.speech import PCM_SCALE
 from grounding.timeline import Timeline
 
 

@@ -21,7 +21,7 @@ from typing import Iterable, Protocol
 import numpy as np
 
 from grounding import loudness, paths
-from grounding.cache import ClipCache, SpeechClip, clip_key
+from grounding.cache import PCM_SCALE, ClipCache, SpeechClip, clip_key
 from grounding.errors import SpeechUnavailable, VoiceNotFound
 
 DEFAULT_VOICE = "en-us"
@@ -36,9 +36,6 @@ CLIP_SECONDS = 20.0
 """How long one clip may take before the worker is considered hung and killed."""
 SILENCE_DB = -50.0
 """Samples quieter than this at either end of a clip are trimmed."""
-PCM_SCALE = 32767
-"""Clips are 16-bit, as the engines write them: half the memory of float32, which matters
-for long sessions (bedtime holds minutes of speech), and far below hearing in noise."""
 
 
 class Voice(Protocol):

@@ -14,9 +14,9 @@ import numpy as np
 import pyloudnorm
 import pytest
 
-from grounding.cache import ClipCache, samples_of
+from grounding.cache import PCM_SCALE, ClipCache, samples_of
 from grounding.errors import SpeechUnavailable, VoiceNotFound
-from grounding.speech import LOUDNESS_TARGET, PCM_SCALE, Pyttsx3Voice, SilentVoice, Worker
+from grounding.speech import LOUDNESS_TARGET, Pyttsx3Voice, SilentVoice, Worker
 from support import ROOT, read_wav, require_espeak, require_espeak_cli, run, without_library
 
 pytestmark = pytest.mark.tts
