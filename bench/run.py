@@ -441,7 +441,7 @@ def measure_inprocess_render(runs: int, keep_seconds: float = 90):
 
 def measure_cold_speech(runs: int, work: Path) -> None:
     """All clips of the longest bundled exercise, each run into an empty cache."""
-    from grounding.script import load_script
+    from grounding.scriptfile import load_script
     from grounding.speech import Pyttsx3Voice
 
     script = max(map(load_script, (REPO / "scripts").glob("*.toml")),

@@ -79,7 +79,8 @@ def list_command(
     """List the exercises: name, minutes, whether they hold the breath, tags, what each is for."""
     from grounding.errors import UsageError
     from grounding.library import catalogue
-    from grounding.script import TAGS, load_script
+    from grounding.script import TAGS
+    from grounding.scriptfile import load_script
 
     if tag is not None and tag not in TAGS:
         raise UsageError(f"There is no tag '{tag}'; the tags are {', '.join(TAGS)}.")
@@ -352,7 +353,8 @@ def validate(
         help="Exercise files (.toml) to check.", exists=False, dir_okay=False)],
 ) -> None:
     """Check exercise files without playing them, and explain every mistake."""
-    from grounding.script import Breathe, load_script
+    from grounding.script import Breathe
+    from grounding.scriptfile import load_script
 
     broken = 0
     for path in files:
