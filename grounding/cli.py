@@ -486,7 +486,7 @@ def voices(
 def devices() -> None:
     """List the sound output devices (the default is marked with *)."""
     from grounding.errors import AudioUnavailable
-    from grounding.soundcard import import_sounddevice, no_device_message
+    from grounding.devices import import_sounddevice, no_device_message
 
     sd = import_sounddevice()
     outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
