@@ -220,6 +220,7 @@ def _bell(table: dict, fail: Fail) -> Bell:
 
 
 def _breathe(table: dict, fail: Fail) -> Breathe:
+    """Checked in stages, as some limits depend on the pattern and on the length."""
     try:
         pattern = parse_pattern(table["breathe"])
     except UsageError as exc:
@@ -234,14 +235,17 @@ def _breathe(table: dict, fail: Fail) -> Breathe:
     if len(lines) > room:
         raise fail(f"{len(lines)} lines do not fit: each is spoken on its own out-breath after "
                    f"the cued cycles, and there are {room}. Add cycles or remove lines.", "lines")
-    ramp, pitch_range, level = table.get("ramp"), table.get("range"), table.get("level")
-    return Breathe(pattern, int(cycles), table.get("cues", "words"), int(cue_cycles),
-                   tuple(_said(line, "lines", fail) for line in lines),
-                   None if ramp is None else float(ramp), table.get("ramp_cycles"),
-                   float(table.get("line_delay", 0.0)),
-                   None if pitch_range is None else float(pitch_range),
-                   None if level is None else float(level), float(table.get("tone_db", 0.0)),
-                   table.get("spacing", "even"))
+    return Breathe(pattern, int(cycles), cues=table.get("cues", "words"),
+                   cue_cycles=int(cue_cycles),
+                   lines=tuple(_said(line, "lines", fail) for line in lines),
+                   ramp=_number(table.get("ramp")), ramp_cycles=table.get("ramp_cycles"),
+                   line_delay=float(table.get("line_delay", 0.0)),
+                   pitch_range=_number(table.get("range")), level_db=_number(table.get("level")),
+                   tone_db=float(table.get("tone_db", 0.0)), spacing=table.get("spacing", "even"))
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _cycles(table: dict, pattern: Pattern, fail: Fail) -> int:
