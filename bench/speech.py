@@ -16,7 +16,7 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 def measure_cold_speech(runs: int, work: Path) -> None:
     """All clips of the longest bundled exercise, each run into an empty cache."""
-    from grounding.script import load_script
+    from grounding.scriptfile import load_script
     from grounding.speech import Pyttsx3Voice
 
     script = max(map(load_script, SCRIPTS.glob("*.toml")),

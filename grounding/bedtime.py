@@ -9,7 +9,8 @@ from dataclasses import replace
 
 from grounding.errors import UsageError
 from grounding.paths import bundled
-from grounding.script import Breathe, Pause, Script, Speak, cycles_for, load_script
+from grounding.script import Breathe, Pause, Script, Speak, cycles_for
+from grounding.scriptfile import load_script
 from grounding.speech import spoken_seconds
 
 MINUTES = 20.0

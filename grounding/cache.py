@@ -10,35 +10,25 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from grounding.paths import write_atomically
+
 CACHE_VERSION = 2
 """Bumped whenever the processing of clips changes, so old clips are not reused."""
+PCM_SCALE = 32767
+"""Clips are 16-bit, as the engines write them: half the memory of float32, which matters
+for long sessions (bedtime holds minutes of speech), and far below hearing in noise. A
+sample of ``PCM_SCALE`` is full scale."""
 
 
 def clip_key(**parts: object) -> str:
     """A stable key for the given parts (text, engine, voice, rate, samplerate, …)."""
     blob = json.dumps({"version": CACHE_VERSION, **parts}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _discard(path: Path) -> None:

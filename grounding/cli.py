@@ -79,7 +79,8 @@ def list_command(
     """List the exercises: name, minutes, whether they hold the breath, tags, what each is for."""
     from grounding.errors import UsageError
     from grounding.library import catalogue
-    from grounding.script import TAGS, load_script
+    from grounding.script import TAGS
+    from grounding.scriptfile import load_script
 
     if tag is not None and tag not in TAGS:
         raise UsageError(f"There is no tag '{tag}'; the tags are {', '.join(TAGS)}.")
@@ -352,7 +353,8 @@ def validate(
         help="Exercise files (.toml) to check.", exists=False, dir_okay=False)],
 ) -> None:
     """Check exercise files without playing them, and explain every mistake."""
-    from grounding.script import Breathe, load_script
+    from grounding.script import Breathe
+    from grounding.scriptfile import load_script
 
     broken = 0
     for path in files:
@@ -484,7 +486,7 @@ def voices(
 def devices() -> None:
     """List the sound output devices (the default is marked with *)."""
     from grounding.errors import AudioUnavailable
-    from grounding.soundcard import import_sounddevice, no_device_message
+    from grounding.devices import import_sounddevice, no_device_message
 
     sd = import_sounddevice()
     outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]

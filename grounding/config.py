@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Callable
 
 from grounding import paths
-from grounding.cache import write_atomically
 from grounding.datafile import did_you_mean
 from grounding.errors import UsageError
 from grounding.printable import printable
@@ -139,5 +138,5 @@ def save(config: Config) -> Path:
                 json.dumps(value) if isinstance(value, str) else str(value))
             out.append(f"{f.name} = {shown}")
     file = path()
-    write_atomically(file, ("\n".join(out) + "\n").encode("utf-8"))
+    paths.write_atomically(file, ("\n".join(out) + "\n").encode("utf-8"))
     return file

@@ -8,7 +8,8 @@ from pathlib import Path
 from grounding import paths
 from grounding.datafile import did_you_mean
 from grounding.errors import UsageError
-from grounding.script import Script, load_script
+from grounding.script import Script
+from grounding.scriptfile import load_script
 
 
 def script_dirs() -> list[Path]:

@@ -10,6 +10,7 @@ import numpy as np
 
 from grounding.datafile import DataFile, check_keys
 from grounding.errors import ExerciseError
+from grounding.limits import Limit, check_limits
 from grounding.paths import bundled
 
 GLIDES = ("ease", "linear")
@@ -110,77 +111,121 @@ class Palette:
     """Only palettes with a ``[noise]`` table can have a noise bed."""
 
 
-_TONE = {"low_hz": float, "high_hz": float, "partials": list, "peak_db": float,
-         "floor_db": float, "hold_db": float, "rest_db": float, "glide": str,
-         "settle_seconds": float, "duck_db": float, "duck_seconds": float}
-_BELL = {"hz": float, "partials": list, "decay_seconds": float, "level_db": float}
-_VOICE = {"level_db": float}
-_NOISE = {"level_db": float, "swell_db": float, "low_hz": float, "high_hz": float}
+_SECTIONS = {"tone": dict, "bell": dict, "voice": dict, "noise": dict}
+_REQUIRED = ("tone", "bell", "voice")
+"""Every palette has these; ``noise`` is optional."""
+_KEYS = {
+    "tone": {"low_hz": float, "high_hz": float, "partials": list, "peak_db": float,
+             "floor_db": float, "hold_db": float, "rest_db": float, "glide": str,
+             "settle_seconds": float, "duck_db": float, "duck_seconds": float},
+    "bell": {"hz": float, "partials": list, "decay_seconds": float, "level_db": float},
+    "voice": {"level_db": float},
+    "noise": {"level_db": float, "swell_db": float, "low_hz": float, "high_hz": float},
+}
+"""Each table's keys and their types, in the order a mistake lists them."""
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _amplitudes(tone: dict) -> bool:
+    """Partials are amplitudes >= 0, the fundamental's above 0."""
+    partials = tone["partials"]
+    return bool(partials) and all(_number(p) and p >= 0 for p in partials) and partials[0] > 0
+
+
+def _ratios(bell: dict) -> bool:
+    """Partials are [ratio, amplitude] pairs, both above 0."""
+    pairs = bell["partials"]
+    return bool(pairs) and all(isinstance(p, list) and len(p) == 2
+                               and all(_number(v) and v > 0 for v in p) for p in pairs)
+
+
+_LEVELS = "levels are in dB from -80 to 0."
+_RAMPS = "write a time from 0.02 to 2 seconds (ramps under 20 ms click)."
+_LIMITS = {
+    "tone": (
+        Limit("high_hz", "the pitch must rise: 60 <= low_hz < high_hz <= 1000 Hz (high tones "
+              "feel like alarms; CONTENT.md §5.4).",
+              lambda t: 60 <= t["low_hz"] < t["high_hz"] <= 1000),
+        Limit("partials", "write a list of amplitudes >= 0 starting with the fundamental above "
+              "0, for example [1.0, 0.25].", _amplitudes),
+        *(Limit.range(key, -80, 0, _LEVELS)
+          for key in ("peak_db", "floor_db", "hold_db", "rest_db", "duck_db")),
+        Limit.choice("glide", GLIDES, f"write one of {', '.join(GLIDES)}."),
+        *(Limit.range(key, 0.02, 2, _RAMPS) for key in ("settle_seconds", "duck_seconds")),
+    ),
+    "bell": (
+        Limit("partials", "write a list of [ratio, amplitude] pairs, for example "
+              "[[1.0, 1.0], [2.76, 0.2]].", _ratios),
+        Limit.range("decay_seconds", 0.2, 5, "write a time from 0.2 to 5 seconds."),
+        Limit("level_db", "the level is in dB from -80 to 0 and hz from 60 to 2000.",
+              lambda b: -80 <= b["level_db"] <= 0 and 60 <= b["hz"] <= 2000),
+    ),
+    "voice": (Limit.range("level_db", -40, 12, "write a gain from -40 to 12 dB."),),
+    "noise": (
+        Limit("level_db", "the level is in dBFS from -80 to -10, and the swell from 0 to 12 dB.",
+              lambda n: -80 <= n["level_db"] <= -10 and 0 <= n["swell_db"] <= 12),
+        Limit("high_hz", "the band is 20 <= low_hz < high_hz <= 8000 Hz.",
+              lambda n: 20 <= n["low_hz"] < n["high_hz"] <= 8000),
+    ),
+}
+"""What each table's keys may hold, in the order they are checked."""
 
 
 def load_palette(name_or_path: str | Path = "day") -> Palette:
     """Load and validate a palette by name (``day``) or path."""
+    path = _palette_path(name_or_path)
+    doc = DataFile(path)
+    data = doc.data
+    check_keys(doc, data, _SECTIONS, required=_REQUIRED)
+    for section in _REQUIRED:
+        _check_keys(doc, data, section)
+    for section in _REQUIRED:
+        _check_limits(doc, data, section)
+    if "noise" in data:
+        _check_keys(doc, data, "noise")
+        _check_limits(doc, data, "noise")
+    return Palette(name=path.stem, tone=_tone(data["tone"]), bell=_bell(data["bell"]),
+                   voice=VoiceSound(level_db=float(data["voice"]["level_db"])),
+                   noise=_noise(data["noise"]) if "noise" in data else None)
+
+
+def _palette_path(name_or_path: str | Path) -> Path:
+    """A ``.toml`` path as it is; a name, the bundled palette of that name."""
     path = Path(name_or_path)
     if path.suffix != ".toml":
         path = bundled("audio") / f"{name_or_path}.toml"
         if not path.exists():
             raise ExerciseError(f"There is no sound palette called '{name_or_path}'.")
-    doc = DataFile(path)
-    data = doc.data
-    check_keys(doc, data, {"tone": dict, "bell": dict, "voice": dict, "noise": dict},
-               required=("tone", "bell", "voice"))
-    tone, bell, voice = data["tone"], data["bell"], data["voice"]
-    check_keys(doc, tone, _TONE, section="tone", required=tuple(_TONE))
-    check_keys(doc, bell, _BELL, section="bell", required=tuple(_BELL))
-    check_keys(doc, voice, _VOICE, section="voice", required=tuple(_VOICE))
+    return path
 
-    def bad(section: str, key: str, what: str) -> ExerciseError:
+
+def _check_keys(doc: DataFile, data: dict, section: str) -> None:
+    keys = _KEYS[section]
+    check_keys(doc, data[section], keys, section=section, required=tuple(keys))
+
+
+def _check_limits(doc: DataFile, data: dict, section: str) -> None:
+    def bad(what: str, key: str) -> ExerciseError:
         return doc.fail(f"[{section}] {key}: {what}", key=key, table=section)
 
-    if not 60 <= tone["low_hz"] < tone["high_hz"] <= 1000:
-        raise bad("tone", "high_hz", "the pitch must rise: 60 <= low_hz < high_hz <= 1000 Hz "
-                  "(high tones feel like alarms; CONTENT.md §5.4).")
-    partials = tone["partials"]
-    if not partials or not all(isinstance(p, (int, float)) and not isinstance(p, bool)
-                               and p >= 0 for p in partials) or partials[0] <= 0:
-        raise bad("tone", "partials", "write a list of amplitudes >= 0 starting with the "
-                  "fundamental above 0, for example [1.0, 0.25].")
-    for key in ("peak_db", "floor_db", "hold_db", "rest_db", "duck_db"):
-        if not -80 <= tone[key] <= 0:
-            raise bad("tone", key, "levels are in dB from -80 to 0.")
-    if tone["glide"] not in GLIDES:
-        raise bad("tone", "glide", f"write one of {', '.join(GLIDES)}.")
-    for key in ("settle_seconds", "duck_seconds"):
-        if not 0.02 <= tone[key] <= 2:
-            raise bad("tone", key, "write a time from 0.02 to 2 seconds (ramps under 20 ms click).")
-    pairs = bell["partials"]
-    if not pairs or not all(isinstance(p, list) and len(p) == 2 and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in p)
-            for p in pairs):
-        raise bad("bell", "partials", "write a list of [ratio, amplitude] pairs, for example "
-                  "[[1.0, 1.0], [2.76, 0.2]].")
-    if not 0.2 <= bell["decay_seconds"] <= 5:
-        raise bad("bell", "decay_seconds", "write a time from 0.2 to 5 seconds.")
-    if not -80 <= bell["level_db"] <= 0 or not 60 <= bell["hz"] <= 2000:
-        raise bad("bell", "level_db", "the level is in dB from -80 to 0 and hz from 60 to 2000.")
-    if not -40 <= voice["level_db"] <= 12:
-        raise bad("voice", "level_db", "write a gain from -40 to 12 dB.")
-    noise = data.get("noise")
-    if noise is not None:
-        check_keys(doc, noise, _NOISE, section="noise", required=tuple(_NOISE))
-        if not -80 <= noise["level_db"] <= -10 or not 0 <= noise["swell_db"] <= 12:
-            raise bad("noise", "level_db", "the level is in dBFS from -80 to -10, and the "
-                      "swell from 0 to 12 dB.")
-        if not 20 <= noise["low_hz"] < noise["high_hz"] <= 8000:
-            raise bad("noise", "high_hz", "the band is 20 <= low_hz < high_hz <= 8000 Hz.")
-    return Palette(
-        name=path.stem,
-        tone=ToneSound(**{k: (tuple(float(p) for p in v) if k == "partials" else
-                              v if k == "glide" else float(v)) for k, v in tone.items()}),
-        bell=BellSound(hz=float(bell["hz"]),
-                       partials=tuple((float(r), float(a)) for r, a in pairs),
-                       decay_seconds=float(bell["decay_seconds"]),
-                       level_db=float(bell["level_db"])),
-        voice=VoiceSound(level_db=float(voice["level_db"])),
-        noise=None if noise is None else NoiseSound(**{k: float(v) for k, v in noise.items()}),
-    )
+    check_limits(data[section], _LIMITS[section], bad)
+
+
+def _tone(tone: dict) -> ToneSound:
+    numbers = {k: float(v) for k, v in tone.items() if k not in ("partials", "glide")}
+    return ToneSound(**numbers, partials=tuple(float(p) for p in tone["partials"]),
+                     glide=tone["glide"])
+
+
+def _bell(bell: dict) -> BellSound:
+    return BellSound(hz=float(bell["hz"]),
+                     partials=tuple((float(r), float(a)) for r, a in bell["partials"]),
+                     decay_seconds=float(bell["decay_seconds"]),
+                     level_db=float(bell["level_db"]))
+
+
+def _noise(noise: dict) -> NoiseSound:
+    return NoiseSound(**{k: float(v) for k, v in noise.items()})

@@ -1,4 +1,5 @@
-"""Where grounding keeps its files: the user's folders, and the bundled data.
+"""Where grounding keeps its files: the user's folders, the bundled data, and files written
+whole (:func:`write_atomically`).
 
 ``GROUNDING_HOME`` moves every user folder below one directory, which the tests use so they
 never touch the real home (the same idea as ``LLM_USER_PATH`` in simonw/llm).
@@ -201,3 +202,18 @@ def _remove_temp(owner: int) -> None:
         if _temp is not None:
             _delete(_temp)
             _temp = None
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

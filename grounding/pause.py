@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from grounding.paths import bundled
-from grounding.script import Breathe, Script, cycles_for, load_script
+from grounding.script import Breathe, Script, cycles_for
+from grounding.scriptfile import load_script
 
 SURF_MINUTES = 5.0
 """The default length of the urge surfing, minutes."""

@@ -12,8 +12,8 @@ from grounding.errors import AudioUnavailable, SpeechUnavailable, UsageError
 from grounding.palette import Palette, load_palette
 from grounding.render import Mix, render
 from grounding.script import Breathe, Script, Speak
-from grounding.sinks import NullSink, Report, WavSink
-from grounding.soundcard import ClockSink, Controls, DeviceSink
+from grounding.sinks import ClockSink, Controls, NullSink, Report, WavSink
+from grounding.soundcard import DeviceSink
 from grounding.speech import DEFAULT_RATE, Pyttsx3Voice, SilentVoice, Voice
 from grounding.timeline import Timeline, build_timeline
 

@@ -1,4 +1,5 @@
-"""Where blocks go: a WAV file or nowhere (counted and hashed); the sound card is in
+"""Where blocks go: a WAV file, nowhere (counted and hashed), or nowhere while the session's
+clock runs on wall time (when there is no sound card); the sound card is in
 grounding.soundcard.
 
 Every sink has ``samplerate`` (known before rendering starts, so the timeline is built at the
@@ -11,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -40,6 +42,18 @@ class Report:
     """``time.time()`` when the first non-silent block was handed to the device."""
     lost_at: int | None = None
     """The frame at which the sound card stopped taking audio, if it did."""
+
+
+@dataclass
+class Controls:
+    """What the listener can change while a session plays, followed by the audio callback."""
+
+    volume: float = 1.0
+    """A live factor on the rendered level, 0 to 2; changes glide over 50 ms."""
+    paused: bool = False
+    """Fades out over 250 ms and holds the session still; resuming fades back in."""
+    lost: bool = False
+    """Set by the sink when the sound card stopped taking audio; the clock goes on."""
 
 
 class NullSink:
@@ -105,3 +119,40 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+class ClockSink:
+    """Stands in for a sound card when there is none: plays nothing, but keeps the session's
+    clock on wall time (pauses included), so the display and captions go on in step."""
+
+    blocksize = BLOCKSIZE
+
+    def __init__(self, samplerate: int = 48000, why: str = ""):
+        self.samplerate = samplerate
+        self.why = why
+        """The sentence that says why there is no sound."""
+
+    def play(self, blocks: Iterable[np.ndarray],
+             on_sound: Callable[[float], None] | None = None,
+             on_tick: Callable[[int], None] | None = None,
+             controls: Controls | None = None,
+             total_frames: int | None = None) -> Report:
+        """Let the session's time pass; nothing is rendered, as nothing would be heard."""
+        report = Report(lost_at=0)
+        carry_on(0, total_frames or 0, self.samplerate, controls or Controls(), on_tick)
+        report.frames = total_frames or 0
+        return report
+
+
+def carry_on(position: int, total: int, samplerate: int, controls: Controls,
+             on_tick: Callable[[int], None] | None) -> None:
+    """With the sound gone, keep the session's clock running on wall time (pauses included)."""
+    last = time.monotonic()
+    while position < total:
+        time.sleep(0.05)
+        now = time.monotonic()
+        if not controls.paused:
+            position = min(total, position + round((now - last) * samplerate))
+        last = now
+        if on_tick:
+            on_tick(position)

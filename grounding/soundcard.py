@@ -1,6 +1,6 @@
 """The sound card: a stream fed from a bounded queue by a producer thread (python-sounddevice's
 ``examples/play_long_file.py``), whose callback only copies ready blocks and applies the live
-volume and pause ramps. sounddevice is imported here, lazily, and nowhere else.
+volume and pause ramps. The device itself is found by :mod:`grounding.devices`.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import queue
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
 
-from grounding.errors import AudioUnavailable, UsageError
-from grounding.sinks import BLOCKSIZE, Report
+from grounding.devices import find_output, import_sounddevice, no_device_message, quiet_alsa
+from grounding.errors import AudioUnavailable
+from grounding.sinks import BLOCKSIZE, Controls, Report, carry_on
 
 FADE_SECONDS = 0.25
 """Pausing and stopping fade out over this long, inside the audio callback (TECH.md §4)."""
@@ -39,51 +39,6 @@ def tail_blocks(latency_seconds: float, samplerate: int) -> int:
     return math.ceil(latency_seconds * samplerate / BLOCKSIZE) + 1
 
 
-def import_sounddevice():
-    """sounddevice, or AudioUnavailable with a sentence when PortAudio is missing."""
-    try:
-        import sounddevice
-    except OSError as exc:
-        raise AudioUnavailable(
-            f"Sound output is not available: the PortAudio library is missing ({exc}). "
-            "Install it (Debian/Ubuntu: sudo apt install libportaudio2; Fedora: sudo dnf "
-            "install portaudio), or save the session with --out session.wav; 'grounding doctor' "
-            "can check the rest.") from None
-    return sounddevice
-
-
-_ALSA_QUIET = []
-
-
-def quiet_alsa() -> None:
-    """Stop alsa-lib printing its own lines (``ALSA lib pcm.c:…: underrun occurred``) over the
-    program's calm ones: underruns are counted and reported in a sentence instead."""
-    if _ALSA_QUIET:
-        return
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("asound")
-    if not name:
-        return
-    try:
-        alsa = ctypes.CDLL(name)
-        handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                                        ctypes.c_int, ctypes.c_char_p)
-        handler = handler_type(lambda *args: None)
-        alsa.snd_lib_error_set_handler(handler)
-        _ALSA_QUIET.append(handler)  # keep it alive as long as the process
-    except (OSError, AttributeError):
-        pass
-
-
-def no_device_message(detail: str = "") -> str:
-    """The one calm line for 'there is nowhere to play sound'."""
-    why = f" ({detail})" if detail else ""
-    return (f"There is no sound output here{why}. You can save the session as a file with "
-            "--out session.wav, and 'grounding doctor' can look for the cause.")
-
-
 class DeviceSink:
     """The sound card, fed from a bounded queue by a producer thread (python-sounddevice's
     ``examples/play_long_file.py``): the callback only copies ready blocks."""
@@ -91,28 +46,12 @@ class DeviceSink:
     blocksize = BLOCKSIZE
 
     def __init__(self, device: str | int | None = None, samplerate: int | None = None):
-        sd = import_sounddevice()
+        self.sd = import_sounddevice()
         if sys.platform.startswith("linux"):
             quiet_alsa()
-        self.sd = sd
-        self.device = _device_arg(device)
-        try:
-            info = sd.query_devices(self.device, "output")
-        except ValueError as exc:
-            raise AudioUnavailable(_device_problem(device, str(exc))) from None
-        except sd.PortAudioError as exc:
-            raise AudioUnavailable(_device_problem(device, str(exc))) from None
-        self.name = info["name"]
-        self.channels = max(1, min(2, int(info["max_output_channels"])))
-        self.samplerate = int(samplerate or info["default_samplerate"])
-        try:
-            sd.check_output_settings(self.device, samplerate=self.samplerate,
-                                     channels=self.channels, dtype="float32")
-        except Exception as exc:  # PortAudioError or ValueError, depending on the host API
-            if samplerate:
-                raise UsageError(f"The device '{self.name}' cannot play at {samplerate} Hz "
-                                 f"({exc}).") from None
-            raise AudioUnavailable(no_device_message(str(exc))) from None
+        found = find_output(self.sd, device, samplerate)
+        self.device, self.name = found.device, found.name
+        self.channels, self.samplerate = found.channels, found.samplerate
 
     def play(self, blocks: Iterable[np.ndarray],
              on_sound: Callable[[float], None] | None = None,
@@ -187,7 +126,7 @@ class DeviceSink:
         if playback.problems:
             raise playback.problems[0]
         if report.lost_at is not None and total_frames is not None:
-            _carry_on(report.lost_at, total_frames, self.samplerate, controls, on_tick)
+            carry_on(report.lost_at, total_frames, self.samplerate, controls, on_tick)
         return report
 
 
@@ -230,55 +169,6 @@ def _close(stream, playback: _Playback) -> None:
                                       else stream.close), daemon=True)
     closer.start()
     closer.join(1.0)
-
-
-class ClockSink:
-    """Stands in for a sound card when there is none: plays nothing, but keeps the session's
-    clock on wall time (pauses included), so the display and captions go on in step."""
-
-    blocksize = BLOCKSIZE
-
-    def __init__(self, samplerate: int = 48000, why: str = ""):
-        self.samplerate = samplerate
-        self.why = why
-        """The sentence that says why there is no sound."""
-
-    def play(self, blocks: Iterable[np.ndarray],
-             on_sound: Callable[[float], None] | None = None,
-             on_tick: Callable[[int], None] | None = None,
-             controls: Controls | None = None,
-             total_frames: int | None = None) -> Report:
-        """Let the session's time pass; nothing is rendered, as nothing would be heard."""
-        report = Report(lost_at=0)
-        _carry_on(0, total_frames or 0, self.samplerate, controls or Controls(), on_tick)
-        report.frames = total_frames or 0
-        return report
-
-
-def _carry_on(position: int, total: int, samplerate: int, controls: Controls,
-              on_tick: Callable[[int], None] | None) -> None:
-    """With the sound gone, keep the session's clock running on wall time (pauses included)."""
-    last = time.monotonic()
-    while position < total:
-        time.sleep(0.05)
-        now = time.monotonic()
-        if not controls.paused:
-            position = min(total, position + round((now - last) * samplerate))
-        last = now
-        if on_tick:
-            on_tick(position)
-
-
-@dataclass
-class Controls:
-    """What the listener can change while a session plays, followed by the audio callback."""
-
-    volume: float = 1.0
-    """A live factor on the rendered level, 0 to 2; changes glide over 50 ms."""
-    paused: bool = False
-    """Fades out over 250 ms and holds the session still; resuming fades back in."""
-    lost: bool = False
-    """Set by the sink when the sound card stopped taking audio; the clock goes on."""
 
 
 class _Playback:
@@ -411,16 +301,3 @@ class _Playback:
         self.on, self.gain = on, gain
         if valid < frames:
             self.closing = self.tail
-
-
-def _device_arg(device: str | int | None) -> str | int | None:
-    if isinstance(device, str) and device.strip().isdigit():
-        return int(device)
-    return device
-
-
-def _device_problem(device: str | int | None, detail: str) -> str:
-    if device is None or "-1" in detail:
-        return no_device_message()
-    return (f"No output device matches '{device}' ({detail.rstrip('.')}). "
-            "'grounding devices' lists the ones you can use.")

@@ -1,48 +1,34 @@
 """Speech: the Voice protocol, the pyttsx3 voice (through a worker process) and a silent voice.
 
-pyttsx3 is used only to write clips, never to play them. Each clip is read from its WAV header
-(not assumed to be 22050 Hz), trimmed of the engine's trailing silence, resampled with soxr
-(HQ) to the output rate, loudness-normalised and cached (research/TECH.md §0, §5, §6).
+pyttsx3 is used only to write clips, never to play them: the worker process
+(:mod:`grounding.speechclient`) writes each line to a file, which is made into a clip
+(:mod:`grounding.recording`) and cached (:mod:`grounding.cache`).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import selectors
-import subprocess
 import sys
 import tempfile
 import threading
-import wave
 from pathlib import Path
 from typing import Iterable, Protocol
 
 import numpy as np
 
-from grounding import loudness, paths
+from grounding import paths
 from grounding.cache import ClipCache, SpeechClip, clip_key
 from grounding.errors import SpeechUnavailable, VoiceNotFound
+from grounding.recording import LOUDNESS_TARGET, prepare_clip, read_audio
+from grounding.speechclient import CLIP_SECONDS, START_SECONDS, Worker
 
 DEFAULT_VOICE = "en-us"
 DEFAULT_RATE = 150
 """Words per minute: about a quarter slower than pyttsx3's 200 (CONTENT.md §4: 10-20 % slower
 than default at least; TECH.md: 120-180 for guidance)."""
-LOUDNESS_TARGET = -23.0
-"""LUFS of every cached clip (TECH.md §6)."""
-START_SECONDS = 15.0
-"""How long the worker may take to start and find its voice."""
-CLIP_SECONDS = 20.0
-"""How long one clip may take before the worker is considered hung and killed."""
-SILENCE_DB = -50.0
-"""Samples quieter than this at either end of a clip are trimmed."""
-PCM_SCALE = 32767
-"""Clips are 16-bit, as the engines write them: half the memory of float32, which matters
-for long sessions (bedtime holds minutes of speech), and far below hearing in noise."""
 
 
 class Voice(Protocol):
-    """Something that turns texts into mono 16-bit clips (full scale ``PCM_SCALE``) at a
+    """Something that turns texts into mono 16-bit clips (full scale ``cache.PCM_SCALE``) at a
     sample rate."""
 
     def clips(self, texts: Iterable[str], samplerate: int) -> dict[str, SpeechClip]:
@@ -82,79 +68,6 @@ class SilentVoice:
             out[text] = np.zeros(round(spoken_seconds(text, self.rate) * samplerate),
                                  dtype=np.int16)
         return out
-
-
-class Worker:
-    """The speech worker process, spoken to with one JSON line each way, with time limits."""
-
-    def __init__(self, start_timeout: float = START_SECONDS):
-        try:  # its files, and whatever the engine may write, go to our own temporary folder
-            env = paths.helper_environ()
-            self.stderr = tempfile.TemporaryFile(dir=env[paths.TEMP_ENV])
-        except OSError as exc:
-            raise SpeechUnavailable(
-                f"Speech needs a folder for its working files in the cache, and "
-                f"{paths.temp_root()} cannot be made ({exc.strerror or exc}); nothing is "
-                "written to the system's temporary folder instead. Make the cache folder "
-                "writable, or point GROUNDING_HOME at a writable folder.") from None
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "grounding.speechworker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
-        self.buffer = b""
-        self.start_timeout = start_timeout
-
-    def ask(self, timeout: float, **request: object) -> dict:
-        """Send one request and wait up to ``timeout`` seconds for its answer."""
-        try:
-            self.process.stdin.write((json.dumps(request) + "\n").encode("utf-8"))
-            self.process.stdin.flush()
-        except OSError:
-            pass  # it has exited; its last answer (if any) is still waiting to be read
-        return self.read(timeout)
-
-    def read(self, timeout: float) -> dict:
-        """The next answer, or SpeechUnavailable if the worker died or stayed silent."""
-        fd = self.process.stdout.fileno()
-        with selectors.DefaultSelector() as selector:
-            selector.register(fd, selectors.EVENT_READ)
-            while b"\n" not in self.buffer:
-                if not selector.select(timeout):
-                    self.kill()
-                    raise SpeechUnavailable(
-                        f"The speech engine stopped answering for {timeout:g} seconds, so it was "
-                        "stopped.")
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    self._gone()
-                self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        return json.loads(line)
-
-    def _gone(self) -> None:
-        code = self.process.wait()
-        self.stderr.seek(0)
-        lines = self.stderr.read().decode("utf-8", "replace").strip().splitlines()
-        said = f": {lines[-1].strip().rstrip('.')}" if lines else ""
-        hint = (" To repair it: sudo apt install --reinstall espeak-ng-data"
-                if sys.platform.startswith("linux") else "")
-        raise SpeechUnavailable(f"The speech engine stopped unexpectedly (exit code {code}"
-                                f"{said}).{hint}")
-
-    def kill(self) -> None:
-        """Stop the worker at once."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-
-    def close(self) -> None:
-        """Let the worker finish and exit (killed if it does not within 2 seconds)."""
-        try:
-            self.process.stdin.close()
-            self.process.wait(2)
-        except (OSError, subprocess.TimeoutExpired):
-            self.kill()
-        self.process.stdout.close()
-        self.stderr.close()
 
 
 def no_engine_message(detail: str) -> str:
@@ -352,57 +265,3 @@ def list_voices() -> list[dict]:
     if not answer.get("ok"):
         raise SpeechUnavailable(no_engine_message(answer.get("detail", "")))
     return answer["voices"]
-
-
-def read_audio(path: Path) -> tuple[np.ndarray, int]:
-    """Mono float32 samples and their rate from a WAV (or, from macOS's driver, AIFF) file."""
-    head = path.read_bytes()[:4]
-    if head == b"FORM":  # pyttsx3's nsss driver always writes AIFF (TECH.md §1.4)
-        import aifc  # removed in Python 3.13; macOS users on 3.13 need soundfile instead
-
-        with aifc.open(str(path)) as f:
-            raw, rate, width, channels = (f.readframes(f.getnframes()), f.getframerate(),
-                                          f.getsampwidth(), f.getnchannels())
-        dtype = ">i2"
-    else:
-        with wave.open(str(path)) as f:
-            raw, rate, width, channels = (f.readframes(f.getnframes()), f.getframerate(),
-                                          f.getsampwidth(), f.getnchannels())
-        dtype = "<i2"
-    if width != 2:
-        raise SpeechUnavailable(f"The speech engine wrote {8 * width}-bit audio; only 16-bit "
-                                "is understood.")
-    samples = np.frombuffer(raw, dtype=dtype).astype(np.float32)
-    samples *= np.float32(1 / 32768)
-    if channels > 1:
-        samples = samples.reshape(-1, channels).mean(axis=1, dtype=np.float32)
-    return samples, rate
-
-
-def prepare_clip(samples: np.ndarray, rate: int, samplerate: int) -> np.ndarray:
-    """Trim silence at both ends, fade 5 ms in and out, resample (soxr HQ), normalise, and
-    keep it as 16-bit samples (full scale ``PCM_SCALE``). All in float32: a clip is often
-    made while a session plays, and its working memory comes on top of the session's."""
-    import soxr
-
-    loud = np.abs(samples) > 10 ** (SILENCE_DB / 20)
-    first, last = int(np.argmax(loud)), len(loud) - int(np.argmax(loud[::-1]))
-    # a float32 copy of its own, faded and (at the same rate) scaled in place below
-    samples = (samples[first:last] if len(loud) and loud[first] else samples[:0]).astype(
-        np.float32)
-    del loud
-    edge = min(len(samples) // 2, int(0.005 * rate))
-    if edge:
-        ramp = (0.5 - 0.5 * np.cos(np.pi * np.arange(edge) / edge)).astype(np.float32)
-        samples[:edge] *= ramp
-        samples[-edge:] *= ramp[::-1]
-    # measured at the engine's own rate: the same loudness (soxr HQ is flat to 10 kHz), with a
-    # half or a quarter of the samples to filter
-    measured = loudness.integrated_lufs(samples, rate)
-    if rate != samplerate and len(samples):
-        samples = soxr.resample(samples, rate, samplerate, quality="HQ")
-    samples *= np.float32(loudness.gain(samples, samplerate, LOUDNESS_TARGET,
-                                        measured=measured))
-    np.clip(samples, -1.0, 1.0, out=samples)
-    samples *= np.float32(PCM_SCALE)
-    return np.round(samples, out=samples).astype(np.int16)

@@ -10,7 +10,8 @@ from grounding.palette import load_palette
 from grounding.player import Options, as_played, breathing_script, prepare
 from grounding.render import Mix, render
 from grounding.paths import bundled
-from grounding.script import Breathe, Choice, Reflect, Speak, load_script
+from grounding.script import Breathe, Choice, Reflect, Speak
+from grounding.scriptfile import load_script
 from grounding.sinks import NullSink
 from grounding.speech import DEFAULT_RATE, Pyttsx3Voice
 from grounding.cache import ClipCache

@@ -14,9 +14,11 @@ import numpy as np
 import pyloudnorm
 import pytest
 
-from grounding.cache import ClipCache, samples_of
+from grounding.cache import PCM_SCALE, ClipCache, samples_of
 from grounding.errors import SpeechUnavailable, VoiceNotFound
-from grounding.speech import LOUDNESS_TARGET, PCM_SCALE, Pyttsx3Voice, SilentVoice, Worker
+from grounding.recording import LOUDNESS_TARGET
+from grounding.speech import Pyttsx3Voice, SilentVoice
+from grounding.speechclient import Worker
 from support import ROOT, read_wav, require_espeak, require_espeak_cli, run, without_library
 
 pytestmark = pytest.mark.tts

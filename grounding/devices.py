@@ -1,0 +1,103 @@
+"""The output devices: sounddevice imported (here, lazily, and nowhere else), alsa-lib kept
+quiet, and a device found by name or number and checked to play float32 at a rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grounding.errors import AudioUnavailable, UsageError
+
+
+def import_sounddevice():
+    """sounddevice, or AudioUnavailable with a sentence when PortAudio is missing."""
+    try:
+        import sounddevice
+    except OSError as exc:
+        raise AudioUnavailable(
+            f"Sound output is not available: the PortAudio library is missing ({exc}). "
+            "Install it (Debian/Ubuntu: sudo apt install libportaudio2; Fedora: sudo dnf "
+            "install portaudio), or save the session with --out session.wav; 'grounding doctor' "
+            "can check the rest.") from None
+    return sounddevice
+
+
+_ALSA_QUIET = []
+
+
+def quiet_alsa() -> None:
+    """Stop alsa-lib printing its own lines (``ALSA lib pcm.c:…: underrun occurred``) over the
+    program's calm ones: underruns are counted and reported in a sentence instead."""
+    if _ALSA_QUIET:
+        return
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("asound")
+    if not name:
+        return
+    try:
+        alsa = ctypes.CDLL(name)
+        handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                        ctypes.c_int, ctypes.c_char_p)
+        handler = handler_type(lambda *args: None)
+        alsa.snd_lib_error_set_handler(handler)
+        _ALSA_QUIET.append(handler)  # keep it alive as long as the process
+    except (OSError, AttributeError):
+        pass
+
+
+def no_device_message(detail: str = "") -> str:
+    """The one calm line for 'there is nowhere to play sound'."""
+    why = f" ({detail})" if detail else ""
+    return (f"There is no sound output here{why}. You can save the session as a file with "
+            "--out session.wav, and 'grounding doctor' can look for the cause.")
+
+
+@dataclass(frozen=True)
+class Output:
+    """An output device, as a stream is opened on it."""
+
+    device: str | int | None
+    """As sounddevice takes it: a name, a number, or None for the system's default."""
+    name: str
+    channels: int
+    """1 or 2: a mono session is spread over at most two."""
+    samplerate: int
+
+
+def find_output(sd, device: str | int | None = None, samplerate: int | None = None) -> Output:
+    """The output named or numbered by ``device`` (None: the default), checked to play
+    float32 at ``samplerate`` (None: the device's own rate); AudioUnavailable or UsageError,
+    with a sentence, if it cannot."""
+    wanted = _device_arg(device)
+    try:
+        info = sd.query_devices(wanted, "output")
+    except ValueError as exc:
+        raise AudioUnavailable(_device_problem(device, str(exc))) from None
+    except sd.PortAudioError as exc:
+        raise AudioUnavailable(_device_problem(device, str(exc))) from None
+    found = Output(wanted, info["name"], max(1, min(2, int(info["max_output_channels"]))),
+                   int(samplerate or info["default_samplerate"]))
+    try:
+        sd.check_output_settings(wanted, samplerate=found.samplerate,
+                                 channels=found.channels, dtype="float32")
+    except Exception as exc:  # PortAudioError or ValueError, depending on the host API
+        if samplerate:
+            raise UsageError(f"The device '{found.name}' cannot play at {samplerate} Hz "
+                             f"({exc}).") from None
+        raise AudioUnavailable(no_device_message(str(exc))) from None
+    return found
+
+
+def _device_arg(device: str | int | None) -> str | int | None:
+    if isinstance(device, str) and device.strip().isdigit():
+        return int(device)
+    return device
+
+
+def _device_problem(device: str | int | None, detail: str) -> str:
+    if device is None or "-1" in detail:
+        return no_device_message()
+    return (f"No output device matches '{device}' ({detail.rstrip('.')}). "
+            "'grounding devices' lists the ones you can use.")

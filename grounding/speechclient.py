@@ -1,0 +1,93 @@
+"""The player's side of the speech worker (:mod:`grounding.speechworker`): the process started
+with its own temporary folder, asked one JSON line at a time within time limits, and stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+import tempfile
+
+from grounding import paths
+from grounding.errors import SpeechUnavailable
+
+START_SECONDS = 15.0
+"""How long the worker may take to start and find its voice."""
+CLIP_SECONDS = 20.0
+"""How long one clip may take before the worker is considered hung and killed."""
+
+
+class Worker:
+    """The speech worker process, spoken to with one JSON line each way, with time limits."""
+
+    def __init__(self, start_timeout: float = START_SECONDS):
+        try:  # its files, and whatever the engine may write, go to our own temporary folder
+            env = paths.helper_environ()
+            self.stderr = tempfile.TemporaryFile(dir=env[paths.TEMP_ENV])
+        except OSError as exc:
+            raise SpeechUnavailable(
+                f"Speech needs a folder for its working files in the cache, and "
+                f"{paths.temp_root()} cannot be made ({exc.strerror or exc}); nothing is "
+                "written to the system's temporary folder instead. Make the cache folder "
+                "writable, or point GROUNDING_HOME at a writable folder.") from None
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grounding.speechworker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
+        self.buffer = b""
+        self.start_timeout = start_timeout
+
+    def ask(self, timeout: float, **request: object) -> dict:
+        """Send one request and wait up to ``timeout`` seconds for its answer."""
+        try:
+            self.process.stdin.write((json.dumps(request) + "\n").encode("utf-8"))
+            self.process.stdin.flush()
+        except OSError:
+            pass  # it has exited; its last answer (if any) is still waiting to be read
+        return self.read(timeout)
+
+    def read(self, timeout: float) -> dict:
+        """The next answer, or SpeechUnavailable if the worker died or stayed silent."""
+        fd = self.process.stdout.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self.buffer:
+                if not selector.select(timeout):
+                    self.kill()
+                    raise SpeechUnavailable(
+                        f"The speech engine stopped answering for {timeout:g} seconds, so it was "
+                        "stopped.")
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    self._gone()
+                self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return json.loads(line)
+
+    def _gone(self) -> None:
+        code = self.process.wait()
+        self.stderr.seek(0)
+        lines = self.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        said = f": {lines[-1].strip().rstrip('.')}" if lines else ""
+        hint = (" To repair it: sudo apt install --reinstall espeak-ng-data"
+                if sys.platform.startswith("linux") else "")
+        raise SpeechUnavailable(f"The speech engine stopped unexpectedly (exit code {code}"
+                                f"{said}).{hint}")
+
+    def kill(self) -> None:
+        """Stop the worker at once."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+    def close(self) -> None:
+        """Let the worker finish and exit (killed if it does not within 2 seconds)."""
+        try:
+            self.process.stdin.close()
+            self.process.wait(2)
+        except (OSError, subprocess.TimeoutExpired):
+            self.kill()
+        self.process.stdout.close()
+        self.stderr.close()
