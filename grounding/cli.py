@@ -77,36 +77,11 @@ def list_command(
         "--tag", help="Only exercises with this tag: breathing, grounding, sleep, urge, quick.")] = None,
 ) -> None:
     """List the exercises: name, minutes, whether they hold the breath, tags, what each is for."""
-    from grounding.errors import UsageError
-    from grounding.library import catalogue
-    from grounding.script import TAGS, load_script
+    from grounding import available
 
-    if tag is not None and tag not in TAGS:
-        raise UsageError(f"There is no tag '{tag}'; the tags are {', '.join(TAGS)}.")
-    rows, notes = [], []
-    for entry in catalogue():
-        try:
-            s = load_script(entry.path)
-        except GroundingError:
-            notes.append(f"{printable(str(entry.path))} cannot be read; 'grounding validate "
-                         f"{printable(str(entry.path))}' says why.")
-            continue
-        if tag is not None and tag not in s.tags:
-            continue
-        mark = " *" if entry.own else ""
-        rows.append((s.name + mark, f"{s.minutes:g} min", "holds" if s.holds else "",
-                     ", ".join(s.tags), s.summary))
-        if entry.replaces:
-            notes.append(f"Your own '{s.name}' ({printable(str(entry.path))}) is used instead "
-                         "of the bundled one.")
-    if not rows:
-        say(f"No exercise has the tag '{tag}'." if tag else "There are no exercises yet.")
-    else:
-        name_w, tags_w = max(len(r[0]) for r in rows), max(len(r[3]) for r in rows)
-        for name, minutes, holds, tags, summary in rows:
-            typer.echo(f"{name:<{name_w}}  {minutes:>9}  {holds:<5}  {tags:<{tags_w}}  {summary}")
-        if any(r[0].endswith(" *") for r in rows):
-            notes.insert(0, "* your own exercise")
+    lines, notes = available.exercises(tag)
+    for line in lines:
+        typer.echo(line)
     for note in notes:
         say(note)
 
@@ -287,63 +262,9 @@ def history(
         return
     entries = log.pauses()
     if show is not None:
-        _show_pause(entries, show)
+        typer.echo("\n".join(log.shown(entries, show)))
         return
-    setting = config.load(say).log
-    if not entries:
-        typer.echo({
-            "on": "Nothing is kept yet. The log is on: each pause is kept when it ends.",
-            "off": "Nothing is kept: the log is off. 'grounding config set log on' turns it "
-                   "on.",
-        }.get(setting, "Nothing is kept: the log is not on. At the end of your first pause, "
-                       "you are asked whether to keep one."))
-        return
-    number_w = len(str(len(entries)))
-    typer.echo(f"{'#':>{number_w}}  {'when':<16}  {'minutes':>7}  {'urge':>7}  {'distress':>8}  "
-               "ended     note  next")
-    for number, p in enumerate(entries, 1):
-        urge = f"{_rating(p.urge_before)}→{_rating(p.urge_after)}"
-        distress = f"{_rating(p.distress_before)}→{_rating(p.distress_after)}"
-        typer.echo(f"{number:>{number_w}}  {p.started:<16}  {p.seconds / 60:>7.1f}  {urge:>7}  "
-                   f"{distress:>8}  {p.ended:<8}  {'note' if p.note else '':<4}  "
-                   f"{p.next_step or ''}".rstrip())
-    chart = log.chart(entries)
-    if chart:
-        typer.echo("")
-        typer.echo("\n".join(chart))
-    typer.echo("\n" + log.summary(entries))
-    if any(p.note for p in entries):
-        typer.echo("'grounding history --show N' shows pause N with its note.")
-    if setting == "off":
-        typer.echo("The log is off now: these were kept while it was on. "
-                   "'grounding history --forget' deletes them.")
-
-
-def _show_pause(entries: list, number: int) -> None:
-    """One pause of the list in full, with its note; a sentence (exit 2) if there is no such
-    pause or it holds no note."""
-    from grounding.errors import UsageError
-
-    if not 1 <= number <= len(entries):
-        raise UsageError(f"There is no pause {number}: " + (
-            "nothing is kept." if not entries else
-            f"'grounding history' numbers them 1 to {len(entries)}."))
-    p = entries[number - 1]
-    if not p.note:
-        raise UsageError(f"Pause {number} holds no note; 'grounding history' marks the ones "
-                         "that do with 'note'.")
-    typer.echo(f"Pause {number}, {p.started}, {p.seconds / 60:.1f} minutes, {p.ended}")
-    typer.echo(f"urge {_rating(p.urge_before)}→{_rating(p.urge_after)}, distress "
-               f"{_rating(p.distress_before)}→{_rating(p.distress_after)}")
-    if p.next_step:
-        typer.echo(f"next: {p.next_step}")
-    # the note as written, without terminal control codes typed along with it
-    note = "".join(c if c in "\n\t" or c.isprintable() else "?" for c in p.note)
-    typer.echo("\n" + note)
-
-
-def _rating(value: int | None) -> str:
-    return "-" if value is None else str(value)
+    typer.echo("\n".join(log.listing(entries, config.load(say).log)))
 
 
 @app.command()
@@ -378,9 +299,7 @@ def doctor() -> None:
     failed = 0
     for check in CHECKS:
         found = check()
-        typer.echo(printable(f"{'ok  ' if found.ok else 'FIX '}  {found.name}: {found.summary}"))
-        for fix in found.fixes:
-            typer.echo(f"        {printable(fix)}")
+        typer.echo("\n".join(found.lines()))
         failed += not found.ok
     if failed:
         raise typer.Exit(1)
@@ -463,39 +382,21 @@ def voices(
         help="Only voices for this language, such as en or de.")] = None,
 ) -> None:
     """List the voices the speech engine offers."""
-    from grounding.speech import list_voices
+    from grounding import available
 
-    found = list_voices()
-    if language:
-        want = language.replace("_", "-").lower()
-        found = [v for v in found if any(
-            lang.lower().replace("_", "-").lstrip("\x05").startswith(want)
-            for lang in v["languages"])]
-    if not found:
+    lines = available.voices(language)
+    if not lines:
         say(f"No voices for '{language}'." if language else "The speech engine offers no voices.")
         raise typer.Exit(1)
-    width = max(len(printable(v["id"])) for v in found)
-    for v in found:
-        langs = printable(", ".join(lang.lstrip("\x05") for lang in v["languages"]))
-        typer.echo(f"{printable(v['id']):<{width}}  {langs:<14}  {printable(v['name'])}")
+    typer.echo("\n".join(lines))
 
 
 @app.command()
 def devices() -> None:
     """List the sound output devices (the default is marked with *)."""
-    from grounding.errors import AudioUnavailable
-    from grounding.soundcard import import_sounddevice, no_device_message
+    from grounding import available
 
-    sd = import_sounddevice()
-    outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
-    if not outputs:
-        raise AudioUnavailable(no_device_message())
-    default = sd.default.device[1]
-    for d in outputs:
-        mark = "*" if d["index"] == default else " "
-        api = printable(sd.query_hostapis(d["hostapi"])["name"])
-        typer.echo(f"{mark} {d['index']:>2}  {printable(d['name'])}  ({api}, "
-                   f"{d['max_output_channels']} ch, {d['default_samplerate']:g} Hz)")
+    typer.echo("\n".join(available.devices()))
 
 
 def _terminate(signum, frame) -> None:
