@@ -27,6 +27,6 @@ BEDTIME_MINUTES = 20.0
 BEDTIME_PACE = 8.0
 """Breaths a minute the bedtime routine starts from, unless the listener says their own easy
 pace (B1 ramp: about 8, then down to the pattern)."""
-BEDTIME_LONGEST = 60.0
+BEDTIME_LONGEST = 60
 """The most ``--tones-until`` may keep the bedtime pacer going, minutes (§5.3 suggests a
 cap)."""
