@@ -7,19 +7,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from grounding.defaults import BEDTIME_LONGEST, BEDTIME_MINUTES, BEDTIME_PACE
 from grounding.errors import UsageError
 from grounding.paths import bundled
 from grounding.script import Breathe, Pause, Script, Speak, cycles_for
 from grounding.scriptfile import load_script
 from grounding.speech import spoken_seconds
 
-MINUTES = 20.0
-"""The usual length, minutes (F2: 12-25; §5.3: 15-20 by default)."""
-LONGEST = 60.0
-"""The most ``--tones-until`` may keep the pacer going, minutes (§5.3 suggests a cap)."""
-PACE = 8.0
-"""Breaths a minute to start from, unless the listener says their own easy pace (B1 ramp:
-about 8, then down to the pattern)."""
+MINUTES, PACE, LONGEST = BEDTIME_MINUTES, BEDTIME_PACE, BEDTIME_LONGEST
+"""The usual length, the pace to start from and the longest ``--tones-until`` (see
+grounding.defaults)."""
 GUIDED_MOST = 16.0
 """The breathing and body scan together last at most this long, minutes (F2: 5-10 + 6-10)."""
 GLIDE_SHARE, GLIDE_MOST = 0.4, 4.0

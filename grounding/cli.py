@@ -19,6 +19,15 @@ app = typer.Typer(
     help="Voice-guided grounding and paced-breathing exercises, fully offline.",
     context_settings={"help_option_names": ["-h", "--help"]})
 
+# The options the playing commands share, each declared once, and how a command takes them.
+
+import functools
+import inspect
+from dataclasses import dataclass, fields
+from typing import get_type_hints
+
+from grounding import defaults
+
 Out = Annotated[Optional[Path], typer.Option(
     "--out", "-o", help="Write the session to this .wav file instead of the sound card.",
     dir_okay=False)]
@@ -27,17 +36,21 @@ NoTones = Annotated[bool, typer.Option("--no-tones", help="Voice only, no breath
 VoiceOpt = Annotated[Optional[str], typer.Option(
     "--voice", help="A voice id or a language such as en or en-us (see 'grounding voices').")]
 Rate = Annotated[Optional[int], typer.Option(
-    "--rate", min=80, max=300, help="Speaking speed in words per minute (default 150).")]
+    "--rate", min=defaults.RATE_RANGE[0], max=defaults.RATE_RANGE[1],
+    help=f"Speaking speed in words per minute (default {defaults.RATE}).")]
 NightRate = Annotated[Optional[int], typer.Option(
-    "--rate", min=80, max=300,
+    "--rate", min=defaults.RATE_RANGE[0], max=defaults.RATE_RANGE[1],
     help="Speaking speed in words per minute (default: your usual rate, 15 % slower).")]
 Volume = Annotated[Optional[int], typer.Option(
-    "--volume", min=0, max=100, help="Loudness from 0 to 100 (default 70).")]
+    "--volume", min=defaults.VOLUME_RANGE[0], max=defaults.VOLUME_RANGE[1],
+    help=f"Loudness from {defaults.VOLUME_RANGE[0]} to {defaults.VOLUME_RANGE[1]} "
+         f"(default {defaults.VOLUME}).")]
 Device = Annotated[Optional[str], typer.Option(
     "--device", help="Output device: a number or part of a name (see 'grounding devices').")]
 Samplerate = Annotated[Optional[int], typer.Option(
     "--samplerate", min=8000, max=192000,
-    help="Sample rate in Hz (default: the device's own rate, or 48000 for files).")]
+    help=f"Sample rate in Hz (default: the device's own rate, or {defaults.FILE_SAMPLERATE} "
+         "for files).")]
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Render everything but play nothing, and print a summary.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show timings and full error details.")]
@@ -47,6 +60,67 @@ Plain = Annotated[bool, typer.Option(
     "--plain", help="No animation or colour: one timestamped line per caption and phase "
                     "(screen-reader friendly; automatic when not on a terminal).")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")]
+
+
+@dataclass(frozen=True)
+class SessionFlags:
+    """The options every playing command takes, in the order its help lists them after the
+    command's own; ``session_flags`` adds them to a command and gathers them into one of
+    these."""
+
+    no_holds: NoHolds = False
+    out: Out = None
+    no_voice: NoVoice = False
+    no_tones: NoTones = False
+    voice: VoiceOpt = None
+    rate: Rate = None
+    volume: Volume = None
+    device: Device = None
+    samplerate: Samplerate = None
+    dry_run: DryRun = False
+    plain: Plain = False
+    quiet: Quiet = False
+    debug: Debug = False
+
+    def options(self, **chosen):
+        """How to play: these flags, with the user's settings filling what they leave out;
+        ``chosen`` are what the command decides itself (``minutes``, its own ``rate``)."""
+        given = {f.name: getattr(self, f.name) for f in fields(self)
+                 if f.name not in ("plain", "quiet", "debug")}
+        return session_options(**{**given, **chosen})
+
+    def play(self, script, options=None, **how) -> None:
+        """Play ``script`` in the terminal with these flags (``options`` if the command has
+        adjusted them; ``how``: the palette, the night display)."""
+        run_script(script, options or self.options(), self.debug, self.plain, self.quiet,
+                   **how)
+
+
+def session_flags(*, holds: bool = True, rate=Rate):
+    """Give a command the options every session takes, after its own, and pass them to it
+    gathered as one ``SessionFlags``, its keyword ``flags``. ``holds``: whether it takes
+    --no-holds; ``rate``: the --rate option, where it reads differently."""
+    declared = get_type_hints(SessionFlags, include_extras=True) | {"rate": rate}
+    shared = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
+                                annotation=declared[f.name], default=f.default)
+              for f in fields(SessionFlags) if holds or f.name != "no_holds"]
+    names = {p.name for p in shared}
+
+    def add(command):
+        own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
+               if p.name != "flags"]
+
+        @functools.wraps(command)
+        def with_flags(**given):
+            flags = SessionFlags(**{name: given.pop(name) for name in names & given.keys()})
+            return command(**given, flags=flags)
+
+        with_flags.__signature__ = inspect.Signature(own + shared)
+        with_flags.__annotations__ = {p.name: p.annotation for p in own + shared}
+        return with_flags
+
+    return add
+
 
 @app.callback()
 def start(ctx: typer.Context) -> None:
@@ -77,81 +151,47 @@ def list_command(
         "--tag", help="Only exercises with this tag: breathing, grounding, sleep, urge, quick.")] = None,
 ) -> None:
     """List the exercises: name, minutes, whether they hold the breath, tags, what each is for."""
-    from grounding.errors import UsageError
-    from grounding.library import catalogue
-    from grounding.script import TAGS
-    from grounding.scriptfile import load_script
+    from grounding import available
 
-    if tag is not None and tag not in TAGS:
-        raise UsageError(f"There is no tag '{tag}'; the tags are {', '.join(TAGS)}.")
-    rows, notes = [], []
-    for entry in catalogue():
-        try:
-            s = load_script(entry.path)
-        except GroundingError:
-            notes.append(f"{printable(str(entry.path))} cannot be read; 'grounding validate "
-                         f"{printable(str(entry.path))}' says why.")
-            continue
-        if tag is not None and tag not in s.tags:
-            continue
-        mark = " *" if entry.own else ""
-        rows.append((s.name + mark, f"{s.minutes:g} min", "holds" if s.holds else "",
-                     ", ".join(s.tags), s.summary))
-        if entry.replaces:
-            notes.append(f"Your own '{s.name}' ({printable(str(entry.path))}) is used instead "
-                         "of the bundled one.")
-    if not rows:
-        say(f"No exercise has the tag '{tag}'." if tag else "There are no exercises yet.")
-    else:
-        name_w, tags_w = max(len(r[0]) for r in rows), max(len(r[3]) for r in rows)
-        for name, minutes, holds, tags, summary in rows:
-            typer.echo(f"{name:<{name_w}}  {minutes:>9}  {holds:<5}  {tags:<{tags_w}}  {summary}")
-        if any(r[0].endswith(" *") for r in rows):
-            notes.insert(0, "* your own exercise")
+    lines, notes = available.exercises(tag)
+    for line in lines:
+        typer.echo(line)
     for note in notes:
         say(note)
 
 
 @app.command()
+@session_flags()
 def play(
     name: Annotated[str, typer.Argument(help="An exercise from 'grounding list', or a .toml file.")],
     minutes: Annotated[Optional[float], typer.Option(
         "--minutes", min=0.5, max=60,
         help="Make the breathing parts longer or shorter so the whole lasts about this long; "
              "the words stay the same.")] = None,
-    no_holds: NoHolds = False,
-    out: Out = None, no_voice: NoVoice = False, no_tones: NoTones = False,
-    voice: VoiceOpt = None, rate: Rate = None, volume: Volume = None, device: Device = None,
-    samplerate: Samplerate = None, dry_run: DryRun = False, plain: Plain = False,
-    quiet: Quiet = False, debug: Debug = False,
+    *, flags: SessionFlags,
 ) -> None:
     """Play an exercise: spoken guidance with soft breathing tones."""
     from grounding.library import find_script
 
-    run_script(find_script(name), session_options(
-        minutes=minutes, no_holds=no_holds, out=out, no_voice=no_voice, no_tones=no_tones,
-        voice=voice, rate=rate, volume=volume, device=device, samplerate=samplerate,
-        dry_run=dry_run), debug, plain, quiet)
+    flags.play(find_script(name), flags.options(minutes=minutes))
 
 
 @app.command()
+@session_flags()
 def breathe(
     pattern: Annotated[str, typer.Argument(
         help="Seconds per phase: IN-OUT, IN-HOLD-OUT or IN-HOLD-OUT-HOLD (4-6, 4-7-8, "
              "4-4-4-4), IN+MORE-OUT for a sigh (2.5+0.7-6), or a name: resonance, coherent, "
              "box, gentle-box, 4-7-8, sigh.")] = "resonance",
     minutes: Annotated[Optional[float], typer.Option(
-        "--minutes", min=0.1, max=60, help="How long, rounded to whole breaths (default 5).")] = None,
+        "--minutes", min=0.1, max=60,
+        help=f"How long, rounded to whole breaths (default {defaults.BREATHE_MINUTES:g}).")] = None,
     cycles: Annotated[Optional[int], typer.Option(
         "--cycles", min=1, max=1000, help="How many breaths, instead of --minutes.")] = None,
     ramp: Annotated[Optional[float], typer.Option(
         "--ramp", min=1, max=10,
         help="Start at this many breaths a minute and slow down gently to the pattern.")] = None,
-    no_holds: NoHolds = False,
-    out: Out = None, no_voice: NoVoice = False, no_tones: NoTones = False,
-    voice: VoiceOpt = None, rate: Rate = None, volume: Volume = None, device: Device = None,
-    samplerate: Samplerate = None, dry_run: DryRun = False, plain: Plain = False,
-    quiet: Quiet = False, debug: Debug = False,
+    *, flags: SessionFlags,
 ) -> None:
     """Paced breathing with the tone: rising as you breathe in, falling as you breathe out."""
     from grounding.breath import parse_pattern
@@ -162,41 +202,37 @@ def breathe(
     if minutes is not None and cycles is not None:
         raise UsageError("Give either --minutes or --cycles, not both.")
     shape = parse_pattern(pattern)
-    if no_holds:
+    if flags.no_holds:
         shape = shape.without_holds()
     if ramp is not None and ramp <= shape.per_minute:
         raise UsageError(f"--ramp is where the pace starts, so it must be faster than the "
                          f"pattern's {shape.per_minute:.3g} breaths a minute.")
-    count = cycles if cycles is not None else cycles_for(shape, minutes or 5.0, ramp)
-    run_script(breathing_script(shape, count, spoken=not no_voice, ramp=ramp), session_options(
-        no_holds=no_holds, out=out, no_voice=no_voice, no_tones=no_tones, voice=voice,
-        rate=rate, volume=volume, device=device, samplerate=samplerate, dry_run=dry_run),
-         debug, plain, quiet)
+    count = (cycles if cycles is not None
+             else cycles_for(shape, minutes or defaults.BREATHE_MINUTES, ramp))
+    flags.play(breathing_script(shape, count, spoken=not flags.no_voice, ramp=ramp))
 
 
 @app.command()
+@session_flags(holds=False)
 def pause(
     minutes: Annotated[float, typer.Option(
-        "--minutes", min=1, max=30, help="How long the urge surfing lasts.")] = 5.0,
+        "--minutes", min=1, max=30,
+        help="How long the urge surfing lasts.")] = defaults.SURF_MINUTES,
     no_ask: Annotated[bool, typer.Option(
         "--no-ask", help="No questions: the whole pause straight through (for a shortcut, "
                          "or with --out for a phone).")] = False,
-    out: Out = None, no_voice: NoVoice = False, no_tones: NoTones = False,
-    voice: VoiceOpt = None, rate: Rate = None, volume: Volume = None, device: Device = None,
-    samplerate: Samplerate = None, dry_run: DryRun = False, plain: Plain = False,
-    quiet: Quiet = False, debug: Debug = False,
+    *, flags: SessionFlags,
 ) -> None:
     """The pre-contact pause: for the pull to text or call someone. Nothing has to be decided."""
     from grounding import config, safety
     from grounding.pause import pause_script
 
-    options = session_options(no_holds=False, out=out, no_voice=no_voice, no_tones=no_tones,
-                       voice=voice, rate=rate, volume=volume, device=device,
-                       samplerate=samplerate, dry_run=dry_run)
+    options = flags.options()
+    debug, plain, quiet = flags.debug, flags.plain, flags.quiet
     from grounding.pausing import FIRST_NOTICE
 
     country = config.load(lambda line: None).country
-    live = out is None and not dry_run
+    live = flags.out is None and not flags.dry_run
     if not quiet:  # a few lines at most before the first word (the help stays one key away)
         if live and safety.first_run():
             say(FIRST_NOTICE)
@@ -220,25 +256,24 @@ def pause(
 
 
 @app.command()
+@session_flags(holds=False, rate=NightRate)
 def bedtime(
     minutes: Annotated[float, typer.Option(
-        "--minutes", min=10, max=45, help="How long, from 10 to 45 minutes.")] = 20.0,
+        "--minutes", min=10, max=45,
+        help="How long, from 10 to 45 minutes.")] = defaults.BEDTIME_MINUTES,
     pace: Annotated[float, typer.Option(
         "--pace", min=5.5, max=10,
         help="Your easy breathing pace, in breaths a minute, to start from; it glides down to "
-             "about 5.5.")] = 8.0,
+             "about 5.5.")] = defaults.BEDTIME_PACE,
     tones_until: Annotated[Optional[float], typer.Option(
-        "--tones-until", min=10, max=60,
+        "--tones-until", min=10, max=defaults.BEDTIME_LONGEST,
         help="Keep the quiet tones going, without the voice, until this many minutes, then "
-             "fade (at most 60).")] = None,
+             f"fade (at most {defaults.BEDTIME_LONGEST:g}).")] = None,
     noise: Annotated[Optional[str], typer.Option(
         "--noise", help="A soft noise bed that breathes with the tones: brown or pink.")] = None,
     animate: Annotated[bool, typer.Option(
         "--animate", help="Keep the breathing bar moving after the first minute.")] = False,
-    out: Out = None, no_voice: NoVoice = False, no_tones: NoTones = False,
-    voice: VoiceOpt = None, rate: NightRate = None, volume: Volume = None,
-    device: Device = None, samplerate: Samplerate = None, dry_run: DryRun = False,
-    plain: Plain = False, quiet: Quiet = False, debug: Debug = False,
+    *, flags: SessionFlags,
 ) -> None:
     """The bedtime routine: slow, quiet, nothing to answer; it fades to silence and ends by
     itself."""
@@ -251,14 +286,12 @@ def bedtime(
 
     if noise is not None and noise.lower() not in ("brown", "pink"):
         raise UsageError("--noise is brown or pink.")
-    spoken = rate or night_rate(config.load(lambda line: None).rate)
-    options = session_options(no_holds=False, out=out, no_voice=no_voice, no_tones=no_tones,
-                              voice=voice, rate=spoken, volume=volume, device=device,
-                              samplerate=samplerate, dry_run=dry_run)
+    spoken = flags.rate or night_rate(config.load(lambda line: None).rate)
+    options = flags.options(rate=spoken)
     options = replace(options, pitch=PITCH,
                       mix=replace(options.mix, noise=noise.lower() if noise else None))
-    run_script(bedtime_script(minutes, pace, tones_until, spoken), options, debug, plain,
-               quiet, palette=load_palette("night"), night=True, animate=animate)
+    flags.play(bedtime_script(minutes, pace, tones_until, spoken), options,
+               palette=load_palette("night"), night=True, animate=animate)
 
 
 @app.command()
@@ -288,63 +321,9 @@ def history(
         return
     entries = log.pauses()
     if show is not None:
-        _show_pause(entries, show)
+        typer.echo("\n".join(log.shown(entries, show)))
         return
-    setting = config.load(say).log
-    if not entries:
-        typer.echo({
-            "on": "Nothing is kept yet. The log is on: each pause is kept when it ends.",
-            "off": "Nothing is kept: the log is off. 'grounding config set log on' turns it "
-                   "on.",
-        }.get(setting, "Nothing is kept: the log is not on. At the end of your first pause, "
-                       "you are asked whether to keep one."))
-        return
-    number_w = len(str(len(entries)))
-    typer.echo(f"{'#':>{number_w}}  {'when':<16}  {'minutes':>7}  {'urge':>7}  {'distress':>8}  "
-               "ended     note  next")
-    for number, p in enumerate(entries, 1):
-        urge = f"{_rating(p.urge_before)}→{_rating(p.urge_after)}"
-        distress = f"{_rating(p.distress_before)}→{_rating(p.distress_after)}"
-        typer.echo(f"{number:>{number_w}}  {p.started:<16}  {p.seconds / 60:>7.1f}  {urge:>7}  "
-                   f"{distress:>8}  {p.ended:<8}  {'note' if p.note else '':<4}  "
-                   f"{p.next_step or ''}".rstrip())
-    chart = log.chart(entries)
-    if chart:
-        typer.echo("")
-        typer.echo("\n".join(chart))
-    typer.echo("\n" + log.summary(entries))
-    if any(p.note for p in entries):
-        typer.echo("'grounding history --show N' shows pause N with its note.")
-    if setting == "off":
-        typer.echo("The log is off now: these were kept while it was on. "
-                   "'grounding history --forget' deletes them.")
-
-
-def _show_pause(entries: list, number: int) -> None:
-    """One pause of the list in full, with its note; a sentence (exit 2) if there is no such
-    pause or it holds no note."""
-    from grounding.errors import UsageError
-
-    if not 1 <= number <= len(entries):
-        raise UsageError(f"There is no pause {number}: " + (
-            "nothing is kept." if not entries else
-            f"'grounding history' numbers them 1 to {len(entries)}."))
-    p = entries[number - 1]
-    if not p.note:
-        raise UsageError(f"Pause {number} holds no note; 'grounding history' marks the ones "
-                         "that do with 'note'.")
-    typer.echo(f"Pause {number}, {p.started}, {p.seconds / 60:.1f} minutes, {p.ended}")
-    typer.echo(f"urge {_rating(p.urge_before)}→{_rating(p.urge_after)}, distress "
-               f"{_rating(p.distress_before)}→{_rating(p.distress_after)}")
-    if p.next_step:
-        typer.echo(f"next: {p.next_step}")
-    # the note as written, without terminal control codes typed along with it
-    note = "".join(c if c in "\n\t" or c.isprintable() else "?" for c in p.note)
-    typer.echo("\n" + note)
-
-
-def _rating(value: int | None) -> str:
-    return "-" if value is None else str(value)
+    typer.echo("\n".join(log.listing(entries, config.load(say).log)))
 
 
 @app.command()
@@ -380,9 +359,7 @@ def doctor() -> None:
     failed = 0
     for check in CHECKS:
         found = check()
-        typer.echo(printable(f"{'ok  ' if found.ok else 'FIX '}  {found.name}: {found.summary}"))
-        for fix in found.fixes:
-            typer.echo(f"        {printable(fix)}")
+        typer.echo("\n".join(found.lines()))
         failed += not found.ok
     if failed:
         raise typer.Exit(1)
@@ -465,39 +442,21 @@ def voices(
         help="Only voices for this language, such as en or de.")] = None,
 ) -> None:
     """List the voices the speech engine offers."""
-    from grounding.speech import list_voices
+    from grounding import available
 
-    found = list_voices()
-    if language:
-        want = language.replace("_", "-").lower()
-        found = [v for v in found if any(
-            lang.lower().replace("_", "-").lstrip("\x05").startswith(want)
-            for lang in v["languages"])]
-    if not found:
+    lines = available.voices(language)
+    if not lines:
         say(f"No voices for '{language}'." if language else "The speech engine offers no voices.")
         raise typer.Exit(1)
-    width = max(len(printable(v["id"])) for v in found)
-    for v in found:
-        langs = printable(", ".join(lang.lstrip("\x05") for lang in v["languages"]))
-        typer.echo(f"{printable(v['id']):<{width}}  {langs:<14}  {printable(v['name'])}")
+    typer.echo("\n".join(lines))
 
 
 @app.command()
 def devices() -> None:
     """List the sound output devices (the default is marked with *)."""
-    from grounding.errors import AudioUnavailable
-    from grounding.devices import import_sounddevice, no_device_message
+    from grounding import available
 
-    sd = import_sounddevice()
-    outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
-    if not outputs:
-        raise AudioUnavailable(no_device_message())
-    default = sd.default.device[1]
-    for d in outputs:
-        mark = "*" if d["index"] == default else " "
-        api = printable(sd.query_hostapis(d["hostapi"])["name"])
-        typer.echo(f"{mark} {d['index']:>2}  {printable(d['name'])}  ({api}, "
-                   f"{d['max_output_channels']} ch, {d['default_samplerate']:g} Hz)")
+    typer.echo("\n".join(available.devices()))
 
 
 def _terminate(signum, frame) -> None:

@@ -14,6 +14,7 @@ from typing import Callable
 
 from grounding import paths
 from grounding.datafile import did_you_mean
+from grounding.defaults import RATE, RATE_RANGE, VOICE, VOLUME, VOLUME_RANGE
 from grounding.errors import UsageError
 from grounding.printable import printable
 
@@ -24,11 +25,11 @@ FILE = "config.toml"
 class Config:
     """Defaults for every session; command-line options win over them."""
 
-    voice: str = "en-us"
+    voice: str = VOICE
     """A voice id or language (see ``grounding voices``)."""
-    rate: int = 150
+    rate: int = RATE
     """Speaking speed, words per minute (80 to 300)."""
-    volume: int = 70
+    volume: int = VOLUME
     """Loudness, 0 to 100."""
     device: str = ""
     """Output device, empty for the system's default."""
@@ -45,7 +46,7 @@ class Config:
     """The private log of pauses: on or off (empty: not asked yet; asked after a first pause)."""
 
 
-_LIMITS = {"rate": (80, 300), "volume": (0, 100)}
+_LIMITS = {"rate": RATE_RANGE, "volume": VOLUME_RANGE}
 
 
 def path() -> Path:

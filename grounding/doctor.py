@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 
 from grounding import paths
+from grounding.printable import printable
 
 FIXES = {
     "portaudio": [
@@ -57,6 +58,7 @@ _SPEECH = """
 import json, tempfile
 from pathlib import Path
 from grounding import paths
+from grounding.printable import printable
 from grounding.cache import ClipCache
 from grounding.speech import Pyttsx3Voice
 cache = ClipCache(Path(tempfile.mkdtemp(prefix="doctor-", dir=paths.temp_dir())))
@@ -74,6 +76,11 @@ class Check:
     ok: bool
     summary: str
     fixes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The finding as printed: ok or FIX, what was found, and each fix indented below."""
+        return [printable(f"{'ok  ' if self.ok else 'FIX '}  {self.name}: {self.summary}"),
+                *(f"        {printable(fix)}" for fix in self.fixes)]
 
 
 def _probe(code: str, timeout: float = 30) -> tuple[dict | None, str]:

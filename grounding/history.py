@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from grounding import paths
-from grounding.errors import GroundingError
+from grounding.errors import GroundingError, UsageError
 
 FILE = "records.db"
 """A neutral name: nothing in it says what is kept (CONTENT.md §3.5)."""
@@ -189,3 +189,61 @@ def chart(entries: list[PauseRecord], width: int = 20) -> list[str]:
         lines.append(f"{p.started}  before {p.urge_before:>2} {before:<{width}}  "
                      f"after {p.urge_after:>2} {after}")
     return lines
+
+
+def listing(entries: list[PauseRecord], setting: str) -> list[str]:
+    """What ``grounding history`` shows: a numbered row per pause, the chart, the one
+    sentence that matters and what else can be done; or, with nothing kept, why. ``setting``
+    is the log setting: on, off or "" (not asked yet)."""
+    if not entries:
+        return [{
+            "on": "Nothing is kept yet. The log is on: each pause is kept when it ends.",
+            "off": "Nothing is kept: the log is off. 'grounding config set log on' turns it "
+                   "on.",
+        }.get(setting, "Nothing is kept: the log is not on. At the end of your first pause, "
+                       "you are asked whether to keep one.")]
+    number_w = len(str(len(entries)))
+    lines = [f"{'#':>{number_w}}  {'when':<16}  {'minutes':>7}  {'urge':>7}  {'distress':>8}  "
+             "ended     note  next"]
+    for number, p in enumerate(entries, 1):
+        urge = f"{_rating(p.urge_before)}→{_rating(p.urge_after)}"
+        distress = f"{_rating(p.distress_before)}→{_rating(p.distress_after)}"
+        lines.append(f"{number:>{number_w}}  {p.started:<16}  {p.seconds / 60:>7.1f}  "
+                     f"{urge:>7}  {distress:>8}  {p.ended:<8}  {'note' if p.note else '':<4}  "
+                     f"{p.next_step or ''}".rstrip())
+    drawn = chart(entries)
+    if drawn:
+        lines += ["", *drawn]
+    lines += ["", summary(entries)]
+    if any(p.note for p in entries):
+        lines.append("'grounding history --show N' shows pause N with its note.")
+    if setting == "off":
+        lines.append("The log is off now: these were kept while it was on. "
+                     "'grounding history --forget' deletes them.")
+    return lines
+
+
+def shown(entries: list[PauseRecord], number: int) -> list[str]:
+    """Pause ``number`` of the listing in full, with its note; UsageError if there is no such
+    pause or it holds no note."""
+    if not 1 <= number <= len(entries):
+        raise UsageError(f"There is no pause {number}: " + (
+            "nothing is kept." if not entries else
+            f"'grounding history' numbers them 1 to {len(entries)}."))
+    p = entries[number - 1]
+    if not p.note:
+        raise UsageError(f"Pause {number} holds no note; 'grounding history' marks the ones "
+                         "that do with 'note'.")
+    lines = [f"Pause {number}, {p.started}, {p.seconds / 60:.1f} minutes, {p.ended}",
+             f"urge {_rating(p.urge_before)}→{_rating(p.urge_after)}, distress "
+             f"{_rating(p.distress_before)}→{_rating(p.distress_after)}"]
+    if p.next_step:
+        lines.append(f"next: {p.next_step}")
+    # the note as written, without terminal control codes typed along with it
+    note = "".join(c if c in "\n\t" or c.isprintable() else "?" for c in p.note)
+    return [*lines, "", note]
+
+
+def _rating(value: int | None) -> str:
+    """A rating as shown: its number, or - where none was given."""
+    return "-" if value is None else str(value)

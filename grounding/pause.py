@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from grounding.defaults import SURF_MINUTES
 from grounding.paths import bundled
 from grounding.script import Breathe, Script, cycles_for
 from grounding.scriptfile import load_script
 
-SURF_MINUTES = 5.0
-"""The default length of the urge surfing, minutes."""
 SURF_WORDS_MINUTES = 1.0
 """About how much of the urge surfing is spoken before and after its breathing, minutes."""
 

@@ -12,7 +12,7 @@ from grounding.errors import AudioUnavailable, SpeechUnavailable, UsageError
 from grounding.palette import Palette, load_palette
 from grounding.render import Mix, render
 from grounding.script import Breathe, Script, Speak
-from grounding.sinks import ClockSink, Controls, NullSink, Report, WavSink
+from grounding.sinks import FILE_SAMPLERATE, ClockSink, Controls, NullSink, Report, WavSink
 from grounding.soundcard import DeviceSink
 from grounding.speech import DEFAULT_RATE, Pyttsx3Voice, SilentVoice, Voice
 from grounding.timeline import Timeline, build_timeline
@@ -47,14 +47,14 @@ def open_sink(options: Options, notice: Callable[[str], None]) -> Sink:
     """The sink the options ask for: a null sink, a file, or the sound card; with no sound
     card to be had, a silent clock, so the guidance still goes on on screen."""
     if options.dry_run:
-        return NullSink(options.samplerate or 48000)
+        return NullSink(options.samplerate or FILE_SAMPLERATE)
     if options.out is not None:
-        return WavSink(options.out, options.samplerate or 48000)
+        return WavSink(options.out, options.samplerate or FILE_SAMPLERATE)
     try:
         return DeviceSink(options.device, options.samplerate)
     except AudioUnavailable as exc:
         notice(f"{exc} For now the exercise carries on on screen, without sound.")
-        return ClockSink(options.samplerate or 48000, str(exc))
+        return ClockSink(options.samplerate or FILE_SAMPLERATE, str(exc))
 
 
 def make_voice(options: Options) -> Voice:

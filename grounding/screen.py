@@ -8,7 +8,6 @@ phase, the caption of what is being said, the time left, the keys), plain timest
 from __future__ import annotations
 
 import bisect
-import math
 import shutil
 from dataclasses import dataclass
 from typing import TextIO
@@ -16,6 +15,7 @@ from typing import TextIO
 from grounding.breath import HOLD, IN, OUT, REST, TOP
 from grounding.printable import printable
 from grounding.timeline import Timeline
+from grounding.tones import ease
 
 WORDS = {IN: "breathe in", TOP: "a little more", HOLD: "hold", OUT: "breathe out", REST: "rest"}
 
@@ -66,7 +66,7 @@ class _Follow:
         if found is None or self.high == self.low:
             return 0.0
         tone, x = found
-        pitch = tone.f0 + (tone.f1 - tone.f0) * (0.5 - 0.5 * math.cos(math.pi * x))
+        pitch = tone.f0 + (tone.f1 - tone.f0) * float(ease(x, self.timeline.glide))
         return (pitch - self.low) / (self.high - self.low)
 
     def caption(self, frame: int) -> int:

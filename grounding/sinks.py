@@ -20,10 +20,10 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from grounding.defaults import FILE_SAMPLERATE
 from grounding.errors import UsageError
 from grounding.paths import LEFTOVER_PREFIX, leave_note_of
 
-FILE_SAMPLERATE = 48000
 BLOCKSIZE = 2048
 """Frames per block on the sound card: robust with latency='high' (TECH.md §4)."""
 FILE_BLOCKSIZE = 8192

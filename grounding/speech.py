@@ -17,14 +17,13 @@ import numpy as np
 
 from grounding import paths
 from grounding.cache import ClipCache, SpeechClip, clip_key
+from grounding.defaults import RATE, VOICE
 from grounding.errors import SpeechUnavailable, VoiceNotFound
 from grounding.recording import LOUDNESS_TARGET, prepare_clip, read_audio
 from grounding.speechclient import CLIP_SECONDS, START_SECONDS, Worker
 
-DEFAULT_VOICE = "en-us"
-DEFAULT_RATE = 150
-"""Words per minute: about a quarter slower than pyttsx3's 200 (CONTENT.md §4: 10-20 % slower
-than default at least; TECH.md: 120-180 for guidance)."""
+DEFAULT_VOICE, DEFAULT_RATE = VOICE, RATE
+"""The voice and words per minute when none is given (see grounding.defaults)."""
 
 
 class Voice(Protocol):

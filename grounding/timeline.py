@@ -105,6 +105,9 @@ class Timeline:
     offers: list[Offer] = field(default_factory=list)
     levels: list[Level] = field(default_factory=list)
     """Changes of the session's level, in order; 0 dB before the first."""
+    glide: str = "ease"
+    """How every tone moves from its start pitch to its end pitch (the palette's glide, see
+    ``tones.ease``), so what is shown can follow what is heard."""
 
     @property
     def seconds(self) -> float:
@@ -139,7 +142,7 @@ def build_timeline(script: Script, clips: Mapping[str, SpeechClip], palette: Pal
     ``clips`` maps each text of ``script.texts()`` to its mono 16-bit samples at that rate.
     Breathing steps that follow one another join into one continuous pacer.
     """
-    timeline = Timeline(samplerate, 0)
+    timeline = Timeline(samplerate, 0, glide=palette.tone.glide)
     cursor = 0
     pacer = _Pacer()
     for n, step in enumerate(script.steps):

@@ -14,10 +14,14 @@ import numpy as np
 TAU = 2 * math.pi
 
 
-def ease(x: np.ndarray, glide: str) -> np.ndarray:
-    """Glide shape from 0 to 1 over x in [0, 1]: raised cosine (``ease``) or ``linear``."""
+def ease(x: np.ndarray | float, glide: str) -> np.ndarray | float:
+    """Glide shape from 0 to 1 over x in [0, 1]: raised cosine (``ease``) or ``linear``.
+
+    The one curve of a breath tone: its pitch is f0 + (f1 - f0) * ease(x) (``glide`` below
+    integrates it into the phase), and the display's bar follows the same curve. Arrays keep
+    their dtype; a plain number gives a number."""
     if glide == "ease":
-        return 0.5 - 0.5 * np.cos(x.dtype.type(math.pi) * x)
+        return 0.5 - 0.5 * np.cos(np.asarray(x).dtype.type(math.pi) * x)
     return x
 
 

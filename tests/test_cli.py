@@ -71,6 +71,22 @@ def test_bad_input_gets_a_sentence_and_exit_code_2(tmp_path, args, words):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", [["play", "box"], ["breathe", "box", "--cycles", "2"],
+                                     ["pause", "--no-ask", "--minutes", "1"],
+                                     ["bedtime", "--minutes", "10"]])
+def test_every_playing_command_takes_the_session_options_and_checks_them(tmp_path, command):
+    slow, fast = (run([*command, "--dry-run", "--no-voice", "--samplerate", "16000", "--volume",
+                       "30", "--rate", rate, "--plain"], tmp_path) for rate in ("100", "300"))
+    assert slow.returncode == fast.returncode == 0, slow.stderr + fast.stderr
+    assert "at 16000 Hz" in slow.stderr and "at 16000 Hz" in fast.stderr
+    if command[0] != "breathe":  # breathing alone has no words for the rate to stretch
+        assert slow.stdout != fast.stdout
+    for option, value in (("--rate", "10"), ("--volume", "101"), ("--samplerate", "100")):
+        refused = run([*command, option, value, "--dry-run"], tmp_path)
+        assert refused.returncode == 2
+        assert f"Invalid value for '{option}'" in refused.stderr
+
+
 def without_sound(result, started: float) -> None:
     """The session ran its full six seconds, on screen, after one calm line."""
     assert result.returncode == 0, result.stderr

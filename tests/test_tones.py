@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -138,3 +140,35 @@ def test_no_holds_removes_the_steady_top_of_the_breath_on_the_audio():
     assert top_fraction(held) > 0.35
     assert top_fraction(free) < 0.2
     assert len(free) == 3 * 8 * RATE and len(held) == 3 * 16 * RATE
+
+
+def bar_share(timeline, frame: int) -> float:
+    """How full the live display's bar is at ``frame``, read from what it draws."""
+    import io
+
+    from grounding.screen import LiveDisplay, Status
+
+    out = io.StringIO()
+    LiveDisplay(out, timeline, "T", Status(70, True, True), color=False).tick(frame)
+    bar = next(line for line in out.getvalue().split("\n") if "█" in line or "░" in line)
+    return bar.count("█") / (bar.count("█") + bar.count("░"))
+
+
+@pytest.mark.parametrize("glide", ["ease", "linear"])
+def test_the_bar_follows_the_pitch_that_is_heard_for_either_glide(glide, monkeypatch):
+    # The bar shows the pacer's pitch between the lowest and highest it plays; the pitch is
+    # measured on the rendered audio, so a display easing its own way would be off by up to
+    # 11 Hz (a tenth of the range) a fifth of the way into the in-breath.
+    monkeypatch.setenv("COLUMNS", "100")  # an 80-character bar: steps of 1.4 Hz
+    palette = dataclasses.replace(PALETTE, tone=dataclasses.replace(PALETTE.tone, glide=glide))
+    s = Script("t", "T", "t", 1, (), False, "tests", (Breathe(parse_pattern("4-6"), 2, "none", 0),))
+    timeline = build_timeline(s, {}, palette, RATE)
+    x = np.concatenate(list(render(timeline, palette, Mix(volume=1.0), 4096)))[:, 0]
+    low, high = palette.tone.low_hz, palette.tone.high_hz
+    rising = [t for t in timeline.tones if t.kind == "in"][1]
+    assert (rising.f0, rising.f1) == (low, high)
+    for share in (0.2, 0.35, 0.5, 0.65, 0.8):
+        frame = rising.start + round(share * rising.frames)
+        heard = pitch(x[frame - 2400:frame + 2400].astype(np.float64), RATE)
+        shown = low + bar_share(timeline, frame) * (high - low)
+        assert shown == pytest.approx(heard, abs=2.0), share

@@ -1,0 +1,86 @@
+"""What there is to choose from here, as lines to print: the exercises (``grounding list``),
+the speech engine's voices (``grounding voices``) and the sound outputs (``grounding
+devices``). Whatever comes from a file or the system is shown without control characters."""
+
+from __future__ import annotations
+
+from grounding.errors import AudioUnavailable, GroundingError, UsageError
+from grounding.printable import printable
+
+
+def exercises(tag: str | None = None) -> tuple[list[str], list[str]]:
+    """The table of exercises (name, minutes, whether they hold the breath, tags, what each
+    is for), only those with ``tag`` if one is given; and the notes to go with it: the
+    user's own, those that cannot be read, those that set a bundled one aside."""
+    from grounding.library import catalogue
+    from grounding.script import TAGS
+    from grounding.scriptfile import load_script
+
+    if tag is not None and tag not in TAGS:
+        raise UsageError(f"There is no tag '{tag}'; the tags are {', '.join(TAGS)}.")
+    rows, notes = [], []
+    for entry in catalogue():
+        try:
+            s = load_script(entry.path)
+        except GroundingError:
+            notes.append(f"{printable(str(entry.path))} cannot be read; 'grounding validate "
+                         f"{printable(str(entry.path))}' says why.")
+            continue
+        if tag is not None and tag not in s.tags:
+            continue
+        mark = " *" if entry.own else ""
+        rows.append((s.name + mark, f"{s.minutes:g} min", "holds" if s.holds else "",
+                     ", ".join(s.tags), s.summary))
+        if entry.replaces:
+            notes.append(f"Your own '{s.name}' ({printable(str(entry.path))}) is used instead "
+                         "of the bundled one.")
+    if not rows:
+        return [], [f"No exercise has the tag '{tag}'." if tag else
+                    "There are no exercises yet.", *notes]
+    name_w, tags_w = max(len(r[0]) for r in rows), max(len(r[3]) for r in rows)
+    lines = [f"{name:<{name_w}}  {minutes:>9}  {holds:<5}  {tags:<{tags_w}}  {summary}"
+             for name, minutes, holds, tags, summary in rows]
+    if any(r[0].endswith(" *") for r in rows):
+        notes.insert(0, "* your own exercise")
+    return lines, notes
+
+
+def voices(language: str | None = None) -> list[str]:
+    """One line per voice the speech engine offers (id, languages, name), only those for
+    ``language`` (such as en or de) if one is given; empty if there are none."""
+    from grounding.speech import list_voices
+
+    found = list_voices()
+    if language:
+        want = language.replace("_", "-").lower()
+        # espeak-ng's languages start with a priority byte (\x05), shown without it
+        found = [v for v in found if any(
+            lang.lower().replace("_", "-").lstrip("\x05").startswith(want)
+            for lang in v["languages"])]
+    if not found:
+        return []
+    width = max(len(printable(v["id"])) for v in found)
+    lines = []
+    for v in found:
+        langs = printable(", ".join(lang.lstrip("\x05") for lang in v["languages"]))
+        lines.append(f"{printable(v['id']):<{width}}  {langs:<14}  {printable(v['name'])}")
+    return lines
+
+
+def devices() -> list[str]:
+    """One line per sound output (the default marked with *): its number, name, host API,
+    channels and rate. AudioUnavailable if there is none."""
+    from grounding.devices import import_sounddevice, no_device_message
+
+    sd = import_sounddevice()
+    outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
+    if not outputs:
+        raise AudioUnavailable(no_device_message())
+    default = sd.default.device[1]
+    lines = []
+    for d in outputs:
+        mark = "*" if d["index"] == default else " "
+        api = printable(sd.query_hostapis(d["hostapi"])["name"])
+        lines.append(f"{mark} {d['index']:>2}  {printable(d['name'])}  ({api}, "
+                     f"{d['max_output_channels']} ch, {d['default_samplerate']:g} Hz)")
+    return lines
