@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Mapping
 
-import numpy as np
 
 from grounding.breath import HOLD, IN, OUT, PHASE_NAMES, REST, TOP
 from grounding.cache import SpeechClip
@@ -60,7 +59,7 @@ class Clip:
     frames: int
     text: str
     samples: SpeechClip
-    """Mono 16-bit at the timeline's rate (full scale ``speech.PCM_SCALE``), in memory or in
+    """Mono 16-bit at the timeline's rate (full scale ``cache.PCM_SCALE``), in memory or in
     the cache, to be read when it plays; all zeros for a silent voice."""
     cue: bool = False
     """A cue word on a breath phase ("in", "two"), not a line to show as a caption."""
