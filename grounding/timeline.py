@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Mapping
 
-
 from grounding.breath import HOLD, IN, OUT, PHASE_NAMES, REST, TOP
 from grounding.cache import SpeechClip
 from grounding.palette import Palette
