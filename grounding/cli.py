@@ -8,13 +8,34 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
-from grounding.console import TERMINATED, ask, on_terminal, run_script, say, session_options
-from grounding.errors import GroundingError
+from grounding.console import ask, on_terminal, run_script, say, session_options
+from grounding.errors import GroundingError, Stopped
 from grounding.printable import printable
 
+
+class _Commands(TyperGroup):
+    """The commands, run so that a stop reaches :func:`main` as it is: on its own, Typer
+    turns every KeyboardInterrupt into exit code 130, SIGTERM's included."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except Stopped as stop:
+            raise _PastTyper(stop) from None
+
+
+class _PastTyper(BaseException):
+    """A :class:`Stopped` on its way past Typer to :func:`main`."""
+
+    def __init__(self, stop: Stopped):
+        super().__init__(stop)
+        self.stop = stop
+
+
 app = typer.Typer(
-    add_completion=False, invoke_without_command=True, rich_markup_mode=None,
+    cls=_Commands, add_completion=False, invoke_without_command=True, rich_markup_mode=None,
     pretty_exceptions_enable=False,
     help="Voice-guided grounding and paced-breathing exercises, fully offline.",
     context_settings={"help_option_names": ["-h", "--help"]})
@@ -459,28 +480,33 @@ def devices() -> None:
     typer.echo("\n".join(available.devices()))
 
 
-def _terminate(signum, frame) -> None:
-    """SIGTERM stops a session the way Ctrl-C does: a fade, the terminal put back, exit 143."""
-    TERMINATED.append(signum)
-    raise KeyboardInterrupt
+def _stop(signum, frame) -> None:
+    """Ctrl-C and SIGTERM stop a session the way q does: a fade, the terminal put back, and
+    the exit code that says which (see :class:`Stopped`)."""
+    raise Stopped(signum)
 
 
 def main() -> None:
-    """Run the command line; turn our errors into one sentence and an exit code."""
+    """Run the command line; turn our errors into one sentence and an exit code, and a stop
+    into its exit code (what it stopped has said so)."""
     import signal
 
     from grounding import paths
 
-    signal.signal(signal.SIGTERM, _terminate)
-    paths.sweep_temp()  # what a killed run left (its own folder goes at exit, by atexit)
+    signal.signal(signal.SIGTERM, _stop)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if ignored
+        signal.signal(signal.SIGINT, _stop)
     try:
-        app(prog_name="grounding")
+        paths.sweep_temp()  # what a killed run left (its own folder goes at exit, by atexit)
+        try:
+            app(prog_name="grounding")
+        except _PastTyper as passing:
+            raise passing.stop from None
     except GroundingError as exc:
         say(str(exc))
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        say("Stopped.")
-        sys.exit(143 if TERMINATED else 130)
+    except Stopped as stop:
+        sys.exit(stop.exit_code)
     except Exception as exc:  # anything unforeseen: an apology and where the details are
         _unexpected(exc, "--debug" in sys.argv)
 

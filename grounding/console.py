@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import time
 
-import typer
+from grounding.errors import Stopped
 
 _START = time.time()
 
@@ -16,7 +16,18 @@ def say(line: str) -> None:
     settings or the system reaches the terminal without control characters."""
     from grounding.printable import printable
 
-    typer.echo(printable(line, newlines=True), err=True)
+    _write(sys.stderr, printable(line, newlines=True))
+
+
+def show(text: str = "", end: str = "\n") -> None:
+    """Print on standard output: what a command answers, a question asked."""
+    _write(sys.stdout, text, end)
+
+
+def _write(stream, text: str, end: str = "\n") -> None:
+    if stream is not None:  # None when the program was started with it closed
+        stream.write(text + end)
+        stream.flush()
 
 
 def on_terminal() -> bool:
@@ -42,9 +53,6 @@ def session_options(*, no_voice: bool, no_tones: bool, volume: int | None, no_ho
         **rest)
 
 
-TERMINATED = []
-
-
 def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = False,
                voice=None, palette=None, night: bool = False, animate: bool = False) -> None:
     """Play a script with a display and keys; print what happened. ``voice`` is one shared
@@ -54,108 +62,147 @@ def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = 
     import os
 
     from grounding import safety
-    from grounding.player import open_session
 
     tell = (lambda line: None) if quiet else say
     where = (f"to {options.out}" if options.out else "(dry run)" if options.dry_run else "")
     if safety.first_run() and not quiet and not options.dry_run:
-        typer.echo(safety.NOTICE + "\n", err=True)
+        _write(sys.stderr, safety.NOTICE + "\n")
         safety.mark_shown()
-    session = open_session(script, options, notice=say, palette=palette, voice=voice)
-    tell(f"{script.title} · {_length(session.timeline.seconds / 60)}"
-        + (f" · {where}" if where else ""))
-    if not session.live:
-        report = _run_offline(session, options)
-        seconds = session.timeline.seconds
-        if options.dry_run:
-            typer.echo("\n".join(session.timeline.describe()))
-            tell(f"Rendered {_clock(seconds)} at {session.timeline.samplerate} Hz "
-                f"({report.frames} frames, sha256 {report.sha256[:16]}).")
-        else:
-            tell(f"Wrote {options.out} ({_clock(seconds)}, {session.timeline.samplerate} Hz).")
+
+    def announce(session) -> None:
+        tell(f"{script.title} · {_length(session.timeline.seconds / 60)}"
+             + (f" · {where}" if where else ""))
+
+    if options.out is not None or options.dry_run:
+        _run_offline(script, options, tell, announce, voice, palette)
         return
-    _run_live(session, options, debug, quiet or False,
+    _run_live(script, options, announce, voice, palette, debug, quiet,
               plain or not sys.stdout.isatty() or os.environ.get("TERM", "") == "dumb",
               night, animate)
 
 
-def _run_offline(session, options):
+def _run_offline(script, options, tell, announce, voice, palette) -> None:
+    """Into a file, or nowhere (``--dry-run``), as fast as it renders."""
+    from grounding.player import play
+    from grounding.printable import printable
+    from grounding.screen import clock
+
     try:
-        return session.run()
-    except KeyboardInterrupt:
-        say(f"Stopped; {options.out} was not written." if options.out else "Stopped.")
-        raise typer.Exit(130) from None
+        session, report = play(script, options, say, palette, voice, on_ready=announce)
+    except Stopped as stop:
+        stop.tell(say, f"Stopped; {options.out} was not written." if options.out
+                  else "Stopped.")
+        raise
+    timeline = session.timeline
+    length = clock(round(timeline.seconds))
+    if options.dry_run:
+        show(printable("\n".join(timeline.describe()), newlines=True))
+        tell(f"Rendered {length} at {timeline.samplerate} Hz "
+             f"({report.frames} frames, sha256 {report.sha256[:16]}).")
+    else:
+        tell(f"Wrote {options.out} ({length}, {timeline.samplerate} Hz).")
 
 
-def _run_live(session, options, debug: bool, quiet: bool, plain: bool, night: bool = False,
-              animate: bool = False) -> None:
-    import os
-
+def _run_live(script, options, announce, voice, palette, debug: bool, quiet: bool,
+              plain: bool, night: bool = False, animate: bool = False) -> None:
+    """On the sound card, with the display and the keys."""
     from grounding.keys import Keys
-    from grounding.screen import LiveDisplay, PlainDisplay, QuietDisplay, Status
-    from grounding.soundcard import DeviceSink
-
-    mix, controls = session.mix, session.controls
-    start_volume = round(controls.volume * 100)
-    status = Status(volume=start_volume, voice=mix.voice, tones=mix.tones)
-    lost_said = []
+    from grounding.player import play
 
     def sounding(epoch: float) -> None:
         say(f"debug: first audible block handed to the device "
-             f"{1000 * (epoch - _START):.0f} ms after the command line loaded "
-             f"(epoch {epoch:.6f})")
+            f"{1000 * (epoch - _START):.0f} ms after the command line loaded "
+            f"(epoch {epoch:.6f})")
 
     with Keys() as keys:
-        status.keys = keys.active
-        if not isinstance(session.sink, DeviceSink):  # no sound card: said once already
-            lost_said.append(True)
-        if quiet:
-            display = QuietDisplay()
-        elif plain:
-            display = PlainDisplay(sys.stdout, session.timeline)
-        else:
-            display = LiveDisplay(sys.stdout, session.timeline, session.script.title, status,
-                                  color="NO_COLOR" not in os.environ, night=night,
-                                  animate=animate)
-            if lost_said:
-                display.note = ("No sound here: the words carry on on screen. "
-                                "'grounding doctor' can look for the cause.")
-
-        def tick(frame: int) -> None:
-            for key in keys.read():
-                if key in "hH":
-                    display.show_above(_help_lines())
-                _press(key, status, mix, controls)
-            if controls.lost and not lost_said:
-                lost_said.append(True)
-                line = ("The sound output went away, so the guidance carries on here, in "
-                        "step. 'grounding doctor' can look for the cause.")
-                if isinstance(display, LiveDisplay):
-                    display.note = line
-                else:
-                    say(line)
-            display.tick(frame)
-
+        live = _Live(keys, announce, quiet, plain, night, animate)
         try:
-            report = session.run(sounding if debug else None, tick)
-        except KeyboardInterrupt:
-            display.close()
+            _, report = play(script, options, say, palette, voice, on_ready=live.ready,
+                             on_sound=sounding if debug else None, on_tick=live.tick)
+        except Stopped as stop:
+            live.close()
             if not quiet:
-                say("Stopped.")
-            raise typer.Exit(143 if TERMINATED else 130) from None
+                stop.tell(say)
+            raise
         finally:
-            display.close()
-            if status.volume != start_volume:
-                _remember_volume(status.volume)
+            live.close()
     if report.underflows and not quiet:
         say(f"The sound card ran short of audio {report.underflows} time"
-             f"{'s' if report.underflows != 1 else ''}; you may have heard small gaps.")
+            f"{'s' if report.underflows != 1 else ''}; you may have heard small gaps.")
+
+
+class _Live:
+    """What the terminal shows and hears while one session plays on the sound card: the
+    display, made once the session is ready, and the keys, read on every tick."""
+
+    def __init__(self, keys, announce, quiet: bool, plain: bool, night: bool, animate: bool):
+        from grounding.screen import QuietDisplay
+
+        self.keys = keys
+        self.announce = announce
+        self.quiet, self.plain, self.night, self.animate = quiet, plain, night, animate
+        self.display = QuietDisplay()
+        self.session = None
+        self.status = None
+        self.start_volume = 0
+        self.lost_said = False
+
+    def ready(self, session) -> None:
+        """Announce the session and put up its display."""
+        import os
+
+        from grounding.screen import LiveDisplay, PlainDisplay, Status
+        from grounding.soundcard import DeviceSink
+
+        self.announce(session)
+        self.session = session
+        self.start_volume = round(session.controls.volume * 100)
+        self.status = Status(volume=self.start_volume, voice=session.mix.voice,
+                             tones=session.mix.tones, keys=self.keys.active)
+        self.lost_said = not isinstance(session.sink, DeviceSink)  # no sound card: said once
+        if self.quiet:
+            return
+        if self.plain:
+            self.display = PlainDisplay(sys.stdout, session.timeline)
+            return
+        self.display = LiveDisplay(sys.stdout, session.timeline, session.script.title,
+                                   self.status, color="NO_COLOR" not in os.environ,
+                                   night=self.night, animate=self.animate)
+        if self.lost_said:
+            self.display.note = ("No sound here: the words carry on on screen. "
+                                 "'grounding doctor' can look for the cause.")
+
+    def tick(self, frame: int) -> None:
+        """Act on the keys pressed since the last tick, then redraw for ``frame``."""
+        from grounding.screen import LiveDisplay
+
+        session, status = self.session, self.status
+        for key in self.keys.read():
+            if key in "hH":
+                self.display.show_above(_help_lines())
+            _press(key, status, session.mix, session.controls)
+        if session.controls.lost and not self.lost_said:
+            self.lost_said = True
+            line = ("The sound output went away, so the guidance carries on here, in "
+                    "step. 'grounding doctor' can look for the cause.")
+            if isinstance(self.display, LiveDisplay):
+                self.display.note = line
+            else:
+                say(line)
+        self.display.tick(frame)
+
+    def close(self) -> None:
+        """Put the terminal's cursor back, and remember a volume changed by the keys."""
+        self.display.close()
+        if self.status is not None and self.status.volume != self.start_volume:
+            _remember_volume(self.status.volume)
+            self.start_volume = self.status.volume
 
 
 def _press(key: str, status, mix, controls) -> None:
     """What one key does while a session plays."""
     if key in "qQ":
-        raise KeyboardInterrupt
+        raise Stopped()
     if key == " ":
         controls.paused = status.paused = not status.paused
     elif key in "+=":
@@ -193,11 +240,6 @@ def _length(minutes: float) -> str:
     return f"about {whole} minute{'s' if whole != 1 else ''}"
 
 
-def _clock(seconds: float) -> str:
-    whole = round(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
 CHOICES = (
     ("I want to reach out to someone, and want to pause first", "pause"),
     ("I can't sleep", "bedtime"),
@@ -215,10 +257,10 @@ def ask() -> str | None:
 
     from grounding.keys import Keys
 
-    typer.echo("What do you need right now?\n")
+    show("What do you need right now?\n")
     for number, (text, _) in enumerate(CHOICES, 1):
-        typer.echo(f"  {number}  {text}")
-    typer.echo("\nPress a number, or q to leave.")
+        show(f"  {number}  {text}")
+    show("\nPress a number, or q to leave.")
     with Keys() as keys:
         while True:
             key = keys.read()[-1:]
@@ -231,14 +273,14 @@ def ask() -> str | None:
         if name is None:
             return ""
         for left in (3, 2, 1):
-            typer.echo(f"\rStarting '{name}' in {left} (q to cancel) ", nl=False)
+            show(f"\rStarting '{name}' in {left} (q to cancel) ", end="")
             deadline = time.monotonic() + 1
             while time.monotonic() < deadline:
                 if "q" in keys.read().lower():
-                    typer.echo("")
+                    show("")
                     return None
                 time.sleep(0.05)
-        typer.echo("")
+        show("")
     return name
 
 

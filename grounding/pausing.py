@@ -12,9 +12,8 @@ from datetime import datetime
 from time import monotonic
 from typing import Callable
 
-import typer
-
 from grounding import config, history, safety
+from grounding.errors import Stopped
 from grounding.library import find_script
 from grounding.pause import part, surf_part, surf_stretches
 from grounding.player import as_played
@@ -99,13 +98,11 @@ class Pausing:
         try:
             self._flow(entry)
             entry["ended"] = "finished"
-        except typer.Exit:
+        except Stopped as stop:
             self._keep(started, clock, entry, ask=False)
+            if not self.quiet:  # said here if it came between parts, at a question
+                stop.tell(self.say)
             raise
-        except KeyboardInterrupt:
-            self._keep(started, clock, entry, ask=False)
-            self.say("Stopped.")
-            raise typer.Exit(130) from None
         self._keep(started, clock, entry, ask=self.ask)
         self._show(CLOSING)
 

@@ -1,4 +1,5 @@
-"""The whole pipeline in one readable function: script → clips → timeline → blocks → sink."""
+"""The whole pipeline in one readable function, :func:`play`: script → clips → timeline →
+blocks → sink. The commands play every session through it."""
 
 from __future__ import annotations
 
@@ -121,38 +122,37 @@ class Session:
         """Whether it plays in real time on the sound card (rather than into a file)."""
         return isinstance(self.sink, (DeviceSink, ClockSink))
 
-    def run(self, on_sound: Callable[[float], None] | None = None,
-            on_tick: Callable[[int], None] | None = None) -> Report:
-        """Play it. On the sound card, ``on_sound`` hears when the first sound reached the
-        device and ``on_tick`` the frame being heard, about every 50 ms."""
-        blocks = render(self.timeline, self.palette, self.mix, self.sink.blocksize)
-        if isinstance(self.sink, (DeviceSink, ClockSink)):
-            return self.sink.play(blocks, on_sound, on_tick, self.controls, self.timeline.frames)
-        return self.sink.play(blocks)
 
+def play(script: Script, options: Options, notice: Callable[[str], None],
+         palette: Palette | None = None, voice: Voice | None = None,
+         on_ready: Callable[[Session], None] | None = None,
+         on_sound: Callable[[float], None] | None = None,
+         on_tick: Callable[[int], None] | None = None) -> tuple[Session, Report]:
+    """Play ``script`` as ``options`` say; every command that plays comes through here.
 
-def open_session(script: Script, options: Options, notice: Callable[[str], None],
-                 palette: Palette | None = None, voice: Voice | None = None) -> Session:
-    """Everything before the first sound: sink, voice clips, timeline. ``voice`` is one
-    shared by several sessions (see :meth:`Pyttsx3Voice.later`); else one is made here."""
+    ``notice`` hears the sentences for the person (a fallback taken, a length that cannot be
+    met). ``palette`` is how it sounds (the day's by default); ``voice`` is one shared by
+    several sessions (see :meth:`Pyttsx3Voice.later`), else one is made here. ``on_ready``
+    sees the session once everything before the first sound is done. On the sound card,
+    ``on_sound`` hears when the first sound reached the device and ``on_tick`` the frame
+    being heard, about every 50 ms; either may raise :class:`~grounding.errors.Stopped`
+    to stop it, with a fade."""
     palette = palette or load_palette("day")
-    script = as_played(script, options)
-    sink = open_sink(options, notice)
+    script = as_played(script, options)  # without holds if so asked, with today's reflection
+    sink = open_sink(options, notice)  # first, as the timeline is built at the sink's rate
     timeline = prepare(script, voice or make_voice(options), palette, sink.samplerate, notice,
-                       options.rate, options.minutes)
+                       options.rate, options.minutes)  # the clips, and every sound's sample
     mix = replace(options.mix)
     controls = Controls()
     if isinstance(sink, DeviceSink):  # volume moves to the callback, so keys act at once
         controls.volume, mix.volume = mix.volume, 1.0
-    return Session(script, timeline, sink, palette, mix, controls)
-
-
-def play(script: Script, options: Options, notice: Callable[[str], None],
-         palette: Palette | None = None,
-         on_sound: Callable[[float], None] | None = None) -> tuple[Timeline, Report]:
-    """Play ``script`` as ``options`` say; returns the timeline and the sink's report."""
-    session = open_session(script, options, notice, palette)
-    return session.timeline, session.run(on_sound)
+    session = Session(script, timeline, sink, palette, mix, controls)
+    if on_ready:
+        on_ready(session)
+    blocks = render(timeline, palette, mix, sink.blocksize)  # made as the sink takes them
+    if session.live:
+        return session, sink.play(blocks, on_sound, on_tick, controls, timeline.frames)
+    return session, sink.play(blocks)
 
 
 def breathing_script(pattern: Pattern, cycles: int, spoken: bool = True,

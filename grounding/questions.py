@@ -1,8 +1,8 @@
 """Asking in the terminal, gently: one-key ratings and choices, and a place to write.
 
 Nothing here insists: every question can be skipped, q always leaves (it raises
-KeyboardInterrupt, which ends a session the way Ctrl-C does), and h shows where help is
-(``on_help``), then asks again.
+:class:`~grounding.errors.Stopped`, which ends a session the way Ctrl-C does), and h shows
+where help is (``on_help``), then asks again.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import sys
 import time
 from typing import Callable, TextIO
 
+from grounding.errors import Stopped
 from grounding.keys import Keys
 
 MAX_WRITTEN = 64 * 1024
@@ -63,7 +64,7 @@ def rating(out: TextIO, question: str, anchors: str = "",
         while True:
             key = typed.next()
             if key in "qQ":
-                raise KeyboardInterrupt
+                raise Stopped()
             if key in "hH" and on_help:
                 on_help()
                 out.write(f"\n{question} (0 to 10, or s to skip)\n")
@@ -100,7 +101,7 @@ def choose(out: TextIO, prompt: str, options: list[tuple[str, str]],
             if key in keys_wanted:
                 return keys_wanted[key]
             if key == "q" and "q" not in keys_wanted:
-                raise KeyboardInterrupt
+                raise Stopped()
             if key == "h" and on_help and "h" not in keys_wanted:
                 on_help()
                 ask()
