@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark grounding against the Performance table of PRODUCT.md.
+"""Benchmark grounding against the Performance table of docs/design.md §4.
 
     python bench/run.py [--quick] [--runs N] [--playback-seconds S] [--breakdown]
 
@@ -49,7 +49,7 @@ SINK = "bench_sink"
 @contextlib.contextmanager
 def private_pulse():
     """A PulseAudio daemon of our own with a null sink, started as the tests start theirs
-    (tests/pulse.py, research/TECH.md §7.2); yields None, or why it cannot start. Its PULSE_*
+    (tests/pulse.py, docs/audio-stack.md §7.2); yields None, or why it cannot start. Its PULSE_*
     settings are in os.environ for the block, so every child talks to it and to nothing else.
     It is always stopped."""
     import pulse

@@ -50,7 +50,7 @@ def print_table(header: list[str], mode: str, elapsed: float) -> None:
     if DETAILS:
         print("\n" + "\n".join(DETAILS))
     print(f"""
-Notes: results are medians; targets from shared/PRODUCT.md. Start-up runs the console script
+Notes: results are medians; targets from docs/design.md §4. Start-up runs the console script
 as a user would, from just before the spawn to the epoch on its own `--debug` line: the moment
 the audio callback handed the first audible block to PortAudio (a private PulseAudio null sink).
 The target is for `grounding pause`; `breathe` and `play quick-reset` are shown beside it.

@@ -1,6 +1,6 @@
-"""The bedtime routine (research/CONTENT.md card F2, §5.3): its parts are exercise files in
-``scripts/bedtime/``; this module sizes them to the minutes asked for and says how the night
-voice differs from the day's. The whole routine is one exercise, so it plays as one
+"""The bedtime routine (docs/protocols.md card F2, docs/sound.md §5.3): its parts are exercise
+files in ``scripts/bedtime/``; this module sizes them to the minutes asked for and says how the
+night voice differs from the day's. The whole routine is one exercise, so it plays as one
 continuous sound that ends in silence."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ GUIDED_MOST = 16.0
 GLIDE_SHARE, GLIDE_MOST = 0.4, 4.0
 """The pace glides down over this share of the guided part, and at most this many minutes."""
 RATE_FACTOR = 0.85
-"""The night voice speaks this much slower than the day's (CONTENT.md §5.3)."""
+"""The night voice speaks this much slower than the day's (docs/sound.md §5.3)."""
 PITCH = 40
 """The night voice's pitch (espeak's usual is 50): a little lower."""
 
@@ -88,4 +88,4 @@ def bedtime_script(minutes: float = MINUTES, pace: float = PACE,
     total = tones_until if tones_until is not None else minutes
     return Script(name="bedtime", title="Bedtime", summary="A slow, quiet wind-down that "
                   "fades to silence by itself.", minutes=round(total, 1), tags=("sleep",),
-                  holds=False, source="CONTENT.md F2", steps=steps)
+                  holds=False, source="docs/protocols.md card F2", steps=steps)

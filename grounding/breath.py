@@ -22,13 +22,13 @@ NAMED = {
     "4-7-8": "4-7-8",
     "sigh": "2.5+0.7-6",
 }
-"""Named patterns (research/CONTENT.md §6, cards B1, B4, B5)."""
+"""Named patterns (docs/protocols.md §6, cards B1, B4, B5)."""
 
 MAX_RATE = 10.0
-"""Calming patterns stay at or below 10 breaths per minute (CONTENT.md §5.4)."""
+"""Calming patterns stay at or below 10 breaths per minute (docs/sound.md §5.4)."""
 
 MAX_HOLD = 10.0
-"""Holds are short and optional; nothing longer than 10 s (CONTENT.md §0.6, card B5)."""
+"""Holds are short and optional; nothing longer than 10 s (docs/protocols.md §0.6, card B5)."""
 
 MIN_BREATH, MAX_BREATH = 1.0, 15.0
 """An in- or out-breath lasts from 1 to 15 seconds."""

@@ -1,5 +1,5 @@
 """The command line: the commands, thin over the library; playing a session in the terminal
-is in grounding.console."""
+is in grounding.terminal."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from grounding.console import ask, on_terminal, run_script, say, session_options
+from grounding.terminal import ask, on_terminal, run_script, say, session_options
 from grounding.errors import GroundingError, Stopped
 from grounding.printable import printable
 
@@ -246,11 +246,11 @@ def pause(
 ) -> None:
     """The pre-contact pause: for the pull to text or call someone. Nothing has to be decided."""
     from grounding import config, safety
-    from grounding.pause import pause_script
+    from grounding.pause_plan import pause_script
 
     options = flags.options()
     debug, plain, quiet = flags.debug, flags.plain, flags.quiet
-    from grounding.pausing import FIRST_NOTICE
+    from grounding.pause_flow import FIRST_NOTICE
 
     country = config.load(lambda line: None).country
     live = flags.out is None and not flags.dry_run
@@ -266,7 +266,7 @@ def pause(
     if not live:  # one file, or one timeline to print
         run_script(pause_script(minutes), options, debug, plain, quiet)
         return
-    from grounding.pausing import Pausing
+    from grounding.pause_flow import Pausing
     from grounding.player import make_voice
 
     ask = not (no_ask or quiet) and on_terminal()

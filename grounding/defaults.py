@@ -8,8 +8,8 @@ module imports nothing, so the help stays quick to show.
 VOICE = "en-us"
 """A language tag; the speech engine picks its voice for it."""
 RATE = 150
-"""Words per minute: about a quarter slower than pyttsx3's 200 (CONTENT.md §4: 10-20 % slower
-than default at least; TECH.md: 120-180 for guidance)."""
+"""Words per minute: about a quarter slower than pyttsx3's 200 (docs/safety.md §4: 10-20 % slower
+than default at least; docs/audio-stack.md §1.2: 120-180 for guidance)."""
 RATE_RANGE = (80, 300)
 """The slowest and fastest speaking speeds, words per minute."""
 VOLUME = 70
@@ -23,7 +23,8 @@ BREATHE_MINUTES = 5.0
 SURF_MINUTES = 5.0
 """How long the pause's urge surfing lasts, minutes."""
 BEDTIME_MINUTES = 20.0
-"""The usual length of the bedtime routine, minutes (F2: 12-25; §5.3: 15-20 by default)."""
+"""The usual length of the bedtime routine, minutes (docs/protocols.md card F2: 12-25;
+docs/sound.md §5.3: 15-20 by default)."""
 BEDTIME_PACE = 8.0
 """Breaths a minute the bedtime routine starts from, unless the listener says their own easy
 pace (B1 ramp: about 8, then down to the pattern)."""

@@ -1,5 +1,6 @@
 """``grounding doctor``: checks each part in its own process, so nothing can take it down
-(a broken ALSA configuration can abort PortAudio's start-up; TECH.md §4), and names the fix."""
+(a broken ALSA configuration can abort PortAudio's start-up; docs/audio-stack.md §4), and
+names the fix."""
 
 from __future__ import annotations
 

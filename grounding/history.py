@@ -21,7 +21,7 @@ from grounding import paths
 from grounding.errors import GroundingError, UsageError
 
 FILE = "records.db"
-"""A neutral name: nothing in it says what is kept (CONTENT.md §3.5)."""
+"""A neutral name: nothing in it says what is kept (docs/safety.md §3.5)."""
 
 _SCHEMA = """
 create table if not exists pause (

@@ -116,7 +116,7 @@ def integrated_lufs(samples: np.ndarray, rate: int) -> float:
 def normalize(samples: np.ndarray, rate: int, target_lufs: float = -23.0,
               ceiling_db: float = -1.0, measured: float | None = None) -> np.ndarray:
     """Scale a clip to ``target_lufs``, never letting its peak pass ``ceiling_db`` dBFS
-    (research/TECH.md §6: gain = min(target - L, ceiling - peak)). ``measured`` is its
+    (docs/audio-stack.md §6: gain = min(target - L, ceiling - peak)). ``measured`` is its
     loudness if already known (measured before resampling, where there is less to do)."""
     return np.multiply(samples, gain(samples, rate, target_lufs, ceiling_db, measured),
                        dtype=np.float32)

@@ -147,7 +147,7 @@ _RAMPS = "write a time from 0.02 to 2 seconds (ramps under 20 ms click)."
 _LIMITS = {
     "tone": (
         Limit("high_hz", "the pitch must rise: 60 <= low_hz < high_hz <= 1000 Hz (high tones "
-              "feel like alarms; CONTENT.md §5.4).",
+              "feel like alarms; docs/sound.md §5.4).",
               lambda t: 60 <= t["low_hz"] < t["high_hz"] <= 1000),
         Limit("partials", "write a list of amplitudes >= 0 starting with the fundamental above "
               "0, for example [1.0, 0.25].", _amplitudes),

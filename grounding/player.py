@@ -179,4 +179,4 @@ def breathing_script(pattern: Pattern, cycles: int, spoken: bool = True,
                                        "whatever rhythm it wants.", 1.0)]
     return Script(name=f"breathe {pattern.text}", title=f"Paced breathing {pattern.text}",
                   summary=pattern.describe(), minutes=round(minutes, 1), tags=("breathing",),
-                  holds=pattern.has_holds, source="research/CONTENT.md §6", steps=tuple(steps))
+                  holds=pattern.has_holds, source="docs/protocols.md §6", steps=tuple(steps))

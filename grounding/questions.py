@@ -21,7 +21,8 @@ MAX_WRITTEN = 64 * 1024
 DISTRESS_ANCHORS = ("0 calm, settled · 2-3 a little uneasy · 4-5 uncomfortable but manageable "
                     "· 6-7 hard to think about anything else · 8-9 overwhelming · 10 the "
                     "worst you can imagine")
-"""What the distress numbers mean (CONTENT.md card G11), shown with the first such rating."""
+"""What the distress numbers mean (docs/protocols.md card G11), shown with the first such
+rating."""
 URGE_ANCHORS = ("0 no pull at all · 2-3 a faint pull, easy to leave · 4-5 a clear pull, "
                 "manageable · 6-7 hard to think about anything else · 8-9 very strong, close "
                 "to acting on it · 10 the strongest pull")

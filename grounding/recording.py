@@ -1,6 +1,6 @@
 """An engine's recording made into a clip: read from its WAV (or AIFF) header, not assumed to
 be 22050 Hz; trimmed of the engine's silence, faded, resampled with soxr (HQ) to the output
-rate, loudness-normalised and kept as 16-bit samples (research/TECH.md §0, §5, §6).
+rate, loudness-normalised and kept as 16-bit samples (docs/audio-stack.md §0, §5, §6).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from grounding.cache import PCM_SCALE
 from grounding.errors import SpeechUnavailable
 
 LOUDNESS_TARGET = -23.0
-"""LUFS of every cached clip (TECH.md §6)."""
+"""LUFS of every cached clip (docs/audio-stack.md §6)."""
 SILENCE_DB = -50.0
 """Samples quieter than this at either end of a clip are trimmed."""
 
@@ -23,7 +23,7 @@ SILENCE_DB = -50.0
 def read_audio(path: Path) -> tuple[np.ndarray, int]:
     """Mono float32 samples and their rate from a WAV (or, from macOS's driver, AIFF) file."""
     head = path.read_bytes()[:4]
-    if head == b"FORM":  # pyttsx3's nsss driver always writes AIFF (TECH.md §1.4)
+    if head == b"FORM":  # pyttsx3's nsss driver always writes AIFF (docs/audio-stack.md §1.4)
         import aifc  # removed in Python 3.13; macOS users on 3.13 need soundfile instead
 
         with aifc.open(str(path)) as f:

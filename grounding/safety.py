@@ -1,10 +1,10 @@
 """The safety texts: the first-run notice, when to seek help, and where help is.
 
-Wording from research/CONTENT.md §3.2 and §3.6. The help lines are data, in helplines.toml
+Wording from docs/safety.md §3.2 and §3.6. The help lines are data, in helplines.toml
 beside this file (each with the page it was checked against and the day), and the countries
 in countries.toml (every ISO 3166-1 alpha-2 code, named in English). Any country is accepted:
 where there are no lines yet, help-now gives its emergency number if known and
-findahelpline.com. Crisis numbers change: check them before each release (CONTENT.md §7).
+findahelpline.com. Crisis numbers change: check them before each release (docs/safety.md §7).
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ class Reflect:
 
 
 RAMP_STEP = Fraction(1, 2)
-"""A ramp slows by half a breath a minute every two cycles (CONTENT.md card B1)."""
+"""A ramp slows by half a breath a minute every two cycles (docs/protocols.md card B1)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Breathe:
     cycles, a little slower every breath, instead of in steps."""
     line_delay: float = 0.0
     """Lines begin this many seconds after their out-breath does (at bedtime the voice never
-    speaks over the start of an out-breath: CONTENT.md §5.2)."""
+    speaks over the start of an out-breath: docs/sound.md §5.2)."""
     pitch_range: float | None = None
     """The pacer's pitch range by the end of this step, as a fraction of the palette's (it
     narrows or widens gradually from where it was; the top comes down, the bottom stays)."""

@@ -25,7 +25,7 @@ from grounding.errors import UsageError
 from grounding.paths import LEFTOVER_PREFIX, leave_note_of
 
 BLOCKSIZE = 2048
-"""Frames per block on the sound card: robust with latency='high' (TECH.md §4)."""
+"""Frames per block on the sound card: robust with latency='high' (docs/audio-stack.md §4)."""
 FILE_BLOCKSIZE = 8192
 """Frames per block when rendering to a file or nowhere: fewer, larger numpy calls."""
 

@@ -21,7 +21,8 @@ from grounding.errors import AudioUnavailable
 from grounding.sinks import BLOCKSIZE, Controls, Report, carry_on
 
 FADE_SECONDS = 0.25
-"""Pausing and stopping fade out over this long, inside the audio callback (TECH.md §4)."""
+"""Pausing and stopping fade out over this long, inside the audio callback
+(docs/audio-stack.md §4)."""
 QUEUE_BLOCKS = 16
 """Blocks rendered ahead of the sound card (about 0.7 s at 48 kHz)."""
 
@@ -175,7 +176,7 @@ class _Playback:
     """The state shared by the producer thread, the audio callback and the waiting thread.
 
     The callback copies one ready block, applies a gain ramp into preallocated buffers and
-    counts frames: no allocation, no locks beyond the queue's, no I/O (TECH.md §4)."""
+    counts frames: no allocation, no locks beyond the queue's, no I/O (docs/audio-stack.md §4)."""
 
     def __init__(self, samplerate: int, report: Report, controls: Controls,
                  stop_signal: type[Exception]):

@@ -3,7 +3,7 @@
 Run as ``python -m grounding.speechworker``; it reads one JSON request per line on stdin and
 answers one JSON line each on the original stdout. pyttsx3 runs here, not in the player, so
 its hangs, its ``exit(1)`` inside libespeak-ng and its stray prints cannot reach the user
-(research/TECH.md §1). Each guard below names the pyttsx3 behaviour it avoids.
+(docs/audio-stack.md §1). Each guard below names the pyttsx3 behaviour it avoids.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def _protocol_stream():
 
 
 class Engine:
-    """One pyttsx3 engine for the life of the process (two engines hang: TECH.md §1.2)."""
+    """One pyttsx3 engine for the life of the process (two engines hang:
+    docs/audio-stack.md §1.2)."""
 
     def __init__(self, scratch: str) -> None:
         import pyttsx3
@@ -46,8 +47,8 @@ class Engine:
         self.voices = self.engine.getProperty("voices")
         self.scratch = scratch
         # The first runAndWait after init() returns before the file exists, and settings made
-        # before it run in the same pump as the first utterance (pyttsx3 #219; TECH.md §1.2):
-        # render one throwaway clip so later settings apply at once.
+        # before it run in the same pump as the first utterance (pyttsx3 #219;
+        # docs/audio-stack.md §1.2): render one throwaway clip so later settings apply at once.
         self.save(".", os.path.join(self.scratch, "warmup.wav"))
 
     def _finished(self, name, completed) -> None:
@@ -92,7 +93,7 @@ class Engine:
     def configure(self, voice_id: str, rate: int, pitch: int | None) -> None:
         """Set voice, rate and pitch (0-100; espeak only, the other drivers print that they
         cannot), then wait until espeak has applied them: a rate change followed at once by a
-        render is ignored 12-35 % of the time (TECH.md §1.2)."""
+        render is ignored 12-35 % of the time (docs/audio-stack.md §1.2)."""
         self.engine.setProperty("voice", voice_id)
         self.engine.setProperty("rate", rate)
         if pitch is not None and self.driver == "espeak":

@@ -22,7 +22,7 @@ BELL_SECONDS = 2.0
 
 SIGH_STEP = 0.8
 """A sigh's first in-breath rises this far (0 to 1) towards the top pitch; the small second
-breath rises the rest of the way (CONTENT.md §5.1: a big step, then a small step)."""
+breath rises the rest of the way (docs/sound.md §5.1: a big step, then a small step)."""
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def chime(offsets: np.ndarray, samplerate: int, *, hz: float,
           partials: tuple[tuple[float, float], ...], decay_seconds: float, frames: int,
           level: float) -> np.ndarray:
     """A soft bell at ``offsets`` (frames from its start): a 20 ms raised-cosine attack, an
-    exponential decay, and a final 50 ms fade so it ends at exactly zero (CONTENT.md §5.2)."""
+    exponential decay, and a final 50 ms fade so it ends at exactly zero (docs/sound.md §5.2)."""
     t = offsets / samplerate
     total = sum(a for _, a in partials)
     wave = sum((a / total) * np.sin(TAU * hz * ratio * t) for ratio, a in partials)
@@ -165,7 +165,7 @@ class NoiseBed:
     random bins (real and imaginary parts uniform, from a generator seeded by (seed, k)),
     shaped by the colour's magnitude; grains are windowed by sqrt(Hann), whose squares sum
     to one, so independent grains overlap without dips in level. Nothing repeats, nothing
-    depends on the block size, and memory stays a few grains (CONTENT.md §5.4: no looping
+    depends on the block size, and memory stays a few grains (docs/sound.md §5.4: no looping
     glitches)."""
 
     def __init__(self, color: str, samplerate: int, low_hz: float, high_hz: float,

@@ -1,6 +1,6 @@
 """A private PulseAudio daemon with one null sink, and a recorder on its monitor.
 
-The commands are the ones in research/TECH.md §7.2: the daemon gets its own runtime folder,
+The commands are the ones in docs/audio-stack.md §7.2: the daemon gets its own runtime folder,
 socket, pid file, state and cookie, so it never meets another daemon on the machine (a shared
 sink picked up other processes' sound, §7.1); the sink is loaded with ``norewinds=1`` because
 the default one drops the first 100 ms of a new stream from its monitor (§7.1).
@@ -121,8 +121,8 @@ class Recorder:
     """``parecord`` on the sink's monitor, writing a 16-bit mono WAV at 48 kHz.
 
     ``start()`` returns only when the daemon lists this recorder among its source outputs, so
-    nothing played afterwards is missed (TECH.md §7.2); ``stop()`` sends SIGINT, which makes
-    parecord finish the WAV header, and returns the samples.
+    nothing played afterwards is missed (docs/audio-stack.md §7.2); ``stop()`` sends SIGINT,
+    which makes parecord finish the WAV header, and returns the samples.
     """
 
     def __init__(self, daemon: PulseDaemon, path: Path):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from grounding import bedtime, pause
+from grounding import bedtime, pause_plan
 from grounding.breath import parse_pattern
 from grounding.palette import load_palette
 from grounding.player import Options, as_played, breathing_script, prepare
@@ -22,7 +22,7 @@ PARTS = sorted(bundled("scripts").glob("pause/*.toml")) + sorted(
     bundled("scripts").glob("bedtime/*.toml"))
 """The parts of the pre-contact pause and of the bedtime routine: each checked like an
 exercise, except for what only the whole needs (a way to stop said early on:
-tests/test_pause.py and tests/test_bedtime.py)."""
+tests/test_pause_plan.py and tests/test_bedtime.py)."""
 PATHS = EXERCISES + PARTS
 NAMES = [p.stem for p in EXERCISES] + [f"{p.parent.name}/{p.stem}" for p in PARTS]
 
@@ -51,7 +51,7 @@ def test_each_exercise_renders_to_its_stated_length(path, cache):
 
 
 BANNED = [
-    (r"\bdeep breath", "never 'take a deep breath' (CONTENT.md §4)"),
+    (r"\bdeep breath", "never 'take a deep breath' (docs/safety.md §4)"),
     (r"^\s*close your eyes", "eyes closing is an option, never a command"),
     (r"\byou are safe\b", "no safety assumptions"),
     (r"\b(well done|good job|great job)\b", "nothing evaluative"),
@@ -89,7 +89,8 @@ def test_each_exercise_says_how_to_stop_at_the_start_and_again_if_long(path):
     assert any("stop" in t.lower() for t in texts[:4])
     if script.minutes > 5:
         later = texts[4:]
-        assert any("stop" in t.lower() for t in later), "a stop route again mid-way (CONTENT.md §4)"
+        assert any("stop" in t.lower() for t in later), \
+            "a stop route again mid-way (docs/safety.md §4)"
 
 
 @pytest.mark.parametrize("path", PATHS, ids=NAMES)
@@ -128,7 +129,7 @@ def when_light_headedness_is_said(script, cache, palette: str = "day", rate: int
 
 
 def assert_said_before_the_breathing(said: float | None, first: float) -> None:
-    """CONTENT.md §3.2 and §3.3: what to do if light-headedness or tingling comes is said
+    """docs/safety.md §3.2 and §3.3: what to do if light-headedness or tingling comes is said
     before the first slow breath, and within the first minute."""
     assert said is not None, f"never said; the first breath is at {first:.1f} s"
     assert said <= first, f"said at {said:.1f} s, after the first breath at {first:.1f} s"
@@ -141,7 +142,8 @@ def test_each_breathing_exercise_says_early_what_to_do_if_light_headed(path, cac
 
 
 def test_the_pause_says_early_what_to_do_if_light_headed(cache):
-    assert_said_before_the_breathing(*when_light_headedness_is_said(pause.pause_script(), cache))
+    said = when_light_headedness_is_said(pause_plan.pause_script(), cache)
+    assert_said_before_the_breathing(*said)
 
 
 def test_bedtime_says_early_what_to_do_if_light_headed(cache):
@@ -165,9 +167,10 @@ PAST = re.compile(r"first (feel|felt)|recreat|childhood|child\b|when did|growing
 def test_the_pause_asks_nothing_about_the_past_and_the_reflection_keeps_those_questions():
     """The pause's question stays in the present (card R1: reflecting at high arousal feeds
     rumination); questions about early memories belong in the reflection exercise."""
-    prompts = [p for s in pause.part("reflect").steps if isinstance(s, Reflect) for p in s.prompts]
+    steps = pause_plan.part("reflect").steps
+    prompts = [p for s in steps if isinstance(s, Reflect) for p in s.prompts]
     assert len(prompts) >= 2
-    for text in list(spoken(pause.part("reflect"))):
+    for text in list(spoken(pause_plan.part("reflect"))):
         assert not PAST.search(text), text
     kept = [p for s in load_script(bundled("scripts") / "reflection.toml").steps
             if isinstance(s, Reflect) for p in s.prompts]

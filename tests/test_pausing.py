@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from grounding.pausing import escalation, reflection_fits
+from grounding.pause_flow import escalation, reflection_fits
 from support import run
 from terminal import Terminal, stop_a_pause_with_q
 

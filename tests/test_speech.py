@@ -1,6 +1,6 @@
 """Speech through real espeak-ng and pyttsx3, in the worker process.
 
-Each pyttsx3 behaviour from research/TECH.md §1.2 that the worker guards against has a test
+Each pyttsx3 behaviour from docs/audio-stack.md §1.2 that the worker guards against has a test
 here that would fail without the guard.
 """
 
@@ -101,7 +101,7 @@ def test_a_long_text_is_complete(tmp_path):
 
 
 def test_the_rate_setting_takes_effect_every_time(tmp_path):
-    # A rate set just before a render is ignored 12-35 % of the time (TECH.md §1.2).
+    # A rate set just before a render is ignored 12-35 % of the time (docs/audio-stack.md §1.2).
     text = "Slow matters more than deep."
     expected = cli_seconds(tmp_path, text, 100)
     for attempt in range(6):

@@ -146,7 +146,7 @@ def bar_share(timeline, frame: int) -> float:
     """How full the live display's bar is at ``frame``, read from what it draws."""
     import io
 
-    from grounding.screen import LiveDisplay, Status
+    from grounding.display import LiveDisplay, Status
 
     out = io.StringIO()
     LiveDisplay(out, timeline, "T", Status(70, True, True), color=False).tick(frame)

@@ -85,7 +85,7 @@ def _run_offline(script, options, tell, announce, voice, palette) -> None:
     """Into a file, or nowhere (``--dry-run``), as fast as it renders."""
     from grounding.player import play
     from grounding.printable import printable
-    from grounding.screen import clock
+    from grounding.display import clock
 
     try:
         session, report = play(script, options, say, palette, voice, on_ready=announce)
@@ -136,7 +136,7 @@ class _Live:
     display, made once the session is ready, and the keys, read on every tick."""
 
     def __init__(self, keys, announce, quiet: bool, plain: bool, night: bool, animate: bool):
-        from grounding.screen import QuietDisplay
+        from grounding.display import QuietDisplay
 
         self.keys = keys
         self.announce = announce
@@ -151,7 +151,7 @@ class _Live:
         """Announce the session and put up its display."""
         import os
 
-        from grounding.screen import LiveDisplay, PlainDisplay, Status
+        from grounding.display import LiveDisplay, PlainDisplay, Status
         from grounding.soundcard import DeviceSink
 
         self.announce(session)
@@ -174,7 +174,7 @@ class _Live:
 
     def tick(self, frame: int) -> None:
         """Act on the keys pressed since the last tick, then redraw for ``frame``."""
-        from grounding.screen import LiveDisplay
+        from grounding.display import LiveDisplay
 
         session, status = self.session, self.status
         for key in self.keys.read():

@@ -3,7 +3,7 @@ import re
 import numpy as np
 import pytest
 
-from grounding.pause import pause_script
+from grounding.pause_plan import pause_script
 from grounding.script import Speak
 from support import read_wav, rms_db, run
 
@@ -32,9 +32,9 @@ def test_the_pause_goes_arrive_settle_surf_kindness_choose_in_that_order(tmp_pat
 
 
 def test_a_pause_written_to_a_file_never_mentions_abuse_lines(tmp_path):
-    # A file for a phone can be heard or found by the person it is about (CONTENT.md §3.5);
+    # A file for a phone can be heard or found by the person it is about (docs/safety.md §3.5);
     # the live pause says it, with the numbers on screen (tests/test_pausing.py).
-    from grounding.pause import part
+    from grounding.pause_plan import part
 
     spoken = part("safety").texts()
     assert any("domestic abuse line" in text for text in spoken)

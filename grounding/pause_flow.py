@@ -1,4 +1,4 @@
-"""The pre-contact pause as it is lived (research/CONTENT.md card F1): its parts played one
+"""The pre-contact pause as it is lived (docs/protocols.md card F1): its parts played one
 after another with one voice, the later parts' speech made in the background while the first
 plays; on a terminal, ratings that can be skipped, body-first help when things run high, a
 free choice, a place to write, and the private log if the user wants it. Without questions
@@ -15,21 +15,23 @@ from typing import Callable
 from grounding import config, history, safety
 from grounding.errors import Stopped
 from grounding.library import find_script
-from grounding.pause import part, surf_part, surf_stretches
+from grounding.pause_plan import part, surf_part, surf_stretches
 from grounding.player import as_played
 from grounding.questions import (DISTRESS_ANCHORS, URGE_ANCHORS, Aside, choose, let_go,
                                   rating, write_here)
 from grounding.script import Script
 
 BODY_FIRST_DISTRESS = 8
-"""Distress this high offers body-first grounding (CONTENT.md G11: 8 or more, body first)."""
+"""Distress this high offers body-first grounding (docs/protocols.md card G11: 8 or more, body
+first)."""
 BODY_FIRST_URGE = 9
 """An urge this high offers body-first grounding too: a strong pull is what a pause is for,
 so only the very top of the scale calls for more than the pause itself."""
 HELP_LINES_DISTRESS = 9
 """Distress this high shows the help lines unasked; below it they are one key away (h).
-These are design heuristics, not validated cut-offs (CONTENT.md G11, §3.3). A rise alone
-never escalates: an urge that crests from 3 to 5 is the wave the surfing is about."""
+These are design heuristics, not validated cut-offs (docs/protocols.md card G11,
+docs/safety.md §3.3). A rise alone never escalates: an urge that crests from 3 to 5 is the
+wave the surfing is about."""
 REFLECT_DISTRESS = 5
 """The question part is offered only at this distress or lower (card R1, F1 step 6)."""
 

@@ -1,4 +1,4 @@
-"""The pre-contact pause (research/CONTENT.md card F1): its parts are exercise files in
+"""The pre-contact pause (docs/protocols.md card F1): its parts are exercise files in
 ``scripts/pause/``; this module decides which parts play, in which order, and how long."""
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def pause_script(surf_minutes: float = SURF_MINUTES, reflect: bool = False) -> S
     """The whole pause as one exercise: arrive and stop, settle the body, surf the urge
     (about ``surf_minutes``), an optional question, a kind moment, a free choice, and the
     closing. Where help is (``safety``) is left out: this is what ``--out`` writes to a
-    file, and a spoken mention of abuse lines on a phone can expose its owner (§3.5).
+    file, and a spoken mention of abuse lines on a phone can expose its owner
+    (docs/safety.md §3.5).
 
     The question is left out unless asked for: reflecting at high arousal feeds rumination
     (card R1), and without a rating there is no telling how high it is."""
@@ -67,4 +68,4 @@ def pause_script(surf_minutes: float = SURF_MINUTES, reflect: bool = False) -> S
     minutes = sum(p.minutes for p in parts)
     return Script(name="pause", title="Pause", summary="A pause before reaching out.",
                   minutes=round(minutes, 1), tags=("urge",), holds=False,
-                  source="CONTENT.md F1", steps=steps)
+                  source="docs/protocols.md card F1", steps=steps)

@@ -77,7 +77,7 @@ class _Follow:
 DAY = {"title": "1", "bar": "36", "keys": "2"}
 """ANSI styles of the live display: a bold title, a cyan bar, dim keys."""
 NIGHT = {"title": "2", "bar": "2", "keys": "2"}
-"""At night everything is dim, nothing bright (CONTENT.md §5.3, F2)."""
+"""At night everything is dim, nothing bright (docs/sound.md §5.3, docs/protocols.md card F2)."""
 STILL_AFTER_SECONDS = 60.0
 """At night the display stops moving after this long (unless asked to go on)."""
 
