@@ -3,16 +3,20 @@ is in grounding.terminal."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, get_type_hints
 
 import typer
 from typer.core import TyperGroup
 
-from grounding.terminal import ask, on_terminal, run_script, say, session_options
+from grounding import defaults
 from grounding.errors import GroundingError, Stopped
 from grounding.printable import printable
+from grounding.terminal import ask, on_terminal, run_script, say, session_options
 
 
 class _Commands(TyperGroup):
@@ -41,13 +45,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]})
 
 # The options the playing commands share, each declared once, and how a command takes them.
-
-import functools
-import inspect
-from dataclasses import dataclass, fields
-from typing import get_type_hints
-
-from grounding import defaults
 
 Out = Annotated[Optional[Path], typer.Option(
     "--out", "-o", help="Write the session to this .wav file instead of the sound card.",
