@@ -62,15 +62,27 @@ def test_the_question_part_comes_only_when_calm_and_the_urge_is_not_rising(distr
     assert reflection_fits(distress, urges) is fits
 
 
-def test_a_whole_interactive_pause(pulse_daemon, tmp_path):
-    home = tmp_path / "home"
+def test_a_whole_interactive_pause(instant_device, tmp_path):
+    """Every question, choice and key of one pause, and what the log keeps, with the parts
+    played to a device that takes sound as fast as it comes: what is asked and shown is the
+    same, and the seven minutes of sound pass in seconds."""
+    a_whole_interactive_pause(tmp_path / "home", instant_device, "--device instant")
+
+
+def test_a_whole_interactive_pause_in_real_time(pulse_daemon, tmp_path):
+    """The same pause through the sound card, at the pace it is lived (realtime tier)."""
+    a_whole_interactive_pause(tmp_path / "home", pulse_daemon.env)
+
+
+def a_whole_interactive_pause(home, env: dict[str, str], device: str = "") -> None:
+    """Drive a pause in a terminal from its first line to its last, rating, choosing,
+    writing and letting go, and check the log it leaves."""
     (home / "config").mkdir(parents=True)
     (home / "config" / "first-run-done").touch()
     run(["config", "set", "country", "GB"], home)
-    term = Terminal({**pulse_daemon.env, "GROUNDING_HOME": str(home), "TERM": "xterm"},
-                    height=45)
+    term = Terminal({**env, "GROUNDING_HOME": str(home), "TERM": "xterm"}, height=45)
     try:
-        term.grounding("pause --minutes 1 --no-voice --rate 300")
+        term.grounding(f"pause --minutes 1 --no-voice --rate 300 {device}")
         shown = term.wait_for("Pause: arrive")
         assert "0808 2000 247" in shown and "h shows the help lines" in shown  # at once
         assert "Samaritans" not in shown  # one line, not a wall
