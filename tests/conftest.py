@@ -29,6 +29,8 @@ atexit.register(shutil.rmtree, os.environ["GROUNDING_HOME"], ignore_errors=True)
 REALTIME = {
     "test_bedtime.py::test_bedtime_reads_no_input_plays_to_the_end_and_leaves_in_silence",
     "test_pausing.py::test_a_whole_interactive_pause_in_real_time",
+    "test_screen.py::test_at_bedtime_the_screen_keeps_still_after_the_first_minute",
+    "test_screen.py::test_at_bedtime_animate_keeps_the_bar_moving",
 }
 """The long plays, which spend minutes waiting on the sound card's clock: ``file::test``."""
 SOUND_CARD_GROUP = "pulse"

@@ -223,8 +223,10 @@ def segment(samples: np.ndarray) -> np.ndarray:
     """The first stretch of sound (until 0.7 s of silence)."""
     loud = np.abs(samples) > 1e-4
     start = int(np.argmax(loud))
-    quiet = np.convolve(~loud[start:], np.ones(round(0.7 * RATE)), "valid")
-    end = start + int(np.argmax(quiet >= round(0.7 * RATE)))
+    window = round(0.7 * RATE)
+    silent = np.concatenate([[0], np.cumsum(~loud[start:])])
+    quiet = silent[window:] - silent[:-window]  # silent samples in each 0.7 s from here
+    end = start + int(np.argmax(quiet >= window))
     return samples[start:end]
 
 

@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -182,6 +183,12 @@ def clips_in(home) -> int:
     return sum(1 for _ in (home / "cache").rglob("*.npy"))
 
 
+def collect(stream, lines: list[str]) -> None:
+    """Append each line of ``stream`` to ``lines`` as it comes (on a thread of its own)."""
+    for line in stream:
+        lines.append(line)
+
+
 def test_a_first_pause_starts_with_its_first_part_and_voices_the_rest_meanwhile(pulse_daemon,
                                                                                   tmp_path):
     # How many different things the whole pause says (cue words included), from its plan
@@ -196,23 +203,31 @@ def test_a_first_pause_starts_with_its_first_part_and_voices_the_rest_meanwhile(
         [sys.executable, "-m", "grounding", "pause", "--no-ask", "--minutes", "1", "--rate",
          "300", "--plain"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True, env=pulse_daemon.environ(GROUNDING_HOME=str(home)))
+    said: list[str] = []  # each part's title comes once its speech is ready
+    reader = threading.Thread(target=collect, args=(process.stderr, said), daemon=True)
+    reader.start()
     try:
-        said = ""
-        for line in process.stderr:  # each part's title comes once its speech is ready
-            said += line
-            if line.startswith("Pause: arrive"):
-                at_first = clips_in(home)
-            if line.startswith("Pause: settle"):
-                at_second = clips_in(home)
-                break
+        deadline = time.monotonic() + 60
+        while not any(line.startswith("Pause: arrive") for line in said):
+            assert process.poll() is None and time.monotonic() < deadline, said
+            time.sleep(0.01)
+        at_first = clips_in(home)
+        # The first part plays for about 45 s; the test ends as soon as every later part's
+        # speech is made, or when the second part begins, whichever comes first.
+        while clips_in(home) < len(texts) and process.poll() is None and \
+                not any(line.startswith("Pause: settle") for line in said):
+            time.sleep(0.1)
+        at_second = clips_in(home)
+        still_first = not any(line.startswith("Pause: settle") for line in said)
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=20)
+        process.wait(timeout=20)
+        reader.join(timeout=5)
     finally:
         process.kill()
-    assert "Pause: arrive" in said and "Traceback" not in said
-    assert at_first < len(texts) / 2  # the first part did not wait for the others' speech
-    assert at_second >= len(texts)  # and by its end every later part's speech was made
-    assert process.returncode == 130
+    # the first part did not wait for the others' speech, which was all made while it played
+    assert at_first < len(texts) / 2, (at_first, len(texts))
+    assert at_second >= len(texts) and still_first, (at_second, len(texts))
+    assert process.returncode == 130 and "Traceback" not in "".join(said)
 
 
 def test_killing_a_running_pause_leaves_the_log_whole(pulse_daemon, tmp_path, monkeypatch):
