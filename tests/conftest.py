@@ -48,17 +48,21 @@ def pytest_collection_modifyitems(config, items):
     """Mark the long plays ``realtime``, and put every test that uses the sound card in one
     xdist group."""
     modules = {item.path.name: item.module for item in items if hasattr(item, "module")}
-    missing = [entry for entry in REALTIME if entry.split("::")[0] in modules
-               and not hasattr(modules[entry.split("::")[0]], entry.split("::")[1])]
+
+    def gone(entry: str) -> bool:
+        file, name = entry.split("::")
+        return file in modules and not hasattr(modules[file], name)
+
+    missing = [entry for entry in REALTIME if gone(entry)]
     for item in items:
         if f"{item.path.name}::{getattr(item, 'originalname', item.name)}" in REALTIME:
             item.add_marker(pytest.mark.realtime)
         if "pulse_daemon" in item.fixturenames:
             item.add_marker(pytest.mark.xdist_group(SOUND_CARD_GROUP))
-        gone = [entry for entry in missing if entry.startswith(f"{item.path.name}::")]
-        if gone:  # a renamed long play must not slip into the fast tier unnoticed
+        lost = [entry for entry in missing if entry.startswith(f"{item.path.name}::")]
+        if lost:  # a renamed long play must not slip into the fast tier unnoticed
             item.stash[CANNOT_RUN] = (f"REALTIME in tests/conftest.py names tests that "
-                                      f"{item.path.name} does not have: {', '.join(gone)}")
+                                      f"{item.path.name} does not have: {', '.join(lost)}")
 
 
 def pytest_collection_finish(session):
