@@ -141,12 +141,16 @@ def interrupted(pulse_daemon, tmp_path_factory) -> Session:
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             preexec_fn=_default_sigint)
         try:
-            title = process.stderr.readline()  # shown as the session opens (however slowly)
+            opened = ""
+            for line in process.stderr:  # the title comes as the session opens, however slowly
+                opened += line
+                if line.startswith("Tone only ·"):
+                    break
             time.sleep(INTERRUPT_AFTER_SECONDS)
             process.send_signal(signal.SIGINT)
             sent = time.monotonic()
             _, stderr = process.communicate(timeout=10)
-            stderr = title + stderr
+            stderr = opened + stderr
             exit_seconds = time.monotonic() - sent
         finally:
             if process.poll() is None:
