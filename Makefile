@@ -1,12 +1,18 @@
 # Two commands do all the set-up (see README.md):
 #   make run    installs what is needed and plays a short guided exercise
-#   make test   installs what is needed and runs the whole test suite
+#   make test   installs what is needed and runs the test suite but its long real-time plays
+# and two more for the rest of the tests:
+#   make test-realtime   only the long real-time plays (tests/conftest.py lists them)
+#   make test-all        every test
 
-PYTHON ?= python3
-VENV   ?= .venv
-BIN    := $(VENV)/bin
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+WORKERS ?= 2
+# pytest processes at once; the tests that use the sound card stay together in one of them
+PYTEST  := $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 
-.PHONY: run test bench clean
+.PHONY: run test test-realtime test-all bench clean
 
 run: $(VENV)/.installed
 	@sh ./system-packages.sh run
@@ -19,7 +25,15 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	@sh ./system-packages.sh test
-	$(BIN)/python -m pytest
+	$(PYTEST) -m "not realtime"
+
+test-realtime: $(VENV)/.installed-test
+	@sh ./system-packages.sh test
+	$(BIN)/python -m pytest -m realtime
+
+test-all: $(VENV)/.installed-test
+	@sh ./system-packages.sh test
+	$(PYTEST)
 
 bench: $(VENV)/.installed-test
 	@sh ./system-packages.sh test

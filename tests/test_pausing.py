@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -62,15 +63,27 @@ def test_the_question_part_comes_only_when_calm_and_the_urge_is_not_rising(distr
     assert reflection_fits(distress, urges) is fits
 
 
-def test_a_whole_interactive_pause(pulse_daemon, tmp_path):
-    home = tmp_path / "home"
+def test_a_whole_interactive_pause(instant_device, tmp_path):
+    """Every question, choice and key of one pause, and what the log keeps, with the parts
+    played to a device that takes sound as fast as it comes: what is asked and shown is the
+    same, and the seven minutes of sound pass in seconds."""
+    a_whole_interactive_pause(tmp_path / "home", instant_device, "--device instant")
+
+
+def test_a_whole_interactive_pause_in_real_time(pulse_daemon, tmp_path):
+    """The same pause through the sound card, at the pace it is lived (realtime tier)."""
+    a_whole_interactive_pause(tmp_path / "home", pulse_daemon.env)
+
+
+def a_whole_interactive_pause(home, env: dict[str, str], device: str = "") -> None:
+    """Drive a pause in a terminal from its first line to its last, rating, choosing,
+    writing and letting go, and check the log it leaves."""
     (home / "config").mkdir(parents=True)
     (home / "config" / "first-run-done").touch()
     run(["config", "set", "country", "GB"], home)
-    term = Terminal({**pulse_daemon.env, "GROUNDING_HOME": str(home), "TERM": "xterm"},
-                    height=45)
+    term = Terminal({**env, "GROUNDING_HOME": str(home), "TERM": "xterm"}, height=45)
     try:
-        term.grounding("pause --minutes 1 --no-voice --rate 300")
+        term.grounding(f"pause --minutes 1 --no-voice --rate 300 {device}")
         shown = term.wait_for("Pause: arrive")
         assert "0808 2000 247" in shown and "h shows the help lines" in shown  # at once
         assert "Samaritans" not in shown  # one line, not a wall
@@ -170,6 +183,12 @@ def clips_in(home) -> int:
     return sum(1 for _ in (home / "cache").rglob("*.npy"))
 
 
+def collect(stream, lines: list[str]) -> None:
+    """Append each line of ``stream`` to ``lines`` as it comes (on a thread of its own)."""
+    for line in stream:
+        lines.append(line)
+
+
 def test_a_first_pause_starts_with_its_first_part_and_voices_the_rest_meanwhile(pulse_daemon,
                                                                                   tmp_path):
     # How many different things the whole pause says (cue words included), from its plan
@@ -184,23 +203,31 @@ def test_a_first_pause_starts_with_its_first_part_and_voices_the_rest_meanwhile(
         [sys.executable, "-m", "grounding", "pause", "--no-ask", "--minutes", "1", "--rate",
          "300", "--plain"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True, env=pulse_daemon.environ(GROUNDING_HOME=str(home)))
+    said: list[str] = []  # each part's title comes once its speech is ready
+    reader = threading.Thread(target=collect, args=(process.stderr, said), daemon=True)
+    reader.start()
     try:
-        said = ""
-        for line in process.stderr:  # each part's title comes once its speech is ready
-            said += line
-            if line.startswith("Pause: arrive"):
-                at_first = clips_in(home)
-            if line.startswith("Pause: settle"):
-                at_second = clips_in(home)
-                break
+        deadline = time.monotonic() + 60
+        while not any(line.startswith("Pause: arrive") for line in said):
+            assert process.poll() is None and time.monotonic() < deadline, said
+            time.sleep(0.01)
+        at_first = clips_in(home)
+        # The first part plays for about 45 s; the test ends as soon as every later part's
+        # speech is made, or when the second part begins, whichever comes first.
+        while clips_in(home) < len(texts) and process.poll() is None and \
+                not any(line.startswith("Pause: settle") for line in said):
+            time.sleep(0.1)
+        at_second = clips_in(home)
+        still_first = not any(line.startswith("Pause: settle") for line in said)
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=20)
+        process.wait(timeout=20)
+        reader.join(timeout=5)
     finally:
         process.kill()
-    assert "Pause: arrive" in said and "Traceback" not in said
-    assert at_first < len(texts) / 2  # the first part did not wait for the others' speech
-    assert at_second >= len(texts)  # and by its end every later part's speech was made
-    assert process.returncode == 130
+    # the first part did not wait for the others' speech, which was all made while it played
+    assert at_first < len(texts) / 2, (at_first, len(texts))
+    assert at_second >= len(texts) and still_first, (at_second, len(texts))
+    assert process.returncode == 130 and "Traceback" not in "".join(said)
 
 
 def test_killing_a_running_pause_leaves_the_log_whole(pulse_daemon, tmp_path, monkeypatch):

@@ -52,7 +52,7 @@ def ended(term: Terminal) -> tuple[int, str]:
 
 
 def test_the_bar_swells_on_the_in_breath_and_empties_on_the_out_breath(term):
-    term.grounding("breathe 4-6 --cycles 2 --no-voice")
+    term.grounding("breathe 4-6 --cycles 1 --no-voice")
     term.wait_for("breathe in")
     start = time.monotonic()
     shots = {}
@@ -135,14 +135,14 @@ def timed_lines(process, until: str, timeout: float = 40) -> list[tuple[float, s
 
 def test_plain_lines_carry_the_audio_clock_and_arrive_on_time(pulse_daemon, home):
     process = subprocess.Popen(
-        [sys.executable, "-m", "grounding", "breathe", "4-6", "--cycles", "2", "--no-voice"],
+        [sys.executable, "-m", "grounding", "breathe", "2-4", "--cycles", "2", "--no-voice"],
         cwd=ROOT, env=pulse_daemon.environ(GROUNDING_HOME=str(home)), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    lines = timed_lines(process, "0:14")
+    lines = timed_lines(process, "0:08")
     process.wait(timeout=20)
-    assert [text for _, text in lines] == ["0:00  breathe in", "0:04  breathe out",
-                                           "0:10  breathe in", "0:14  breathe out"]
-    for (arrived, _), planned in zip(lines, (0, 4, 10, 14)):
+    assert [text for _, text in lines] == ["0:00  breathe in", "0:02  breathe out",
+                                           "0:06  breathe in", "0:08  breathe out"]
+    for (arrived, _), planned in zip(lines, (0, 2, 6, 8)):
         assert arrived == pytest.approx(planned, abs=0.35)
     assert process.returncode == 0 and "\x1b" not in "".join(t for _, t in lines)
 
@@ -194,7 +194,7 @@ def test_no_color_is_respected(pulse_daemon, home):
 
 
 def test_quiet_prints_nothing(pulse_daemon, home):
-    done = subprocess.run([sys.executable, "-m", "grounding", "breathe", "4-6", "--cycles", "1",
+    done = subprocess.run([sys.executable, "-m", "grounding", "breathe", "3-3", "--cycles", "1",
                            "--no-voice", "--quiet"], cwd=ROOT, capture_output=True, text=True,
                           env=pulse_daemon.environ(GROUNDING_HOME=str(home)), timeout=40)
     assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
@@ -231,11 +231,18 @@ BRIGHT = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:1|3[0-7]|9[0-7]|38;[25];[0-9;]+)m")
 """Bold, or any foreground colour: everything at night is dim (2) or plain."""
 
 
-def test_at_bedtime_the_screen_is_dim_and_keeps_still_after_the_first_minute(term):
+def test_at_bedtime_the_screen_is_dim_from_the_start(term):
     term.grounding("bedtime --minutes 10 --no-voice")
     term.wait_for("Bedtime · 9:5")  # the live display has begun
     assert "\x1b[2m" in term.screen(styles=True) and not BRIGHT.search(term.screen(styles=True))
-    still = term.wait_for("it fades out by itself · q stops", timeout=75)
+    term.send("q")
+    assert ended(term)[0] == 130
+
+
+def test_at_bedtime_the_screen_keeps_still_after_the_first_minute(term):
+    term.grounding("bedtime --minutes 10 --no-voice")
+    term.wait_for("Bedtime · 9:5")
+    still = term.wait_for("it fades out by itself · q stops", timeout=120)
     assert "█" not in still and "left" not in still  # no bar, no counting down
     shots = []
     for _ in range(4):
@@ -248,7 +255,7 @@ def test_at_bedtime_the_screen_is_dim_and_keeps_still_after_the_first_minute(ter
 
 def test_at_bedtime_animate_keeps_the_bar_moving(term):
     term.grounding("bedtime --minutes 10 --no-voice --animate --pace 5.5")
-    term.wait_for("breathe in", timeout=90)
+    term.wait_for("breathe in", timeout=150)  # the first breath, after the first minute
     first = term.screen()
     time.sleep(1.0)
     assert term.screen() != first and not BRIGHT.search(term.screen(styles=True))
