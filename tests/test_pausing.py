@@ -180,7 +180,9 @@ def test_q_ends_a_pause_gently_and_a_kept_log_says_it_stopped(pulse_daemon, tmp_
 
 
 def clips_in(home) -> int:
-    return sum(1 for _ in (home / "cache").rglob("*.npy"))
+    """Speech clips in the cache now (not the temporary files that come and go beside it)."""
+    clips = home / "cache" / "clips"
+    return sum(1 for _ in clips.glob("*/*.npy")) if clips.is_dir() else 0
 
 
 def collect(stream, lines: list[str]) -> None:
