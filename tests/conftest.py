@@ -28,9 +28,9 @@ atexit.register(shutil.rmtree, os.environ["GROUNDING_HOME"], ignore_errors=True)
 
 REALTIME = {
     "test_bedtime.py::test_bedtime_reads_no_input_plays_to_the_end_and_leaves_in_silence",
-    "test_pausing.py::test_a_whole_interactive_pause_in_real_time",
-    "test_screen.py::test_at_bedtime_the_screen_keeps_still_after_the_first_minute",
-    "test_screen.py::test_at_bedtime_animate_keeps_the_bar_moving",
+    "test_pause_flow.py::test_a_whole_interactive_pause_in_real_time",
+    "test_display.py::test_at_bedtime_the_screen_keeps_still_after_the_first_minute",
+    "test_display.py::test_at_bedtime_animate_keeps_the_bar_moving",
 }
 """The long plays, which spend minutes waiting on the sound card's clock: ``file::test``."""
 SOUND_CARD_GROUP = "pulse"
@@ -87,7 +87,8 @@ def pytest_runtest_setup(item):
 
 @pytest.fixture(scope="session")
 def pulse_daemon(tmp_path_factory):
-    """A private PulseAudio daemon with one null sink (TECH.md §7.2), stopped after the session.
+    """A private PulseAudio daemon with one null sink (docs/audio-stack.md §7.2), stopped after
+    the session.
 
     Skips when pulseaudio, pactl or parecord is missing, or when PortAudio cannot reach the
     daemon through ALSA's ``pulse`` device; with CI=true those are failures instead.
@@ -97,7 +98,7 @@ def pulse_daemon(tmp_path_factory):
     missing = pulse.missing_tools()
     if missing:
         require(False, f"{', '.join(missing)} not found; install the Debian packages "
-                           "pulseaudio and pulseaudio-utils (TECH.md §7.2).")
+                           "pulseaudio and pulseaudio-utils (docs/audio-stack.md §7.2).")
     daemon = pulse.start_daemon()
     try:
         home = tmp_path_factory.mktemp("pulse-home")

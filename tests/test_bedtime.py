@@ -1,7 +1,7 @@
 """The bedtime routine, checked on its audio: renders of the whole routine (at 16 kHz, which
 keeps the analysis light and holds everything up to the voice's 3.5 kHz), compared with its
-own plan (``--dry-run``) and with what research/CONTENT.md F2 and §5.3 ask for. One test
-plays it for real, into a private PulseAudio sink, with standard input closed."""
+own plan (``--dry-run``) and with what docs/protocols.md card F2 and docs/sound.md §5.3 ask
+for. One test plays it for real, into a private PulseAudio sink, with standard input closed."""
 
 from __future__ import annotations
 
@@ -158,7 +158,7 @@ def test_the_voice_stops_before_the_drift_and_speaks_less_and_less(voiced):
 
 def test_the_voice_is_never_heard_as_an_out_breath_begins(voiced):
     # "in" and "out" on the first four breaths are the cues; after them no line may sound
-    # over the start of an out-breath (CONTENT.md §5.2)
+    # over the start of an out-breath (docs/sound.md §5.2)
     times, voice = speaking(voiced)
     outs = [start for start, _, breath in voiced.starts("out") if breath > 4]
     assert len(outs) > 50
@@ -359,7 +359,7 @@ def test_a_45_minute_render_stays_within_the_memory_bound(home, tmp_path):
     peak_mib(home, tmp_path / "warm.wav", 10)  # voices the lines once, outside the measure
     short = peak_mib(home, tmp_path / "short.wav", 10)
     long = peak_mib(home, tmp_path / "long.wav", 45)
-    assert long <= 80  # MiB, PRODUCT.md
+    assert long <= 80  # MiB, docs/design.md §4
     assert long - short <= 5
 
 

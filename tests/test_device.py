@@ -1,5 +1,6 @@
 """The sound-card path for real: grounding plays through PortAudio and ALSA's ``pulse`` device
-into a private PulseAudio null sink, and ``parecord`` records the sink's monitor (TECH.md §7).
+into a private PulseAudio null sink, and ``parecord`` records the sink's monitor
+(docs/audio-stack.md §7).
 
 Two sessions are played and recorded once each and shared by the tests below: two breaths of
 ``breathe 4-6`` played to the end (20 s), and a tone-only exercise stopped with Ctrl-C (SIGINT)

@@ -33,7 +33,7 @@ def test_the_pause_goes_arrive_settle_surf_kindness_choose_in_that_order(tmp_pat
 
 def test_a_pause_written_to_a_file_never_mentions_abuse_lines(tmp_path):
     # A file for a phone can be heard or found by the person it is about (docs/safety.md §3.5);
-    # the live pause says it, with the numbers on screen (tests/test_pausing.py).
+    # the live pause says it, with the numbers on screen (tests/test_pause_flow.py).
     from grounding.pause_plan import part
 
     spoken = part("safety").texts()
