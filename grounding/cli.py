@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 from grounding import defaults
 from grounding.errors import GroundingError, Stopped
 from grounding.printable import printable
-from grounding.terminal import ask, on_terminal, run_script, say, session_options
+from grounding.terminal import NOT_SAFE, ask, on_terminal, run_script, say, session_options
 
 
 class _Commands(TyperGroup):
@@ -155,7 +155,16 @@ def start(ctx: typer.Context) -> None:
         ctx.invoke(list_command)
         typer.echo("\nTo start one: grounding play NAME")
         return
-    if name == "pause":
+    if name in (NOT_SAFE, "when-they-reach-out"):
+        from grounding import config, moments
+
+        country = config.load(say).country
+        if name == NOT_SAFE:
+            moments.not_safe(country, lambda: ctx.invoke(play, name="orienting"))
+            return
+        ctx.invoke(play, name=name)
+        moments.after_reaching_out(country)
+    elif name == "pause":
         ctx.invoke(pause)
     elif name == "bedtime":
         ctx.invoke(bedtime)
@@ -234,8 +243,8 @@ def breathe(
 @session_flags(holds=False)
 def pause(
     minutes: Annotated[float, typer.Option(
-        "--minutes", min=1, max=30,
-        help="How long the urge surfing lasts.")] = defaults.SURF_MINUTES,
+        "--minutes", min=3, max=30,
+        help="How long the urge surfing lasts, from 3 to 30 minutes.")] = defaults.SURF_MINUTES,
     no_ask: Annotated[bool, typer.Option(
         "--no-ask", help="No questions: the whole pause straight through (for a shortcut, "
                          "or with --out for a phone).")] = False,
@@ -243,7 +252,8 @@ def pause(
 ) -> None:
     """The pre-contact pause: for the pull to text or call someone. Nothing has to be decided."""
     from grounding import config, safety
-    from grounding.pause_plan import pause_script
+    from grounding.pause_plan import pause_script, planned_minutes
+    from grounding.terminal import _length
 
     options = flags.options()
     debug, plain, quiet = flags.debug, flags.plain, flags.quiet
@@ -259,7 +269,8 @@ def pause(
         if line:
             say(line)
         if live:
-            say("h shows the help lines at any moment.")
+            say(f"A pause of {_length(planned_minutes(minutes))}, with time for your answers "
+                "as well. h shows the help lines at any moment.")
     if not live:  # one file, or one timeline to print
         run_script(pause_script(minutes), options, debug, plain, quiet)
         return

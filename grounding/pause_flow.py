@@ -46,13 +46,19 @@ MENU = [("1", "Wait a little longer, and check in again"),
         ("2", "Write the message here, without sending it"),
         ("3", "Reach out to someone else"),
         ("4", "Do something kind for your body"),
-        ("5", "Contact that person, if that's your choice")]
+        ("5", "Contact that person, if that's your choice"),
+        ("6", "I was already in touch with them: something kind for after")]
 
 BODY = ("Some kind things for the body: a glass of water; a warm drink; washing your face or "
         "hands; stepping outside or to a window; stretching slowly; something to eat.")
 
 BODY_FIRST = "orienting"
 """The body-first grounding offered when things run high (card G2: low demand, eyes open)."""
+STRONGER = "body-first"
+"""Offered beside it: cool water, movement, a long out-breath, tensing and releasing (card G9,
+DBT TIPP; card F1 step 4: at distress 8 or more)."""
+AFTER_CONTACT = "after-contact"
+"""What "I was already in touch with them" plays (card T2)."""
 WAIT_LONGER = "out-breath"
 """What "wait a little longer" plays (card B2)."""
 
@@ -113,13 +119,13 @@ class Pausing:
         be needed, so their speech is made while the first part plays."""
         later = [part("settle")]
         if self.ask:
-            later.append(find_script(BODY_FIRST))
+            later += [find_script(BODY_FIRST), find_script(STRONGER)]
         later += surfing
         if self.ask:
             later.append(part("reflect"))
         later += [part("kind"), part("choose"), part("safety"), part("close")]
         if self.ask:
-            later.append(find_script(WAIT_LONGER))
+            later += [find_script(WAIT_LONGER), find_script(AFTER_CONTACT)]
         for script in later:
             self.voice.later(as_played(script, self.options).texts())
 
@@ -177,12 +183,14 @@ class Pausing:
             self._show("If talking to someone would help right now, these lines are there:\n"
                        + safety.help_now(self.country))
         if body_first:
-            picked = self._choose("That's a lot to hold. Would a minute or two with the room "
+            picked = self._choose("That's a lot to hold. Would a few minutes with the room "
                                   "and the body help first?",
-                                  [("b", "Yes, body first: orienting to the room"),
+                                  [("b", "Yes, body first: orienting to the room, eyes open"),
+                                   ("t", "Yes, something stronger: cool water, movement, a "
+                                         "long out-breath"),
                                    ("c", "No, carry on")])
-            if picked == "b":
-                self.play(find_script(BODY_FIRST))
+            if picked in ("b", "t"):
+                self.play(find_script(BODY_FIRST if picked == "b" else STRONGER))
 
     def _menu(self, entry: dict, urges: list[int]) -> str | None:
         chosen = None
@@ -204,9 +212,13 @@ class Pausing:
                            + safety.help_now(self.country))
             elif picked == "4":
                 self._show(BODY)
+            elif picked == "6":
+                self.play(find_script(AFTER_CONTACT))
             else:
                 self._show("That's your choice to make. If you do contact them, you might "
-                           "notice how you feel afterwards. That's useful information too.")
+                           "notice how you feel afterwards. That's useful information too. "
+                           "'grounding play after-contact' is there for afterwards, if you "
+                           "like.")
                 return chosen
 
     def _write(self, entry: dict) -> None:

@@ -10,8 +10,11 @@ from grounding.paths import bundled
 from grounding.script import Breathe, Script, cycles_for
 from grounding.scriptfile import load_script
 
-SURF_WORDS_MINUTES = 1.0
-"""About how much of the urge surfing is spoken before and after its breathing, minutes."""
+SURF_WORDS_MINUTES = 1.5
+"""About how much of the urge surfing is spoken before and after its breathing, minutes
+(measured at the usual speaking rate: 1.48)."""
+SURF_SHORTEST = 3.0
+"""The shortest urge surfing, minutes: its words and at least a minute and a half of breathing."""
 
 
 def part(name: str) -> Script:
@@ -22,7 +25,7 @@ def part(name: str) -> Script:
 def surf_part(minutes: float = SURF_MINUTES) -> Script:
     """The urge surfing, its breathing sized so the part lasts about ``minutes``."""
     surf = part("surf")
-    breathing = max(1.0, minutes - SURF_WORDS_MINUTES)
+    breathing = max(SURF_SHORTEST, minutes) - SURF_WORDS_MINUTES
     return replace(surf, minutes=minutes, steps=tuple(
         replace(s, cycles=max(cycles_for(s.pattern, breathing), s.cue_cycles + len(s.lines)))
         if isinstance(s, Breathe) else s for s in surf.steps))
@@ -61,11 +64,24 @@ def pause_script(surf_minutes: float = SURF_MINUTES, reflect: bool = False) -> S
 
     The question is left out unless asked for: reflecting at high arousal feeds rumination
     (card R1), and without a rating there is no telling how high it is."""
-    names = ["arrive", "settle"] + (["reflect"] if reflect else []) + ["kind", "choose", "close"]
-    parts = [part(name) for name in names]
-    parts.insert(2, surf_part(surf_minutes))
+    parts = _parts(surf_minutes, reflect)
     steps = tuple(step for p in parts for step in p.steps)
     minutes = sum(p.minutes for p in parts)
     return Script(name="pause", title="Pause", summary="A pause before reaching out.",
                   minutes=round(minutes, 1), tags=("urge",), holds=False,
                   source="docs/protocols.md card F1", steps=steps)
+
+
+def _parts(surf_minutes: float, reflect: bool, safety: bool = False) -> list[Script]:
+    """The parts that play, in order (where help is only where it is asked for)."""
+    names = (["arrive", "settle"] + (["reflect"] if reflect else []) + ["kind", "choose"]
+             + (["safety"] if safety else []) + ["close"])
+    parts = [part(name) for name in names]
+    parts.insert(2, surf_part(surf_minutes))
+    return parts
+
+
+def planned_minutes(surf_minutes: float = SURF_MINUTES) -> float:
+    """About how long a live pause plays, without the question part or the time its
+    questions take: what it says up front."""
+    return sum(p.minutes for p in _parts(surf_minutes, reflect=False, safety=True))

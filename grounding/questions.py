@@ -111,6 +111,18 @@ def choose(out: TextIO, prompt: str, options: list[tuple[str, str]],
                 return None
 
 
+def wait_for_enter() -> bool:
+    """Wait for Enter (or space): True; q or Escape: False."""
+    with Keys() as keys:
+        typed = _Typed(keys)
+        while True:
+            key = typed.next()
+            if key in ("\r", "\n", " "):
+                return True
+            if key in ("q", "Q", "\x1b"):
+                return False
+
+
 def write_here(out: TextIO, stream=None) -> bytearray:
     """A multi-line place to write, ended by an empty line twice or Ctrl-D. The text is
     read straight into a mutable buffer, so letting it go can overwrite every byte of it

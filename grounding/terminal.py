@@ -240,38 +240,47 @@ def _length(minutes: float) -> str:
     return f"about {whole} minute{'s' if whole != 1 else ''}"
 
 
+NOT_SAFE = "not-safe"
+"""The first question's answer for not feeling safe: the help lines, then orienting."""
+
 CHOICES = (
-    ("I want to reach out to someone, and want to pause first", "pause"),
-    ("I can't sleep", "bedtime"),
-    ("I feel overwhelmed", "orienting"),
-    ("I just want to breathe", "resonance"),
-    ("Show me everything", None),
+    ("1", "I want to reach out to someone, and want to pause first", "pause"),
+    ("2", "They've just messaged me", "when-they-reach-out"),
+    ("3", "I was in touch with them, and want to settle", "after-contact"),
+    ("4", "I feel overwhelmed", "orienting"),
+    ("5", "I can't sleep", "bedtime"),
+    ("6", "I just want to breathe", "resonance"),
+    ("7", "Show me everything", ""),
+    ("0", "I'm not safe right now", NOT_SAFE),
 )
-"""The first question's answers and the exercise each starts (None: list them all)."""
+"""The first question's answers: the key, the words, and what each starts (an exercise or a
+command's name; "" lists them all; :data:`NOT_SAFE` shows the help lines at once)."""
 
 
 def ask() -> str | None:
     """"What do you need right now?", answered with one key; a short countdown to change
-    one's mind. The exercise's name, "" for the full list, or None to leave."""
+    one's mind before an exercise starts (none before the help lines). What to start (see
+    :data:`CHOICES`), or None to leave."""
     import time
 
     from grounding.keys import Keys
 
     show("What do you need right now?\n")
-    for number, (text, _) in enumerate(CHOICES, 1):
-        show(f"  {number}  {text}")
+    for key, text, action in CHOICES:
+        show(f"{'' if action != NOT_SAFE else chr(10)}  {key}  {text}")
     show("\nPress a number, or q to leave.")
+    actions = {key: action for key, _, action in CHOICES}
     with Keys() as keys:
         while True:
             key = keys.read()[-1:]
             if key in ("q", "Q", "\x1b"):
                 return None
-            if key.isdigit() and 1 <= int(key) <= len(CHOICES):
-                name = CHOICES[int(key) - 1][1]
+            if key in actions:
+                name = actions[key]
                 break
             time.sleep(0.05)
-        if name is None:
-            return ""
+        if name in ("", NOT_SAFE):
+            return name
         for left in (3, 2, 1):
             show(f"\rStarting '{name}' in {left} (q to cancel) ", end="")
             deadline = time.monotonic() + 1
@@ -282,5 +291,3 @@ def ask() -> str | None:
                 time.sleep(0.05)
         show("")
     return name
-
-

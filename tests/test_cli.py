@@ -72,7 +72,7 @@ def test_bad_input_gets_a_sentence_and_exit_code_2(tmp_path, args, words):
 
 
 @pytest.mark.parametrize("command", [["play", "box"], ["breathe", "box", "--cycles", "2"],
-                                     ["pause", "--no-ask", "--minutes", "1"],
+                                     ["pause", "--no-ask", "--minutes", "3"],
                                      ["bedtime", "--minutes", "10"]])
 def test_every_playing_command_takes_the_session_options_and_checks_them(tmp_path, command):
     slow, fast = (run([*command, "--dry-run", "--no-voice", "--samplerate", "16000", "--volume",

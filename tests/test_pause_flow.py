@@ -83,7 +83,7 @@ def a_whole_interactive_pause(home, env: dict[str, str], device: str = "") -> No
     run(["config", "set", "country", "GB"], home)
     term = Terminal({**env, "GROUNDING_HOME": str(home), "TERM": "xterm"}, height=45)
     try:
-        term.grounding(f"pause --minutes 1 --no-voice --rate 300 {device}")
+        term.grounding(f"pause --minutes 3 --no-voice --rate 300 {device}")
         shown = term.wait_for("Pause: arrive")
         assert "0808 2000 247" in shown and "h shows the help lines" in shown  # at once
         assert "Samaritans" not in shown  # one line, not a wall
@@ -93,12 +93,12 @@ def a_whole_interactive_pause(home, env: dict[str, str], device: str = "") -> No
         shown = term.wait_for("how stressed or upset do you feel")
         assert "calm, settled" in shown.split("how stressed or upset")[-1]
         term.send("s")
-        shown = term.wait_for("Would a minute or two with the room")  # urge 9: body first
+        shown = term.wait_for("Would a few minutes with the room")  # urge 9: body first
         assert "Samaritans" not in term.everything()  # but no crisis lines for an urge
         term.send("c")
         term.wait_for("Where is the urge now", timeout=420)
         term.send("10")
-        term.wait_for("Would a minute or two with the room", times=2)  # 10 is higher: again
+        term.wait_for("Would a few minutes with the room", times=2)  # 10 is higher: again
         term.send("c")
         term.wait_for("What would you like to do now?", timeout=240)
         assert "a question to sit with" not in term.everything()  # the urge rose: no question
@@ -124,7 +124,7 @@ def a_whole_interactive_pause(home, env: dict[str, str], device: str = "") -> No
         term.send("9")
         term.wait_for("It moved from 9 to 4.")
         term.wait_for("Samaritans 116 123", times=shown_before + 2)  # distress 9: the lines
-        term.wait_for("Would a minute or two with the room", times=3)  # and body first
+        term.wait_for("Would a few minutes with the room", times=3)  # and body first
         term.send("c")
         term.wait_for("Would you like to keep a private log")
         term.send("y")
@@ -194,7 +194,7 @@ def collect(stream, lines: list[str]) -> None:
 def test_a_first_pause_starts_with_its_first_part_and_voices_the_rest_meanwhile(pulse_daemon,
                                                                                   tmp_path):
     # How many different things the whole pause says (cue words included), from its plan
-    planned = run(["pause", "--dry-run", "--minutes", "1", "--rate", "300"], tmp_path / "plan")
+    planned = run(["pause", "--dry-run", "--minutes", "3", "--rate", "300"], tmp_path / "plan")
     assert planned.returncode == 0, planned.stderr
     texts = {line.split("  says  ", 1)[1] for line in planned.stdout.splitlines()
              if "  says  " in line}
@@ -202,7 +202,7 @@ def test_a_first_pause_starts_with_its_first_part_and_voices_the_rest_meanwhile(
     (home / "config").mkdir(parents=True)
     (home / "config" / "first-run-done").touch()
     process = subprocess.Popen(
-        [sys.executable, "-m", "grounding", "pause", "--no-ask", "--minutes", "1", "--rate",
+        [sys.executable, "-m", "grounding", "pause", "--no-ask", "--minutes", "3", "--rate",
          "300", "--plain"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True, env=pulse_daemon.environ(GROUNDING_HOME=str(home)))
     said: list[str] = []  # each part's title comes once its speech is ready

@@ -55,6 +55,23 @@ def test_minutes_lengthen_only_the_urge_surfing(tmp_path):
     assert end_seconds(long) - end_seconds(short) == pytest.approx(360, abs=12)
 
 
+@pytest.mark.parametrize("minutes", [3, 8])
+def test_the_urge_surfing_lasts_about_the_minutes_asked_for(minutes, tmp_path):
+    # what the whole pause says up front is made of the parts' stated lengths; the surfing's
+    # is --minutes, so it has to be true
+    from grounding.cache import ClipCache
+    from grounding.palette import load_palette
+    from grounding.pause_plan import surf_part
+    from grounding.player import prepare
+    from grounding.speech import Pyttsx3Voice
+    from support import require_espeak
+
+    require_espeak()
+    timeline = prepare(surf_part(minutes), Pyttsx3Voice(cache=ClipCache(tmp_path)),
+                       load_palette("day"), 48000, print)
+    assert timeline.seconds / 60 == pytest.approx(minutes, abs=0.25)
+
+
 def test_the_stated_length_is_close_to_the_real_one(tmp_path):
     result = run(["pause", "--dry-run"], tmp_path)
     assert end_seconds(result) / 60 == pytest.approx(pause_script().minutes, rel=0.1)
@@ -76,10 +93,10 @@ def test_the_pause_shows_the_domestic_abuse_line_for_the_chosen_country(tmp_path
 
 def test_the_pause_renders_to_a_file_for_a_phone(tmp_path):
     out = tmp_path / "pause.wav"
-    result = run(["pause", "--minutes", "1", "--no-voice", "--out", str(out)], tmp_path)
+    result = run(["pause", "--minutes", "3", "--no-voice", "--out", str(out)], tmp_path)
     assert result.returncode == 0, result.stderr
     samples, rate = read_wav(out)
-    planned = run(["pause", "--minutes", "1", "--no-voice", "--dry-run"], tmp_path)
+    planned = run(["pause", "--minutes", "3", "--no-voice", "--dry-run"], tmp_path)
     assert len(samples) / rate == pytest.approx(end_seconds(planned), abs=0.1)
 
 
@@ -126,7 +143,7 @@ def planned(result, words: str) -> float:
 
 
 def test_the_no_ask_render_holds_each_part_in_order_where_the_plan_puts_it(tmp_path):
-    args = ["pause", "--no-ask", "--minutes", "1", "--rate", "220"]
+    args = ["pause", "--no-ask", "--minutes", "3", "--rate", "220"]
     out = tmp_path / "pause.wav"
     assert run([*args, "--out", str(out)], tmp_path).returncode == 0
     plan = run([*args, "--dry-run"], tmp_path)

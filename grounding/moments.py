@@ -1,0 +1,76 @@
+"""The first question's answers that are more than one exercise: the moment a message from
+that person arrives, and not feeling safe. Each shows what it needs at once and asks nothing
+that cannot be skipped; q always leaves."""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+from grounding import safety
+from grounding.questions import choose, wait_for_enter
+
+REACH_OUT_STEPS = [("1", "Wait an hour, then check in with yourself again"),
+                   ("2", "Talk to someone safe"),
+                   ("3", "See the help lines"),
+                   ("4", "Answer later, with care")]
+"""The choice at the end of "when they reach out" (docs/protocols.md card T1): none of them
+is "never answer"; the person decides."""
+
+
+def _reach_out_answers(country: str) -> dict[str, str]:
+    """What each of :data:`REACH_OUT_STEPS` shows, for ``country``'s help lines."""
+    lines = safety.help_now(country)
+    return {
+        "1": ("The message can wait. If you like, set a timer for an hour; when it goes off, "
+              "you can check in with yourself again. If the pull is strong before then, "
+              "'grounding pause' is there."),
+        "2": ("Someone safe could be a friend, someone in your family, or anyone you trust who "
+              "is not that person. If nobody comes to mind right now, these lines are there to "
+              "talk to:\n" + lines),
+        "3": lines,
+        "4": ("When you're ready, you might write what you want to say first, without sending "
+              "it, and read it again a little later ('grounding pause' has a place to write "
+              "it). Whether and when to answer is yours to decide."),
+    }
+
+
+def after_reaching_out(country: str, out=None) -> str | None:
+    """The four next steps after "when they reach out", one key each, until Enter; the label
+    of the last one taken (None if none was)."""
+    out = out or sys.stdout
+    answers = _reach_out_answers(country)
+    chosen = None
+    while True:
+        picked = choose(out, "What would you like to do next? (Enter when done)",
+                        REACH_OUT_STEPS, on_help=lambda: _show(out, safety.help_now(country)))
+        if picked is None:
+            return chosen
+        chosen = dict(REACH_OUT_STEPS)[picked]
+        _show(out, answers[picked])
+
+
+NOT_SAFE_OFFER = ("When you're ready, Enter starts a few minutes of orienting to the room, "
+                  "eyes open, with nothing to answer. The numbers stay here above. q leaves.")
+
+
+def not_safe(country: str, orient: Callable[[], None], out=None) -> None:
+    """"I'm not safe right now": the help lines at once, then orienting to the room if the
+    person wants it (``orient`` plays it), and the lines again at the end. No questions."""
+    out = out or sys.stdout
+    _show(out, safety.help_now(country))
+    _show(out, NOT_SAFE_OFFER)
+    if not wait_for_enter():
+        return
+    try:
+        orient()
+    finally:
+        _show(out, "The help lines again, for when you need them "
+                   "('grounding help-now' shows them at any time):\n"
+                   + safety.help_now(country))
+
+
+def _show(out, text: str) -> None:
+    out.write(f"\n{text}\n")
+    out.flush()
+
