@@ -51,7 +51,7 @@ def after_reaching_out(country: str, out=None) -> str | None:
 
 
 NOT_SAFE_OFFER = ("When you're ready, Enter starts a few minutes of orienting to the room, "
-                  "eyes open, with nothing to answer. The numbers stay here above. q leaves.")
+                  "eyes open, with nothing to answer. The numbers stay above. q leaves.")
 
 
 def not_safe(country: str, orient: Callable[[], None], out=None) -> None:
@@ -59,7 +59,7 @@ def not_safe(country: str, orient: Callable[[], None], out=None) -> None:
     person wants it (``orient`` plays it), and the lines again at the end. No questions."""
     out = out or sys.stdout
     _show(out, safety.help_now(country))
-    _show(out, NOT_SAFE_OFFER)
+    _show(out, f"{safety.DANGER}\n{NOT_SAFE_OFFER}")  # in view, however long the lines above
     if not wait_for_enter():
         return
     try:

@@ -97,3 +97,10 @@ def without_library(name: str) -> list[str]:
               and subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0)
     require(usable, f"root and unshare, to hide lib{name} from a test run")
     return ["unshare", "-m", "sh", "-c", f'mount --bind /dev/null "{path}" && exec "$@"', "sh"]
+
+
+def seen_notice(home: Path) -> Path:
+    """A user folder whose first-run notice has been shown already."""
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "first-run-done").touch()
+    return home

@@ -13,14 +13,8 @@ import time
 import pytest
 
 import pulse
-from support import ROOT
+from support import ROOT, seen_notice
 from terminal import Terminal
-
-
-def seen_notice(home):
-    (home / "config").mkdir(parents=True, exist_ok=True)
-    (home / "config" / "first-run-done").touch()
-    return home
 
 
 @pytest.fixture
@@ -203,12 +197,12 @@ def test_quiet_prints_nothing(pulse_daemon, home):
 def test_the_first_question_starts_what_fits(term):
     term.grounding("")
     term.wait_for("What do you need right now?")
-    term.send("5")
+    term.send("7")
     shown = term.wait_for("To start one: grounding play NAME")
     assert "resonance" in shown and ended(term)[0] == 0
     term.grounding("")
     term.wait_for("What do you need right now?")
-    term.send("4")
+    term.send("6")
     term.wait_for("Starting 'resonance' in")
     term.send("q")
     assert ended(term)[0] == 0
