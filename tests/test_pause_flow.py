@@ -67,7 +67,8 @@ def test_a_whole_interactive_pause(instant_device, tmp_path):
     """Every question, choice and key of one pause, and what the log keeps, with the parts
     played to a device that takes sound as fast as it comes: what is asked and shown is the
     same, and the seven minutes of sound pass in seconds."""
-    a_whole_interactive_pause(tmp_path / "home", instant_device, "--device instant")
+    a_whole_interactive_pause(tmp_path / "home", instant_device, "--device instant",
+                              everything=True)
 
 
 def test_a_whole_interactive_pause_in_real_time(pulse_daemon, tmp_path):
@@ -75,9 +76,11 @@ def test_a_whole_interactive_pause_in_real_time(pulse_daemon, tmp_path):
     a_whole_interactive_pause(tmp_path / "home", pulse_daemon.env)
 
 
-def a_whole_interactive_pause(home, env: dict[str, str], device: str = "") -> None:
+def a_whole_interactive_pause(home, env: dict[str, str], device: str = "",
+                              everything: bool = False) -> None:
     """Drive a pause in a terminal from its first line to its last, rating, choosing,
-    writing and letting go, and check the log it leaves."""
+    writing and letting go, and check the log it leaves. With ``everything``, it also takes
+    the stronger body-first offer and the after-contact choice (each several minutes long)."""
     (home / "config").mkdir(parents=True)
     (home / "config" / "first-run-done").touch()
     run(["config", "set", "country", "GB"], home)
@@ -98,10 +101,19 @@ def a_whole_interactive_pause(home, env: dict[str, str], device: str = "") -> No
         term.send("c")
         term.wait_for("Where is the urge now", timeout=420)
         term.send("10")
-        term.wait_for("Would a few minutes with the room", times=2)  # 10 is higher: again
-        term.send("c")
+        shown = term.wait_for("Would a few minutes with the room", times=2)  # 10: again
+        assert "cool water, movement" in shown
+        if everything:
+            term.send("t")
+            term.wait_for("Body first · about", timeout=60)
+        else:
+            term.send("c")
         term.wait_for("What would you like to do now?", timeout=240)
         assert "a question to sit with" not in term.everything()  # the urge rose: no question
+        if everything:
+            term.send("6")
+            term.wait_for("After contact · about", timeout=60)
+            term.wait_for("What would you like to do now?", times=2, timeout=240)
         term.send("2")
         term.wait_for("Write it here. Nothing is sent anywhere.")
         term.send("a message to let go of SECRETWORD", enter=True)
