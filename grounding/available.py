@@ -9,9 +9,11 @@ from grounding.printable import printable
 
 
 def exercises(tag: str | None = None) -> tuple[list[str], list[str]]:
-    """The table of exercises (name, minutes, whether they hold the breath, tags, what each
-    is for), only those with ``tag`` if one is given; and the notes to go with it: the
-    user's own, those that cannot be read, those that set a bundled one aside."""
+    """The table of exercises (name, stated length rounded as it is said, whether they hold
+    the breath, tags, what each is for), only those with ``tag`` if one is given; and the
+    notes to go with it: the user's own, those that cannot be read, those that set a bundled
+    one aside."""
+    from grounding.lengths import figures
     from grounding.library import catalogue
     from grounding.script import TAGS
     from grounding.scriptfile import load_script
@@ -29,7 +31,7 @@ def exercises(tag: str | None = None) -> tuple[list[str], list[str]]:
         if tag is not None and tag not in s.tags:
             continue
         mark = " *" if entry.own else ""
-        rows.append((s.name + mark, f"{s.minutes:g} min", "holds" if s.holds else "",
+        rows.append((s.name + mark, figures(s.minutes * 60), "holds" if s.holds else "",
                      ", ".join(s.tags), s.summary))
         if entry.replaces:
             notes.append(f"Your own '{s.name}' ({printable(str(entry.path))}) is used instead "

@@ -175,7 +175,8 @@ def start(ctx: typer.Context) -> None:
 @app.command("list")
 def list_command(
     tag: Annotated[Optional[str], typer.Option(
-        "--tag", help="Only exercises with this tag: breathing, grounding, sleep, urge, quick.")] = None,
+        "--tag", help="Only exercises with this tag: breathing, grounding, sleep, urge, quick, "
+                     "practice.")] = None,
 ) -> None:
     """List the exercises: name, minutes, whether they hold the breath, tags, what each is for."""
     from grounding import available

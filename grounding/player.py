@@ -3,16 +3,19 @@ blocks → sink. The commands play every session through it."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Callable, Union
 
+from grounding import lengths
 from grounding.breath import PHASE_NAMES, Pattern
+from grounding.cache import SpeechClip
 from grounding.errors import AudioUnavailable, SpeechUnavailable, UsageError
 from grounding.palette import Palette, load_palette
 from grounding.render import Mix, render
-from grounding.script import Breathe, Script, Speak
+from grounding.script import LENGTH, Breathe, Script, Speak
 from grounding.sinks import FILE_SAMPLERATE, ClockSink, Controls, NullSink, Report, WavSink
 from grounding.soundcard import DeviceSink
 from grounding.speech import DEFAULT_RATE, Pyttsx3Voice, SilentVoice, Voice
@@ -74,27 +77,81 @@ def as_played(script: Script, options: Options) -> Script:
     return script.on(date.today())
 
 
+LENGTH_TRIES = 4
+"""How many times at most the length is said anew when the session turns out to last another
+(rounded) length than the words said: the words change the length a little."""
+LENGTH_PAD = 2.0
+"""Seconds of silence a session may gain at its end so that it lasts the length it says: the
+words can push a length across a rounding boundary and back ("about two and a half minutes"
+takes longer to say than "about three minutes")."""
+
+
 def prepare(script: Script, voice: Voice, palette: Palette, samplerate: int,
             notice: Callable[[str], None], rate: int = DEFAULT_RATE,
             minutes: float | None = None) -> Timeline:
     """Clips for every line (speech failing falls back to captions only) and the timeline,
     with the breathing stretched or shortened to ``minutes`` in all if that is given.
-    Reflections take today's prompt."""
+    Reflections take today's prompt.
+
+    A line with ``{length}`` says the length the session really has, as
+    :func:`grounding.lengths.spoken` words: first the length it is meant to have, then, while
+    the timeline built with those words lasts another (rounded) length, that length (at most
+    LENGTH_TRIES times); a session just short of the length it says ends in a little more
+    silence (LENGTH_PAD). Only a line whose words change is spoken anew."""
     script = script.on(date.today())
-    texts = script.texts()
-    try:
-        clips = voice.clips(texts, samplerate)
-    except SpeechUnavailable as exc:
-        notice(f"Carrying on with tones and captions, without a voice. {exc}")
-        clips = SilentVoice(rate).clips(texts, samplerate)
+    speech = _Speech(voice, rate, samplerate, notice)
+    if not script.states_length:
+        return _fitted(script, speech.clips(script.texts()), palette, samplerate, notice,
+                       minutes)
+    goal = 60 * (minutes or script.minutes)
+    clips: dict[str, SpeechClip] = {}
+    for _ in range(LENGTH_TRIES):
+        filled = script.with_length(lengths.spoken(goal))
+        clips.update(speech.clips([t for t in filled.texts() if t not in clips]))
+        notes: list[str] = []
+        timeline = _fitted(filled, clips, palette, samplerate, notes.append, minutes)
+        if lengths.rounded(timeline.seconds) == lengths.rounded(goal):
+            break
+        if 0 < lengths.least(goal) - timeline.seconds <= LENGTH_PAD:
+            timeline = replace(timeline, frames=math.ceil(lengths.least(goal) * samplerate))
+            break
+        goal = timeline.seconds
+    for note in notes:
+        notice(note)
+    return timeline
+
+
+class _Speech:
+    """The voice's clips, or silent ones of the same length from the first time speech
+    fails (said once)."""
+
+    def __init__(self, voice: Voice, rate: int, samplerate: int,
+                 notice: Callable[[str], None]):
+        self.voice, self.rate, self.samplerate, self.notice = voice, rate, samplerate, notice
+
+    def clips(self, texts: list[str]) -> dict[str, SpeechClip]:
+        """One clip per text."""
+        if not texts:
+            return {}
+        try:
+            return self.voice.clips(texts, self.samplerate)
+        except SpeechUnavailable as exc:
+            self.notice(f"Carrying on with tones and captions, without a voice. {exc}")
+            self.voice = SilentVoice(self.rate)
+            return self.voice.clips(texts, self.samplerate)
+
+
+def _fitted(script: Script, clips: dict[str, SpeechClip], palette: Palette, samplerate: int,
+            notice: Callable[[str], None], minutes: float | None) -> Timeline:
+    """The timeline of ``script``, its breathing stretched or shortened to ``minutes`` in all
+    if that is given."""
     timeline = build_timeline(script, clips, palette, samplerate)
     if minutes is None:
         return timeline
     breathing = float(sum(s.seconds() for s in script.steps if isinstance(s, Breathe)))
     if not breathing:
         raise UsageError(f"'{script.name}' has no breathing to lengthen or shorten, so "
-                         "--minutes does not apply; it takes about "
-                         f"{timeline.seconds / 60:.0f} minutes.")
+                         f"--minutes does not apply; it takes {lengths.words(timeline.seconds)}.")
     words = timeline.seconds - breathing
     fitted = build_timeline(script.stretched(max(0.0, (minutes * 60 - words) / breathing)),
                             clips, palette, samplerate)
@@ -158,20 +215,23 @@ def play(script: Script, options: Options, notice: Callable[[str], None],
 def breathing_script(pattern: Pattern, cycles: int, spoken: bool = True,
                      ramp: float | None = None) -> Script:
     """Paced breathing for ``grounding breathe``, in a short spoken frame when ``spoken``
-    (without a voice the frame would only be silence before the first breath)."""
+    (without a voice the frame would only be silence before the first breath). The frame says
+    the pattern and the session's length; a short one, the number of breaths too."""
     step = Breathe(pattern, cycles, "words" if spoken else "none", min(3, cycles), ramp=ramp)
     minutes = float(step.seconds()) / 60
     steps: list = [step]
     if spoken:
-        length = (f"About {round(minutes)} minute{'s' if round(minutes) != 1 else ''}"
-                  if minutes >= 1.5 else f"{cycles} breath{'s' if cycles != 1 else ''}")
-        phases = ", ".join(f"{PHASE_NAMES[p.kind]} for {p.seconds:g}" for p in pattern.phases)
-        intro = [Speak(f"Paced breathing: {phases}. {length}.", 0.6),
+        count = f". {cycles} breath{'s' if cycles != 1 else ''}," if minutes < 1.5 else ","
+        said = f"{count} {LENGTH} in all."
+        intro = [Speak(f"Paced breathing: {_phases(pattern)}{said}", 0.6,
+                       no_holds=f"Paced breathing: {_phases(pattern.without_holds())}{said}"
+                       if pattern.has_holds else None),
                  Speak("The tone rises as you breathe in, and falls as you breathe out. "
                        "Keep each breath soft and ordinary-sized, not big.", 0.6)]
         if pattern.has_holds:
             intro.append(Speak("The holds are soft pauses, not a strain. If a hold feels "
-                               "uncomfortable, skip it and keep breathing.", 0.6))
+                               "uncomfortable, skip it and keep breathing.", 0.6,
+                               with_holds=True))
         intro.append(Speak("You can pause with the space bar, or stop with q, at any moment. "
                            "If the breathing ever leaves you light-headed or tingly, you might "
                            "let your breath go back to its own rhythm.", 1.5))
@@ -180,3 +240,8 @@ def breathing_script(pattern: Pattern, cycles: int, spoken: bool = True,
     return Script(name=f"breathe {pattern.text}", title=f"Paced breathing {pattern.text}",
                   summary=pattern.describe(), minutes=round(minutes, 1), tags=("breathing",),
                   holds=pattern.has_holds, source="docs/protocols.md §6", steps=tuple(steps))
+
+
+def _phases(pattern: Pattern) -> str:
+    """The phases of a pattern as said: ``in for 4, out for 6``."""
+    return ", ".join(f"{PHASE_NAMES[p.kind]} for {p.seconds:g}" for p in pattern.phases)

@@ -5,6 +5,7 @@ Exercise files (``scripts/*.toml``) are read into these by :mod:`grounding.scrip
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
@@ -12,13 +13,19 @@ from typing import Union
 
 from grounding.breath import PHASE_NAMES, Pattern, Phase
 
-TAGS = ("breathing", "grounding", "sleep", "urge", "quick")
+TAGS = ("breathing", "grounding", "sleep", "urge", "quick", "practice")
 CUES = ("words", "counts", "none")
 OFFERS = ("no-holds",)
 SPACINGS = ("even", "widening")
 COUNTS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
           "eleven", "twelve", "thirteen", "fourteen", "fifteen")
 """Counted cues after the phase word: "in, two, three, four"."""
+LENGTH = "{length}"
+"""Written in a spoken line, it is said as the session's real length in words ("about five
+minutes"), as it plays: after ``--minutes``, ``--no-holds`` and at the voice's rate."""
+HOLD_WORDS = re.compile(r"\bhold|\bheld", re.IGNORECASE)
+"""Words about holding the breath: a line with them needs a hold-free wording for
+``--no-holds``."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,8 @@ class Speak:
     """Silence after the line, seconds."""
     with_holds: bool = False
     """Said only while the holds are kept: about the holds, so left out with ``--no-holds``."""
+    no_holds: str | None = None
+    """Said instead of ``text`` when the holds are left out (``--no-holds``)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,9 @@ class Breathe:
     """How many cycles get spoken cues."""
     lines: tuple[str, ...] = ()
     """Spoken one at a time at out-breath onsets, spread over the cycles after the cues."""
+    lines_no_holds: tuple[str | None, ...] = ()
+    """The hold-free wording of each line, said instead of it with ``--no-holds`` (None, or
+    no entry, where a line stays the same)."""
     ramp: float | None = None
     """Breaths per minute at the start, slowing by half a breath a minute every two cycles
     until the pattern's own rate (starting near the listener's own pace: Leslie et al. 2019)."""
@@ -153,13 +165,23 @@ class Script:
 
     def without_holds(self) -> Script:
         """The same exercise with every hold turned into ordinary breathing (``--no-holds``):
-        the in- and out-breaths keep their lengths; offers to leave holds out, and lines
-        marked ``with_holds``, are gone."""
-        steps = tuple(replace(s, pattern=s.pattern.without_holds()) if isinstance(s, Breathe)
-                      else s for s in self.steps
+        the in- and out-breaths keep their lengths; lines with a hold-free wording say it
+        instead; offers to leave holds out, and lines marked ``with_holds``, are gone."""
+        steps = tuple(_without_holds(s) for s in self.steps
                       if not (isinstance(s, Choice) and s.offers == "no-holds")
                       and not (isinstance(s, Speak) and s.with_holds))
         return replace(self, steps=steps, holds=False)
+
+    @property
+    def states_length(self) -> bool:
+        """Whether a spoken line says the session's length (``{length}``)."""
+        return any(isinstance(s, Speak) and LENGTH in s.text for s in self.steps)
+
+    def with_length(self, words: str) -> Script:
+        """The same exercise with ``{length}`` in its spoken lines said as ``words``."""
+        steps = tuple(replace(s, text=s.text.replace(LENGTH, words))
+                      if isinstance(s, Speak) and LENGTH in s.text else s for s in self.steps)
+        return replace(self, steps=steps)
 
     def stretched(self, factor: float) -> Script:
         """The same words with every breathing part ``factor`` times as long, in whole cycles
@@ -190,6 +212,18 @@ class Script:
                 for line in step.lines:
                     seen[line] = None
         return list(seen)
+
+
+def _without_holds(step: Step) -> Step:
+    """One step as said and breathed with the holds left out."""
+    if isinstance(step, Speak) and step.no_holds is not None:
+        return replace(step, text=step.no_holds, no_holds=None)
+    if isinstance(step, Breathe):
+        lines = tuple(other or line for line, other in
+                      zip(step.lines, (*step.lines_no_holds, *[None] * len(step.lines))))
+        return replace(step, pattern=step.pattern.without_holds(), lines=lines,
+                       lines_no_holds=())
+    return step
 
 
 def phase_cues(step: Breathe, phase: Phase) -> list[str]:

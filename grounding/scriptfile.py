@@ -15,8 +15,8 @@ from grounding.datafile import DataFile, check_keys, did_you_mean
 from grounding.errors import ExerciseError, UsageError
 from grounding.limits import Limit, check_limits
 from grounding.printable import printable
-from grounding.script import (CUES, OFFERS, SPACINGS, TAGS, Bell, Breathe, Choice, Pause,
-                              Reflect, Script, Speak, Step, cycles_for)
+from grounding.script import (CUES, HOLD_WORDS, LENGTH, OFFERS, SPACINGS, TAGS, Bell, Breathe,
+                              Choice, Pause, Reflect, Script, Speak, Step, cycles_for)
 
 Fail = Callable[[str, str], ExerciseError]
 """Makes the error for one step: ``fail(what is wrong, the key it is about)``."""
@@ -24,7 +24,7 @@ Fail = Callable[[str, str], ExerciseError]
 _TOP = {"title": str, "summary": str, "minutes": float, "tags": list, "holds": bool,
         "source": str, "step": list}
 _KINDS = {
-    "speak": {"speak": str, "after": float, "with_holds": bool},
+    "speak": {"speak": str, "after": float, "with_holds": bool, "no_holds": str},
     "choice": {"choice": str, "offers": str, "after": float},
     "reflect": {"reflect": list, "after": float},
     "pause": {"pause": float},
@@ -69,8 +69,18 @@ _BREATHE = (
     Limit.choice("cues", CUES, f"cues is one of {', '.join(CUES)}."),
 )
 """The rest of a breathing step (before ``cue_cycles``, whose limit depends on its length)."""
-_LINES = Limit("lines", "lines is a list of texts in quotes.",
-               lambda t: all(isinstance(line, str) for line in t.get("lines", [])))
+_LINES = Limit("lines", 'lines is a list of texts in quotes; a line with a hold-free wording '
+               'is written { say = "...", no_holds = "..." }.',
+               lambda t: all(map(_is_line, t.get("lines", []))))
+
+
+def _is_line(line: object) -> bool:
+    """Whether a breathing step's line is a text, or a table of one with its hold-free
+    wording."""
+    if isinstance(line, str):
+        return True
+    return (isinstance(line, dict) and isinstance(line.get("say"), str)
+            and isinstance(line.get("no_holds"), str) and set(line) == {"say", "no_holds"})
 
 
 def load_script(path: Path, name: str | None = None) -> Script:
@@ -83,7 +93,7 @@ def load_script(path: Path, name: str | None = None) -> Script:
     problems.attempt(lambda: _check_top(doc, data))
     steps = _steps(doc, data, problems)
     if not problems:
-        problems.attempt(lambda: _check_holds(doc, data, steps))
+        problems.extend(map(str, _hold_problems(doc, data, steps)))
     if problems:
         raise ExerciseError("\n".join(problems))
     return Script(name=printable(name or path.stem), title=printable(data["title"]).strip(),
@@ -132,23 +142,60 @@ def _holds(step: Step) -> bool:
     return isinstance(step, Breathe) and step.pattern.has_holds
 
 
-def _check_holds(doc: DataFile, data: dict, steps: list[Step]) -> None:
-    """Offers to leave holds out, and lines only said with holds, need holds to follow; the
-    file's ``holds`` says truly whether any step holds the breath."""
+def _hold_problems(doc: DataFile, data: dict, steps: list[Step]) -> list[ExerciseError]:
+    """Offers to leave holds out, lines only said with holds and hold-free wordings need holds
+    in the exercise; where there are holds, every line that mentions them (``hold``,
+    ``held``) needs a hold-free wording or ``with_holds = true``, so ``--no-holds`` says
+    nothing about holds; the file's ``holds`` says truly whether any step holds the breath.
+    (Words such as "pause" can mean a hold too, but also the space bar's pause, so only
+    ``hold`` and ``held`` are checked.)"""
     holds = any(map(_holds, steps))
+    found: list[ExerciseError] = []
+
+    def fail(i: int, what: str, key: str) -> None:
+        found.append(doc.fail(f"step {i + 1}: {what}", key=key, table="step", index=i))
+
     for i, step in enumerate(steps):
         if isinstance(step, Choice) and step.offers == "no-holds" and not any(
                 map(_holds, steps[i:])):
-            raise doc.fail(f"step {i + 1}: this choice offers to leave out holds, but no "
-                           "breathing after it holds the breath.", key="offers", table="step",
-                           index=i)
-        if isinstance(step, Speak) and step.with_holds and not holds:
-            raise doc.fail(f"step {i + 1}: with_holds = true, but nothing in the exercise "
-                           "holds the breath.", key="with_holds", table="step", index=i)
+            fail(i, "this choice offers to leave out holds, but no breathing after it holds "
+                 "the breath.", "offers")
+        elif isinstance(step, Speak) and not holds and step.with_holds:
+            fail(i, "with_holds = true, but nothing in the exercise holds the breath; remove "
+                 "it.", "with_holds")
+        elif isinstance(step, Speak) and not holds and step.no_holds is not None:
+            fail(i, "no_holds is what is said when the holds are left out, but nothing in the "
+                 "exercise holds the breath; remove it.", "no_holds")
+        elif isinstance(step, Breathe) and not holds and any(step.lines_no_holds):
+            fail(i, "a line has a no_holds wording, but nothing in the exercise holds the "
+                 "breath; write the line as text only.", "lines")
+        elif holds:
+            _hold_words(i, step, fail)
     if holds != data["holds"]:
         truth = "does" if holds else "does not"
-        raise doc.fail(f"holds = {str(data['holds']).lower()}, but the exercise {truth} hold "
-                       f"the breath; write holds = {str(holds).lower()}.", key="holds")
+        found.append(doc.fail(f"holds = {str(data['holds']).lower()}, but the exercise {truth} "
+                              f"hold the breath; write holds = {str(holds).lower()}.",
+                              key="holds"))
+    return found
+
+
+def _hold_words(i: int, step: Step, fail: Callable[[int, str, str], None]) -> None:
+    """In an exercise with holds: a line that mentions them needs a hold-free wording."""
+    if isinstance(step, Speak) and not step.with_holds and step.no_holds is None \
+            and HOLD_WORDS.search(step.text):
+        fail(i, "this line mentions holding the breath, and would be said with --no-holds "
+             'too; add no_holds = "..." with a wording without holds, or with_holds = true to '
+             "leave it out then.", "speak")
+    elif isinstance(step, Breathe):
+        others = (*step.lines_no_holds, *[None] * len(step.lines))
+        for n, (line, other) in enumerate(zip(step.lines, others)):
+            if other is None and HOLD_WORDS.search(line):
+                fail(i, f"line {n + 1} mentions holding the breath, and would be said with "
+                     '--no-holds too; write it as { say = "...", no_holds = "..." } with a '
+                     "wording without holds.", "lines")
+    elif isinstance(step, Reflect) and any(HOLD_WORDS.search(p) for p in step.prompts):
+        fail(i, "a prompt mentions holding the breath; prompts are said with --no-holds too, "
+             "so word it without holds.", "reflect")
 
 
 def _step(doc: DataFile, index: int, table: dict) -> Step:
@@ -181,20 +228,41 @@ def _kind(doc: DataFile, index: int, table: dict) -> str:
     return kinds[0]
 
 
-def _said(value: str, key: str, fail: Fail) -> str:
-    """A text to speak, on one line and without control characters."""
+def _said(value: str, key: str, fail: Fail, length: bool = False) -> str:
+    """A text to speak, on one line and without control characters; with ``length``, it may
+    say the session's length as ``{length}``, and nothing else is written in braces."""
     value = " ".join(printable(value).split())
     if not value:
         raise fail(f"{key} is empty; write what the voice should say.", key)
     if value.startswith("<"):
         raise fail(f"{key} cannot start with '<' (some speech engines read it as markup).", key)
+    if "{" in value.replace(LENGTH, "") or "}" in value.replace(LENGTH, ""):
+        raise fail(f"{key} has braces that are not {LENGTH}: the only thing written in braces "
+                   f"is {LENGTH}, in a speak line, said as the session's length (\"about five "
+                   "minutes\").", key)
+    if LENGTH in value and not length:
+        raise fail(f"{LENGTH} can only be said in a speak line; write the words here.", key)
+    return value
+
+
+def _no_holds(value: str, key: str, fail: Fail, length: bool = False) -> str:
+    """A hold-free wording: said only when there are no holds, so it never mentions them."""
+    value = _said(value, key, fail, length)
+    if HOLD_WORDS.search(value):
+        raise fail(f"the {key} wording mentions holding the breath, but it is said only when "
+                   "the holds are left out; write it without them.", key)
     return value
 
 
 def _speak(table: dict, fail: Fail) -> Speak:
     check_limits(table, _SPEAK, fail)
-    return Speak(_said(table["speak"], "speak", fail), float(table.get("after", 1.0)),
-                 table.get("with_holds", False))
+    if table.get("with_holds") and "no_holds" in table:
+        raise fail("with_holds = true leaves this line out when holds are left out, so its "
+                   "no_holds wording would never be said; keep one of them.", "no_holds")
+    other = table.get("no_holds")
+    return Speak(_said(table["speak"], "speak", fail, length=True),
+                 float(table.get("after", 1.0)), table.get("with_holds", False),
+                 None if other is None else _no_holds(other, "no_holds", fail, length=True))
 
 
 def _choice(table: dict, fail: Fail) -> Choice:
@@ -230,18 +298,28 @@ def _breathe(table: dict, fail: Fail) -> Breathe:
     check_limits(table, (*_BREATHE, Limit.range(
         "cue_cycles", 0, cycles, f"cue_cycles should be from 0 to the number of cycles "
         f"({cycles})."), _LINES), fail)
-    lines = table.get("lines", [])
+    lines, lines_no_holds = _lines(table, fail)
     room = cycles - min(cue_cycles, cycles - 1)
     if len(lines) > room:
         raise fail(f"{len(lines)} lines do not fit: each is spoken on its own out-breath after "
                    f"the cued cycles, and there are {room}. Add cycles or remove lines.", "lines")
     return Breathe(pattern, int(cycles), cues=table.get("cues", "words"),
-                   cue_cycles=int(cue_cycles),
-                   lines=tuple(_said(line, "lines", fail) for line in lines),
+                   cue_cycles=int(cue_cycles), lines=lines, lines_no_holds=lines_no_holds,
                    ramp=_number(table.get("ramp")), ramp_cycles=table.get("ramp_cycles"),
                    line_delay=float(table.get("line_delay", 0.0)),
                    pitch_range=_number(table.get("range")), level_db=_number(table.get("level")),
                    tone_db=float(table.get("tone_db", 0.0)), spacing=table.get("spacing", "even"))
+
+
+def _lines(table: dict, fail: Fail) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+    """A breathing step's lines, and their hold-free wordings (none at all if no line has
+    one)."""
+    lines = [(line, None) if isinstance(line, str) else (line["say"], line["no_holds"])
+             for line in table.get("lines", [])]
+    said = tuple(_said(line, "lines", fail) for line, _ in lines)
+    others = tuple(None if other is None else _no_holds(other, "lines", fail)
+                   for _, other in lines)
+    return said, (others if any(others) else ())
 
 
 def _number(value: float | None) -> float | None:

@@ -234,10 +234,10 @@ def _remember_volume(volume: int) -> None:
 
 
 def _length(minutes: float) -> str:
-    if minutes < 1:
-        return f"about {round(minutes * 60 / 5) * 5} seconds"
-    whole = round(minutes)
-    return f"about {whole} minute{'s' if whole != 1 else ''}"
+    """The session's length as the header shows it: rounded as it is said and listed."""
+    from grounding.lengths import words
+
+    return words(minutes * 60)
 
 
 NOT_SAFE = "not-safe"

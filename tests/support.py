@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -104,3 +105,22 @@ def seen_notice(home: Path) -> Path:
     (home / "config").mkdir(parents=True, exist_ok=True)
     (home / "config" / "first-run-done").touch()
     return home
+
+
+NUMBER_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+                "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+                "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+                "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
+                "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+
+
+def said_seconds(text: str) -> float:
+    """The length a line says in words ("about two and a half minutes", "about a minute and a
+    half", "about forty seconds"), in seconds; fails the test if it says none."""
+    found = re.search(r"about (?:([a-z]+)(?:-([a-z]+))?|(\d+))( and a half)? (minutes?|seconds)"
+                      r"( and a half)?", text)
+    assert found, f"no length said in {text!r}"
+    tens, ones, figures, half, unit, half_after = found.groups()
+    value = int(figures) if figures else NUMBER_WORDS[tens] + NUMBER_WORDS.get(ones, 0)
+    value += 0.5 if (half or half_after) else 0
+    return value * (60 if unit.startswith("minute") else 1)

@@ -1,4 +1,5 @@
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import pytest
 from typer.main import get_command
 
 from grounding.cli import app
-from support import ROOT, read_wav, require_espeak, run, without_library
+from support import ROOT, read_wav, require_espeak, run, said_seconds, without_library
 
 COMMANDS = sorted(get_command(app).commands)
 
@@ -34,7 +35,8 @@ def test_list_shows_each_bundled_exercise_with_minutes_and_summary(tmp_path):
     assert result.returncode == 0
     rows = {line.split()[0]: line for line in result.stdout.splitlines()}
     assert {"quick-reset", "resonance", "gentle-box"} <= set(rows)
-    assert "2.75 min" in rows["quick-reset"] and "holds" not in rows["quick-reset"]
+    # quick-reset states 2.75 minutes: to the nearest half minute, halves up, that is 3
+    assert " 3 min " in rows["quick-reset"] and "holds" not in rows["quick-reset"]
     assert "holds" in rows["gentle-box"]
 
 
@@ -217,6 +219,9 @@ def test_list_can_filter_by_tag(tmp_path):
     names = [line.split()[0] for line in result.stdout.splitlines()]
     assert "quick-reset" in names and "resonance" not in names
     assert all("quick" in line for line in result.stdout.splitlines())
+    practice = run(["list", "--tag", "practice"], tmp_path)
+    names = [line.split()[0] for line in practice.stdout.splitlines()]
+    assert {"4-7-8", "4-7-8-standard"} <= set(names) and "quick-reset" not in names
     wrong = run(["list", "--tag", "calm"], tmp_path)
     assert wrong.returncode == 2 and "There is no tag 'calm'" in wrong.stderr
 
@@ -228,7 +233,7 @@ def test_own_exercises_are_listed_and_win_a_name_clash(tmp_path):
     (own / "resonance.toml").write_text(MINE.replace('"Mine"', '"My resonance"'))
     result = run(["list"], tmp_path)
     rows = {line.split()[0]: line for line in result.stdout.splitlines()}
-    assert "mine *" in rows["mine"] and "0.5 min" in rows["mine"]
+    assert "mine *" in rows["mine"] and "30 s" in rows["mine"]  # half a minute
     assert "My own short one." in rows["resonance"]
     assert "* your own exercise" in result.stderr
     assert f"Your own 'resonance' ({own / 'resonance.toml'}) is used instead of the bundled one." in result.stderr
@@ -258,9 +263,43 @@ def test_minutes_stretches_the_breathing_but_not_the_words(tmp_path):
         m, s = result.stdout.splitlines()[-1].split()[0].split(":")
         return int(m) * 60 + float(s)
     def said(result):
-        return [l.split("says", 1)[1] for l in result.stdout.splitlines() if " says " in l]
+        return [re.sub(r"about \w+ minutes", "(length)", l.split("says", 1)[1])
+                for l in result.stdout.splitlines() if " says " in l]
     assert end(short) == pytest.approx(240, rel=0.1) and end(long) == pytest.approx(720, rel=0.1)
-    assert said(short) == said(long)
+    assert said(short) == said(long)  # but for the length, said as it is
+
+
+@pytest.mark.parametrize("minutes, said", [(4, "four"), (12, "twelve")])
+def test_minutes_changes_the_length_said_and_the_header_agrees(tmp_path, minutes, said):
+    require_espeak()
+    result = run(["play", "resonance", "--dry-run", "--minutes", str(minutes)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert f"resonance breathing, about {said} minutes:" in first_said(lines)
+    header = result.stderr.splitlines()[0]
+    assert header == f"Resonance breathing · about {minutes} minutes · (dry run)"
+    assert abs(ended(lines) - minutes * 60) <= 15  # nearer this length than another
+
+
+def first_said(lines: list[str]) -> str:
+    """The first line a dry run says."""
+    return next(line for line in lines if " says " in line)
+
+
+def ended(lines: list[str]) -> float:
+    """When a dry run's last line says it ends, seconds."""
+    m, s = lines[-1].split()[0].split(":")
+    return int(m) * 60 + float(s)
+
+
+def test_without_holds_the_shorter_length_is_said(tmp_path):
+    require_espeak()
+    kept = run(["play", "box", "--dry-run"], tmp_path).stdout.splitlines()
+    left = run(["play", "box", "--dry-run", "--no-holds"], tmp_path).stdout.splitlines()
+    assert ended(left) < ended(kept) - 120  # each hold gone: half of every breath
+    opening, plain = first_said(kept), first_said(left)
+    assert abs(said_seconds(opening) - ended(kept)) <= 15 and "in, hold, out, hold" in opening
+    assert abs(said_seconds(plain) - ended(left)) <= 15 and "hold" not in plain
 
 
 def test_minutes_on_an_exercise_without_breathing_is_explained(tmp_path):

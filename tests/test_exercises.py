@@ -1,16 +1,17 @@
 """Every bundled exercise: loads, validates, renders, keeps its stated length and its words."""
 
 import re
+from datetime import date, timedelta
 
 import pytest
 
-from grounding import bedtime, pause_plan
+from grounding import bedtime, lengths, pause_plan
 from grounding.breath import parse_pattern
 from grounding.palette import load_palette
 from grounding.player import Options, as_played, breathing_script, prepare
 from grounding.render import Mix, render
 from grounding.paths import bundled
-from grounding.script import Breathe, Choice, Reflect, Speak
+from grounding.script import LENGTH, Breathe, Choice, Reflect, Speak, cue_words
 from grounding.scriptfile import load_script
 from grounding.sinks import NullSink
 from grounding.speech import DEFAULT_RATE, Pyttsx3Voice
@@ -48,6 +49,75 @@ def test_each_exercise_renders_to_its_stated_length(path, cache):
     assert report.frames == timeline.frames
     minutes = timeline.frames / 48000 / 60
     assert minutes == pytest.approx(script.minutes, rel=0.10)
+
+
+def played_lengths(script, cache, options=Options()):
+    """The real length of ``script`` as played with ``options`` at the default voice, seconds,
+    and its first spoken line, on each day until every reflection prompt has had its turn."""
+    require_espeak()
+    days = max((len(s.prompts) for s in script.steps if isinstance(s, Reflect)), default=1)
+    for day in range(days):
+        played = as_played(script, options).on(date(2026, 1, 1) + timedelta(days=day))
+        notes = []
+        timeline = prepare(played, Pyttsx3Voice(cache=cache), load_palette("day"), 48000,
+                           notes.append, minutes=options.minutes)
+        assert notes == []
+        said = [c.text for c in timeline.clips if not c.cue]
+        yield timeline.frames / 48000, said[0]
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=NAMES[: len(EXERCISES)])
+def test_each_exercise_lists_shows_and_says_the_length_it_plays(path, cache):
+    """The stated minutes (``grounding list``) round to the same as the real length (the
+    header), and the opening line says that length, with the holds and without them."""
+    script = load_script(path)
+    opening = next(s for s in script.steps if isinstance(s, Speak))
+    assert LENGTH in opening.text, "the opening line says {length}"
+    for seconds, first in played_lengths(script, cache):
+        assert lengths.figures(script.minutes * 60) == lengths.figures(seconds), \
+            f"stated {script.minutes} minutes, plays {seconds / 60:.2f}"
+        assert lengths.spoken(seconds) in first
+    if script.holds:
+        for seconds, first in played_lengths(script, cache, Options(holds=False)):
+            assert lengths.spoken(seconds) in first
+
+
+HOLD_WORDS = re.compile(r"\bhold|\bheld", re.IGNORECASE)
+
+
+def assert_nothing_said_about_holds(script) -> None:
+    """Neither a line, nor a prompt of any day, nor a cue word is about holding the breath."""
+    for played in (as_played(script, Options(holds=False)), script.without_holds()):
+        for text in spoken(played):
+            assert not HOLD_WORDS.search(text), text
+        for step in played.steps:
+            if isinstance(step, Breathe):
+                assert not [w for w in cue_words(step) if "hold" in w]
+                assert not step.pattern.has_holds
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=NAMES[: len(EXERCISES)])
+def test_without_holds_no_exercise_says_anything_about_holds(path):
+    assert_nothing_said_about_holds(load_script(path))
+
+
+@pytest.mark.parametrize("pattern", ["4-7-8", "box", "gentle-box", "4-2-6"])
+def test_paced_breathing_without_holds_says_nothing_about_holds(pattern):
+    assert_nothing_said_about_holds(breathing_script(parse_pattern(pattern), 4))
+
+
+@pytest.mark.parametrize("name", ["4-7-8", "4-7-8-standard"])
+def test_the_4_7_8_breath_is_a_practice_with_a_short_talk_first(name, cache):
+    """Card B5: four rounds at most, practised at a calm time before a hard moment; the talk
+    before the first breath is well under the minute and a half it used to take."""
+    require_espeak()
+    script = load_script(bundled("scripts") / f"{name}.toml")
+    assert "practice" in script.tags and "quick" not in script.tags
+    assert sum(s.cycles for s in script.steps if isinstance(s, Breathe)) <= 4
+    texts = list(spoken(script))
+    assert "practice" in texts[0] and "calm time" in texts[0]
+    timeline = prepare(script, Pyttsx3Voice(cache=cache), load_palette("day"), 48000, print)
+    assert timeline.tones[0].start / 48000 <= 80
 
 
 BANNED = [

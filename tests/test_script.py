@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from grounding.errors import ExerciseError
 from datetime import date, timedelta
 
-from grounding.script import Breathe, Choice, Reflect, Speak
+from grounding.script import Breathe, Choice, Reflect, Speak, Script
 from grounding.scriptfile import load_script
 from support import run
 
@@ -57,7 +57,7 @@ def test_an_unknown_key_names_file_line_step_and_a_suggestion(tmp_path):
 def test_an_option_of_another_kind_of_step_is_named(tmp_path):
     message = error(tmp_path, GOOD.replace('speak = "Hello."', 'speak = "Hello."\ncycles = 2'))
     assert message.startswith("ex.toml:10: step 1: 'cycles' does not belong here.")
-    assert "Valid keys here: speak, after, with_holds." in message
+    assert "Valid keys here: speak, after, with_holds, no_holds." in message
 
 
 def test_a_wrong_type_says_what_to_write(tmp_path):
@@ -120,7 +120,7 @@ toml_values = st.recursive(
     lambda children: st.lists(children, max_size=3), max_leaves=5)
 keys = st.sampled_from(["title", "summary", "minutes", "tags", "holds", "source", "speak",
                         "after", "pause", "bell", "breathe", "cycles", "minutes", "cues",
-                        "cue_cycles", "lines", "x"])
+                        "cue_cycles", "lines", "with_holds", "no_holds", "x"])
 
 
 def _toml(value) -> str:
@@ -223,3 +223,83 @@ def test_lines_about_holds_are_left_out_without_holds(tmp_path):
     assert [type(s) for s in script.without_holds().steps] == [Breathe]
     no_holds = GOOD.replace('speak = "Hello."', 'speak = "Holds are soft."\nwith_holds = true')
     assert "with_holds = true, but nothing in the exercise holds the breath" in error(tmp_path, no_holds)
+
+
+HOLDS = GOOD.replace('"4-6"', '"4-4-4-4"').replace("holds = false", "holds = true")
+"""GOOD with box breathing: an exercise that holds the breath."""
+
+
+def test_a_speak_line_may_say_the_length_and_it_is_filled_in(tmp_path):
+    text = GOOD.replace('"Hello."', '"This is a test, {length}. Hello."')
+    script = load_script(write(tmp_path, text))
+    assert script.states_length and not load_script(write(tmp_path, GOOD)).states_length
+    filled = script.with_length("about two minutes")
+    assert filled.steps[0].text == "This is a test, about two minutes. Hello."
+    assert not filled.states_length and filled.steps[1] == script.steps[1]
+
+
+@pytest.mark.parametrize("said", ["{minutes}", "{length", "length}", "{{length}}", "{}"])
+def test_braces_other_than_length_are_refused_with_their_line(tmp_path, said):
+    message = error(tmp_path, GOOD.replace('"Hello."', f'"About {said}."'))
+    assert message.startswith("ex.toml:9: step 1: speak has braces that are not {length}")
+
+
+@pytest.mark.parametrize("step, line", [
+    ('choice = "About {length}."', 9),
+    ('reflect = ["How is {length}?"]', 9),
+])
+def test_the_length_is_said_only_in_speak_lines(tmp_path, step, line):
+    text = HOLDS.replace('speak = "Hello."', step)
+    assert error(tmp_path, text).startswith(f"ex.toml:{line}: step 1: {{length}} can only be said "
+                                            "in a speak line")
+    lines = GOOD + 'lines = ["Here {length}."]\n'
+    assert "ex.toml:14: step 2: {length} can only be said in a speak line" in error(tmp_path, lines)
+
+
+def test_without_holds_says_the_hold_free_wordings(tmp_path):
+    text = HOLDS.replace('speak = "Hello."', 'speak = "In, hold, out, hold."\n'
+                         'no_holds = "In and out, with no pauses."')
+    text += 'cue_cycles = 1\nlines = ["Steady.", { say = "A hold is soft.", no_holds = "Soft." }]\n'
+    script = load_script(write(tmp_path, text))
+    assert script.steps[0] == Speak("In, hold, out, hold.", 1.0, False,
+                                    "In and out, with no pauses.")
+    assert script.steps[1].lines == ("Steady.", "A hold is soft.")
+    plain = script.without_holds()
+    assert plain.steps[0] == Speak("In and out, with no pauses.", 1.0)
+    assert plain.steps[1].lines == ("Steady.", "Soft.") and plain.steps[1].pattern.text == "4-4"
+    assert "A hold is soft." not in plain.texts() and "hold" not in plain.texts()
+
+
+@pytest.mark.parametrize("change, where", [
+    (('speak = "Hello."', 'speak = "Breathe in, then hold."'), "ex.toml:9: step 1: this line "
+     "mentions holding the breath"),
+    (('speak = "Hello."', 'reflect = ["What was it like to hold?"]'), "ex.toml:9: step 1: a "
+     "prompt mentions holding the breath"),
+    (("cycles = 3", 'cycles = 3\ncue_cycles = 1\nlines = ["Easy.", "The breath is held."]'),
+     "ex.toml:15: step 2: line 2 mentions holding the breath"),
+])
+def test_with_holds_a_line_about_them_needs_a_hold_free_wording(tmp_path, change, where):
+    assert where in error(tmp_path, HOLDS.replace(*change))
+    assert load_script(write(tmp_path, GOOD.replace(*change).replace('"4-4-4-4"', '"4-6"')))
+
+
+@pytest.mark.parametrize("change, where", [
+    (('speak = "Hello."', 'speak = "Hold."\nno_holds = "Hold on, nothing to hold."'),
+     "ex.toml:10: step 1: the no_holds wording mentions holding"),
+    (("cycles = 3", 'cycles = 3\nlines = [{ say = "Hold.", no_holds = "Held softly." }]'),
+     "ex.toml:14: step 2: the lines wording mentions holding"),
+    (('speak = "Hello."', 'speak = "Hold."\nwith_holds = true\nno_holds = "Easy."'),
+     "ex.toml:11: step 1: with_holds = true leaves this line out"),
+    (("cycles = 3", 'cycles = 3\nlines = [{ say = "Easy." }]'),
+     "ex.toml:14: step 2: lines is a list of texts in quotes; a line with a hold-free wording"),
+])
+def test_a_hold_free_wording_is_checked(tmp_path, change, where):
+    assert where in error(tmp_path, HOLDS.replace(*change))
+
+
+def test_a_hold_free_wording_needs_holds_to_leave_out(tmp_path):
+    speak = GOOD.replace('speak = "Hello."', 'speak = "Hello."\nno_holds = "Hi."')
+    assert ("ex.toml:10: step 1: no_holds is what is said when the holds are left out, but "
+            "nothing in the exercise holds the breath") in error(tmp_path, speak)
+    line = GOOD + 'lines = [{ say = "Easy.", no_holds = "Easier." }]\n'
+    assert "ex.toml:14: step 2: a line has a no_holds wording, but nothing" in error(tmp_path, line)
