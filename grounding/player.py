@@ -79,11 +79,11 @@ def prepare(script: Script, voice: Voice, palette: Palette, samplerate: int,
             minutes: float | None = None) -> Timeline:
     """Clips for every line (speech failing falls back to captions only) and the timeline,
     with the breathing stretched or shortened to ``minutes`` in all if that is given.
-    Reflections take today's prompt."""
+    Reflections take today's prompt; a private script's clips are not stored."""
     script = script.on(date.today())
     texts = script.texts()
     try:
-        clips = voice.clips(texts, samplerate)
+        clips = voice.clips(texts, samplerate, store=not script.private)
     except SpeechUnavailable as exc:
         notice(f"Carrying on with tones and captions, without a voice. {exc}")
         clips = SilentVoice(rate).clips(texts, samplerate)
