@@ -36,9 +36,13 @@ def connect(name: str, schema: str) -> sqlite3.Connection:
         os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
     _owner_only(file, 0o600)
     db = sqlite3.connect(file, isolation_level=None)
-    db.execute("pragma journal_mode = delete")  # the journal sits beside it only mid-write
-    db.execute("pragma synchronous = full")
-    db.execute(schema)
+    try:
+        db.execute("pragma journal_mode = delete")  # the journal sits beside it only mid-write
+        db.execute("pragma synchronous = full")
+        db.execute(schema)
+    except BaseException:  # a damaged file, a folder that cannot be written
+        db.close()
+        raise
     return db
 
 
