@@ -51,7 +51,7 @@ def _failing(what: str) -> Iterator[None]:
         raise GroundingError(f"{what}: {path()} is damaged ({exc}). It is left as it is; "
                              "'grounding reasons --forget' deletes it.") from None
     except OSError as exc:
-        raise GroundingError(f"{what}: {exc.filename or path().parent} cannot be written "
+        raise GroundingError(f"{what}: {exc.filename or path().parent} cannot be used "
                              f"({exc.strerror or exc}).") from None
 
 
@@ -112,17 +112,17 @@ def add(items: list[str]) -> int:
 def remove(number: int) -> int:
     """Remove reason ``number`` of the list (from 1) in one transaction, and the file with the
     last one; how many are left. UsageError if there is no such reason."""
-    items = kept()
-    if not 1 <= number <= len(items):
-        raise UsageError(f"There is no reason {number}: " + (
-            "none are kept." if not items else
-            f"'grounding reasons' numbers them 1 to {len(items)}."))
+    if not kept():
+        raise UsageError(f"There is no reason {number}: none are kept.")
     with _failing(f"Reason {number} could not be removed, and nothing was changed"):
         db = _connect()
         try:
             with db:
                 db.execute("begin immediate")
                 ids = [row for (row,) in db.execute("select id from note order by id")]
+                if not 1 <= number <= len(ids):
+                    raise UsageError(f"There is no reason {number}: 'grounding reasons' "
+                                     f"numbers them 1 to {len(ids)}.")
                 db.execute("delete from note where id = ?", (ids[number - 1],))
                 left = len(ids) - 1
         finally:
