@@ -10,14 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sqlite3
 import statistics
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Callable
 
-from grounding import paths
+from grounding import private
 from grounding.errors import GroundingError, UsageError
 
 FILE = "records.db"
@@ -53,21 +52,11 @@ class PauseRecord:
 
 def path() -> Path:
     """Where the log lives."""
-    return paths.data_dir() / FILE
+    return private.path(FILE)
 
 
 def _connect() -> sqlite3.Connection:
-    file = path()
-    file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(file.parent, 0o700)
-    if not file.exists():
-        os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
-    os.chmod(file, 0o600)
-    db = sqlite3.connect(file, isolation_level=None)
-    db.execute("pragma journal_mode = delete")  # the journal sits beside it only mid-write
-    db.execute("pragma synchronous = full")
-    db.execute(_SCHEMA)
-    return db
+    return private.connect(FILE, _SCHEMA)
 
 
 def record(entry: PauseRecord) -> None:
@@ -124,26 +113,7 @@ def forget(notice: Callable[[str], None]) -> bool:
             config.save(replace(settings, log="off"))
     except OSError as exc:
         off_problem = f"{config.path()} cannot be written ({exc.strerror or exc})"
-    removed, stuck = False, []
-    for suffix in ("", "-journal", "-wal", "-shm"):
-        target = Path(str(path()) + suffix)
-        try:
-            target.lstat()  # first: on a read-only disk, removing what is not there fails too
-        except FileNotFoundError:
-            continue
-        except OSError:
-            pass  # cannot even look; trying to remove it says why
-        try:
-            target.unlink()
-            removed = True
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            stuck.append(f"{target} cannot be removed ({exc.strerror or exc})")
-    try:
-        path().parent.rmdir()
-    except OSError:
-        pass  # not there, or something else is in it
+    removed, stuck = private.delete(FILE)
     if stuck and off_problem:
         raise GroundingError(f"The log could be neither deleted nor turned off: "
                              f"{'; '.join(stuck)}; {off_problem}.")

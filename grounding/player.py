@@ -91,7 +91,7 @@ def prepare(script: Script, voice: Voice, palette: Palette, samplerate: int,
             minutes: float | None = None) -> Timeline:
     """Clips for every line (speech failing falls back to captions only) and the timeline,
     with the breathing stretched or shortened to ``minutes`` in all if that is given.
-    Reflections take today's prompt.
+    Reflections take today's prompt; a private script's clips are not stored.
 
     A line with ``{length}`` says the length the session really has, as
     :func:`grounding.lengths.spoken` words: first the length it is meant to have, then, while
@@ -99,7 +99,7 @@ def prepare(script: Script, voice: Voice, palette: Palette, samplerate: int,
     LENGTH_TRIES times); a session just short of the length it says ends in a little more
     silence (LENGTH_PAD). Only a line whose words change is spoken anew."""
     script = script.on(date.today())
-    speech = _Speech(voice, rate, samplerate, notice)
+    speech = _Speech(voice, rate, samplerate, notice, store=not script.private)
     if not script.states_length:
         return _fitted(script, speech.clips(script.texts()), palette, samplerate, notice,
                        minutes)
@@ -126,15 +126,17 @@ class _Speech:
     fails (said once)."""
 
     def __init__(self, voice: Voice, rate: int, samplerate: int,
-                 notice: Callable[[str], None]):
+                 notice: Callable[[str], None], store: bool = True):
         self.voice, self.rate, self.samplerate, self.notice = voice, rate, samplerate, notice
+        self.store = store
+        """Whether the voice may keep the clips in its cache (not a private script's)."""
 
     def clips(self, texts: list[str]) -> dict[str, SpeechClip]:
         """One clip per text."""
         if not texts:
             return {}
         try:
-            return self.voice.clips(texts, self.samplerate)
+            return self.voice.clips(texts, self.samplerate, store=self.store)
         except SpeechUnavailable as exc:
             self.notice(f"Carrying on with tones and captions, without a voice. {exc}")
             self.voice = SilentVoice(self.rate)

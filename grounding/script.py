@@ -162,6 +162,9 @@ class Script:
     """Whether any breathing step holds the breath."""
     source: str
     steps: tuple[Step, ...]
+    private: bool = False
+    """Whether its words are the user's own (their reasons): spoken from clips made for this
+    session only, never stored in the clip cache, where they would outlive their deletion."""
 
     def without_holds(self) -> Script:
         """The same exercise with every hold turned into ordinary breathing (``--no-holds``):

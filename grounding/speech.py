@@ -30,8 +30,9 @@ class Voice(Protocol):
     """Something that turns texts into mono 16-bit clips (full scale ``cache.PCM_SCALE``) at a
     sample rate."""
 
-    def clips(self, texts: Iterable[str], samplerate: int) -> dict[str, SpeechClip]:
-        """One clip per text."""
+    def clips(self, texts: Iterable[str], samplerate: int,
+              store: bool = True) -> dict[str, SpeechClip]:
+        """One clip per text; ``store`` False keeps those made now out of any cache."""
         ...
 
     def later(self, texts: Iterable[str]) -> None:
@@ -60,8 +61,9 @@ class SilentVoice:
     def later(self, texts: Iterable[str]) -> None:
         """Nothing to prepare."""
 
-    def clips(self, texts: Iterable[str], samplerate: int) -> dict[str, np.ndarray]:
-        """Silence of about the spoken length of each text."""
+    def clips(self, texts: Iterable[str], samplerate: int,
+              store: bool = True) -> dict[str, np.ndarray]:
+        """Silence of about the spoken length of each text (nothing is stored either way)."""
         out = {}
         for text in texts:
             out[text] = np.zeros(round(spoken_seconds(text, self.rate) * samplerate),
@@ -126,9 +128,12 @@ class Pyttsx3Voice:
         while the voice is held in a ``with`` block)."""
         self._ahead.extend(texts)
 
-    def clips(self, texts: Iterable[str], samplerate: int) -> dict[str, SpeechClip]:
+    def clips(self, texts: Iterable[str], samplerate: int,
+              store: bool = True) -> dict[str, SpeechClip]:
         """A clip per text: from the cache, or rendered now by the worker, and stored there
-        (a clip that cannot be stored is held in memory instead).
+        (a clip that cannot be stored is held in memory instead). With ``store`` False,
+        those rendered now are only held in memory: nothing of them stays on disk (their
+        temporary WAV files are removed as each is read).
 
         ``voices.json`` in the cache remembers which voice id and engine version a requested
         voice resolved to, so a warm start needs no worker at all; it is refreshed whenever
@@ -141,7 +146,7 @@ class Pyttsx3Voice:
             return SilentVoice(self.rate).clips(texts, samplerate)
         memo = self._memo or self.cache.read_json("voices.json").get(self.voice)
         try:
-            found = {text: self._clip(text, samplerate, memo) for text in texts}
+            found = {text: self._clip(text, samplerate, memo, store) for text in texts}
         except SpeechUnavailable as exc:
             self.failed, self._told = exc, True
             raise
@@ -156,9 +161,10 @@ class Pyttsx3Voice:
             self._background.start()
         return found
 
-    def _clip(self, text: str, samplerate: int, memo: dict | None) -> SpeechClip:
+    def _clip(self, text: str, samplerate: int, memo: dict | None,
+              store: bool = True) -> SpeechClip:
         """One clip: from the cache if it is there (``memo`` says which voice a request
-        resolved to last time), else rendered by the worker and cached."""
+        resolved to last time), else rendered by the worker and cached (if ``store``)."""
         if memo:
             clip = self.cache.stored(self._key(text, memo, samplerate))
             if clip is not None:
@@ -177,6 +183,8 @@ class Pyttsx3Voice:
             if clip is None:
                 samples = self._render(self._worker, text, samplerate)
                 self.synthesised += 1
+                if not store:
+                    return samples
                 try:
                     self.cache.store(key, samples)
                 except OSError:

@@ -1,8 +1,8 @@
 """Privacy that is exactly true, with real runs: temporary files only below the cache and only
 while a run lasts; nothing in the system's temporary folder, the home folder or the working
 folder (a voiced session with a cold cache, doctor, a run killed with SIGKILL mid-synthesis and
-the run after it, two runs at once); and a forgotten log stays off, so the next pause keeps
-nothing.
+the run after it, two runs at once, the reasons written, read aloud and removed); a forgotten
+log stays off, so the next pause keeps nothing; and forgotten reasons leave no trace.
 
 The runs see a /tmp of their own (a private mount namespace, as root), so whatever they would
 leave in the system's temporary folder is found exactly, whatever else on the machine uses /tmp
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from support import ROOT, espeak_available, require, run
-from terminal import stop_a_pause_with_q
+from terminal import Terminal, stop_a_pause_with_q
 
 SYSTEM_TMP = Path("/tmp")
 
@@ -202,3 +202,38 @@ def test_a_pause_after_forget_keeps_nothing(pulse_daemon, tmp_path, monkeypatch,
         assert not history.path().parent.exists()  # no records.db, nor its folder
     else:  # the same stopped pause is kept when the log is on
         assert [p.ended for p in history.pauses()] == ["finished", "stopped"]
+
+
+def test_reasons_written_read_aloud_and_forgotten_leave_nothing_anywhere(
+        pulse_daemon, instant_device, tmp_path):
+    # a sound server to find, as on a desktop (without one, and without XDG_RUNTIME_DIR,
+    # libpulse in ALSA's device list makes $TMPDIR/pulse-* for any session on the sound card)
+    box = Sandbox(tmp_path, keep=(pulse_daemon.folder, Path(instant_device["XDG_CONFIG_HOME"])))
+    assert box.run(["config", "set", "device", "instant"]).returncode == 0
+    term = Terminal({"TERM": "xterm"})  # its shell outside the sandbox, the program inside
+    try:
+        folders = [f"{name}={value}" for name, value in box.env().items()
+                   if name in ("GROUNDING_HOME", "HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE")]
+        term.send(shlex.join(["env", *folders, *box.command(["reasons", "--add"])])
+                  + "; echo \"[fini\"\"shed]\"", enter=True)
+        term.wait_for("Write it here. Nothing is sent anywhere.", timeout=30)
+        for line in ("SECRETWORD one", "SECRETWORD two", "", ""):
+            term.send(line, enter=True)
+        term.wait_for("Keep them, or let them go?")
+        term.send("k")
+        shown = term.wait_for("[finished]")
+    finally:
+        term.close()
+    assert "Kept 2 reasons" in shown
+    assert box.run(["reasons"]).stdout.startswith("1  SECRETWORD one\n2  SECRETWORD two\n")
+    said = box.run(["reasons", "--say"], **pulse_daemon.env, **instant_device)  # cold cache
+    assert said.returncode == 0 and "without a voice" not in said.stderr, said.stderr
+    assert box.run(["reasons", "--remove", "2"]).returncode == 0
+    assert box.written_outside() == [] and box.temp_folders() == []
+    assert not list((box.home / "cache").rglob("*.npy"))  # their sound was never stored
+    forgot = box.run(["reasons", "--forget"])
+    assert forgot.returncode == 0, forgot.stderr
+    assert sorted(p.name for p in box.home.iterdir()) == ["cache", "config"]
+    found = subprocess.run(["grep", "-r", "-l", "SECRETWORD", str(tmp_path)],
+                           capture_output=True)
+    assert found.stdout == b""  # in no file, in any folder the runs could reach
