@@ -371,6 +371,7 @@ def reasons(
 ) -> None:
     """Your own reasons for keeping your distance, in your words: kept only if you say so,
     only on this computer."""
+    from grounding import moments
     from grounding import reasons as store
     from grounding.errors import UsageError
 
@@ -380,82 +381,16 @@ def reasons(
         say("Your reasons are deleted for good." if store.forget()
             else "There were no reasons to delete.")
     elif add:
-        _add_reasons()
+        moments.write_reasons()
     elif remove is not None:
         left = store.remove(remove)
         say(f"Reason {remove} is removed; " + (
             "none are kept now, so their file is deleted too." if not left else
             f"{left} {'is' if left == 1 else 'are'} kept."))
     elif say_them:
-        _say_reasons()
+        moments.say_reasons()
     else:
         typer.echo("\n".join(store.listing(store.kept())))
-
-
-ADD_REASONS = ("A place to write the reasons you want to remember for keeping your distance, "
-               "in your own words, one on each line. Afterwards you choose whether they are "
-               "kept on this computer or let go.")
-
-
-def _add_reasons() -> None:
-    """Write reasons on a screen that leaves nothing behind, and keep them only on a yes;
-    what was written is overwritten in memory either way."""
-    from grounding import config, safety
-    from grounding import reasons as store
-    from grounding.errors import UsageError
-    from grounding.questions import Aside, choose, let_go, write_here
-
-    if not on_terminal():
-        raise UsageError("Writing reasons needs a terminal: run 'grounding reasons --add' in "
-                         "one.")
-    store.check_keepable()  # before anything is written, not after
-    out, country = sys.stdout, config.load(lambda line: None).country
-    added, answered = 0, False
-
-    def help_lines() -> None:
-        out.write(f"\n{safety.help_now(country)}\n")
-
-    try:
-        with Aside(out):
-            out.write(f"{ADD_REASONS}\n")
-            text = write_here(out)
-            try:
-                if any(byte not in b" \t\r\n" for byte in text):  # no copy of the words
-                    answered = True
-                    keep = choose(out, "Keep them, or let them go?", [
-                        ("k", "Keep them only on this computer (only your user can read "
-                              "them; 'grounding reasons --forget' deletes them)"),
-                        ("l", "Let them go")], on_help=help_lines)
-                    if keep == "k":
-                        added = store.add(store.lines_of(text.decode("utf-8", "replace")))
-            finally:
-                let_go(text)
-    except Stopped as stop:
-        stop.tell(say, "Stopped; nothing new was kept.")
-        raise
-    if added:
-        say(f"Kept {added} reason{'s' if added != 1 else ''}, only on this computer "
-            "('grounding reasons' lists them).")
-    else:
-        say("Let go. Nothing was written anywhere." if answered
-            else "Nothing was written, so nothing is kept.")
-
-
-def _say_reasons() -> None:
-    """Read the reasons aloud, with the user's voice and volume, on a screen of its own; the
-    voice renders them for this session only."""
-    from grounding import reasons as store
-    from grounding.questions import Aside
-
-    items = store.kept()
-    if not items:
-        say("No reasons are kept, so there is nothing to read aloud. 'grounding reasons "
-            "--add' is a place to write some.")
-        return
-    options = session_options(no_voice=False, no_tones=False, volume=None, no_holds=False,
-                              voice=None, rate=None, device=None)
-    with Aside(sys.stdout):
-        run_script(store.spoken(items), options, debug=False)
 
 
 @app.command()

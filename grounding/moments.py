@@ -1,6 +1,7 @@
-"""The first question's answers that are more than one exercise: the moment a message from
-that person arrives, and not feeling safe. Each shows what it needs at once and asks nothing
-that cannot be skipped; q always leaves."""
+"""The flows for the hardest moments: the first question's answers that are more than one
+exercise (a message from that person just arrived, not feeling safe), and writing or hearing
+one's own reasons for keeping distance. Each shows what it needs at once and asks nothing that
+cannot be skipped; q always leaves."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import sys
 from typing import Callable
 
 from grounding import safety
-from grounding.questions import choose, wait_for_enter
+from grounding.errors import Stopped, UsageError
+from grounding.questions import Aside, choose, let_go, wait_for_enter, write_here
+from grounding.terminal import on_terminal, run_script, say, session_options
 
 REACH_OUT_STEPS = [("1", "Wait an hour, then check in with yourself again"),
                    ("2", "Talk to someone safe"),
@@ -74,3 +77,65 @@ def _show(out, text: str) -> None:
     out.write(f"\n{text}\n")
     out.flush()
 
+
+ADD_REASONS = ("A place to write the reasons you want to remember for keeping your distance, "
+               "in your own words, one on each line. Afterwards you choose whether they are "
+               "kept on this computer or let go.")
+
+
+def write_reasons() -> None:
+    """Write reasons on a screen that leaves nothing behind, and keep them only on a yes;
+    what was written is overwritten in memory either way."""
+    from grounding import config
+    from grounding import reasons as store
+
+    if not on_terminal():
+        raise UsageError("Writing reasons needs a terminal: run 'grounding reasons --add' in "
+                         "one.")
+    store.check_keepable()  # before anything is written, not after
+    out, country = sys.stdout, config.load(lambda line: None).country
+    added, answered = 0, False
+
+    def help_lines() -> None:
+        out.write(f"\n{safety.help_now(country)}\n")
+
+    try:
+        with Aside(out):
+            out.write(f"{ADD_REASONS}\n")
+            text = write_here(out)
+            try:
+                if any(byte not in b" \t\r\n" for byte in text):  # no copy of the words
+                    answered = True
+                    keep = choose(out, "Keep them, or let them go?", [
+                        ("k", "Keep them only on this computer (only your user can read "
+                              "them; 'grounding reasons --forget' deletes them)"),
+                        ("l", "Let them go")], on_help=help_lines)
+                    if keep == "k":
+                        added = store.add(store.lines_of(text.decode("utf-8", "replace")))
+            finally:
+                let_go(text)
+    except Stopped as stop:
+        stop.tell(say, "Stopped; nothing new was kept.")
+        raise
+    if added:
+        say(f"Kept {added} reason{'s' if added != 1 else ''}, only on this computer "
+            "('grounding reasons' lists them).")
+    else:
+        say("Let go. Nothing was written anywhere." if answered
+            else "Nothing was written, so nothing is kept.")
+
+
+def say_reasons() -> None:
+    """Read the reasons aloud, with the user's voice and volume, on a screen of its own; the
+    voice renders them for this session only."""
+    from grounding import reasons as store
+
+    items = store.kept()
+    if not items:
+        say("No reasons are kept, so there is nothing to read aloud. 'grounding reasons "
+            "--add' is a place to write some.")
+        return
+    options = session_options(no_voice=False, no_tones=False, volume=None, no_holds=False,
+                              voice=None, rate=None, device=None)
+    with Aside(sys.stdout):
+        run_script(store.spoken(items), options, debug=False)

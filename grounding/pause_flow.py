@@ -12,8 +12,8 @@ from datetime import datetime
 from time import monotonic
 from typing import Callable
 
-from grounding import config, history, safety
-from grounding.errors import Stopped
+from grounding import config, history, reasons, safety
+from grounding.errors import GroundingError, Stopped
 from grounding.library import find_script
 from grounding.pause_plan import part, surf_part, surf_stretches
 from grounding.player import as_played
@@ -152,6 +152,8 @@ class Pausing:
         if self.ask and reflection_fits(entry.get("distress_before"), urges):
             self.play(part("reflect"))
         self.play(part("kind"))
+        if self.ask:
+            self._reasons()
         self.play(part("choose"))
         line = safety.abuse_line(self.country)
         if line:
@@ -191,6 +193,25 @@ class Pausing:
                                    ("c", "No, carry on")])
             if picked in ("b", "t"):
                 self.play(find_script(BODY_FIRST if picked == "b" else STRONGER))
+
+    def _reasons(self) -> None:
+        """The user's own reasons for keeping distance, if they wrote some (``grounding
+        reasons``), before the free choice: shown on a screen of their own that leaves nothing
+        in view or in the scrollback, and read aloud only if the user asks (their sound is
+        never kept)."""
+        try:
+            items = reasons.kept()
+        except GroundingError as exc:
+            self._show(str(exc))
+            return
+        if not items:
+            return
+        with Aside(self.out):
+            self.out.write("Before you choose: the reasons you wrote down for yourself.\n\n"
+                           + "\n".join(reasons.numbered(items)) + "\n")
+            if self._choose("Hear them read aloud? (Enter to go on)",
+                            [("r", "Read them aloud")]) == "r":
+                self.play(reasons.spoken(items))
 
     def _menu(self, entry: dict, urges: list[int]) -> str | None:
         chosen = None

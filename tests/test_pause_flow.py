@@ -86,6 +86,16 @@ def a_whole_interactive_pause(home, env: dict[str, str], device: str = "",
     run(["config", "set", "country", "GB"], home)
     term = Terminal({**env, "GROUNDING_HOME": str(home), "TERM": "xterm"}, height=45)
     try:
+        if everything:  # reasons of one's own, read back before the free choice
+            term.grounding("reasons --add")
+            term.wait_for("Write it here.")
+            term.send("FIRSTREASON I sleep better", enter=True)
+            term.send("SECONDREASON my friends", enter=True)
+            term.send("", enter=True)
+            term.wait_for("Keep them, or let them go?")
+            term.send("k")
+            term.wait_for("[finished]")
+            term.send("clear", enter=True)
         term.grounding(f"pause --minutes 3 --no-voice --rate 300 {device}")
         shown = term.wait_for("Pause: arrive")
         assert "0808 2000 247" in shown and "h shows the help lines" in shown  # at once
@@ -108,8 +118,13 @@ def a_whole_interactive_pause(home, env: dict[str, str], device: str = "",
             term.wait_for("Body first · about", timeout=60)
         else:
             term.send("c")
+        if everything:
+            shown = term.wait_for("Before you choose: the reasons you wrote down", timeout=240)
+            assert "1  FIRSTREASON I sleep better" in shown and "2  SECONDREASON" in shown
+            term.send("r")  # read aloud (here silently, as fast as the device takes it)
         term.wait_for("What would you like to do now?", timeout=240)
         assert "a question to sit with" not in term.everything()  # the urge rose: no question
+        assert "FIRSTREASON" not in term.everything()  # their screen left nothing behind
         if everything:
             term.send("6")
             term.wait_for("After contact · about", timeout=60)
