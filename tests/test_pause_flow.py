@@ -92,6 +92,7 @@ def a_whole_interactive_pause(home, env: dict[str, str], device: str = "",
             term.send("FIRSTREASON I sleep better", enter=True)
             term.send("SECONDREASON my friends", enter=True)
             term.send("", enter=True)
+            term.send("", enter=True)
             term.wait_for("Keep them, or let them go?")
             term.send("k")
             term.wait_for("[finished]")
