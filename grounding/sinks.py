@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import secrets
 import time
 import wave
 from dataclasses import dataclass
@@ -95,10 +95,10 @@ class WavSink:
     def play(self, blocks: Iterable[np.ndarray]) -> Report:
         """Write every block; on any interruption, leave no partial file behind."""
         report = Report()
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=LEFTOVER_PREFIX, suffix=".wav")
-        os.close(fd)
-        leave_note_of(Path(tmp))  # a kill before the end: the next start removes it
-        try:
+        tmp = self.path.parent / f"{LEFTOVER_PREFIX}{secrets.token_hex(6)}.wav"
+        try:  # named first, made inside: a stop at any moment after leaves no file behind
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            leave_note_of(tmp)  # a kill before the end: the next start removes it
             with wave.open(tmp, "wb") as out:
                 out.setnchannels(1)
                 out.setsampwidth(2)
@@ -109,8 +109,10 @@ class WavSink:
                     report.frames += len(block)
             os.chmod(tmp, 0o644 & ~_umask())
             os.replace(tmp, self.path)
+        except FileExistsError:  # the name was taken (48 random bits): not ours to remove
+            raise
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         return report
 
