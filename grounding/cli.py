@@ -253,8 +253,8 @@ def pause(
 ) -> None:
     """The pre-contact pause: for the pull to text or call someone. Nothing has to be decided."""
     from grounding import config, safety
+    from grounding import lengths
     from grounding.pause_plan import pause_script, planned_minutes
-    from grounding.terminal import _length
 
     options = flags.options()
     debug, plain, quiet = flags.debug, flags.plain, flags.quiet
@@ -270,8 +270,9 @@ def pause(
         if line:
             say(line)
         if live:
-            say(f"A pause of {_length(planned_minutes(minutes))}, with time for your answers "
-                "as well. h shows the help lines at any moment.")
+            say(f"A pause of {lengths.words(60 * planned_minutes(minutes))}, and the time "
+                "your answers take.")
+            say("h shows the help lines at any moment.")
     if not live:  # one file, or one timeline to print
         run_script(pause_script(minutes), options, debug, plain, quiet)
         return

@@ -192,6 +192,8 @@ def test_a_first_pause_shows_a_few_calm_lines_before_its_first_word(pulse_daemon
     words = " ".join(above)
     assert "not therapy or a crisis service" in words and "grounding about" in words
     assert "h shows the help lines" in words
+    assert re.search(r"A pause of about (10\.5|11|11\.5) minutes, and the time your answers "
+                     r"take\.", words)  # its length up front: the parts' and --minutes' 5
     assert (home / "config" / "first-run-done").exists()
 
 
