@@ -6,6 +6,7 @@ without questions, whose later parts are voiced in the background while the firs
 from __future__ import annotations
 
 import json
+import re
 import os
 import shlex
 import signal
