@@ -99,7 +99,7 @@ class WavSink:
         try:  # named first, made inside: a stop at any moment after leaves no file behind
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             leave_note_of(tmp)  # a kill before the end: the next start removes it
-            with wave.open(tmp, "wb") as out:
+            with wave.open(str(tmp), "wb") as out:
                 out.setnchannels(1)
                 out.setsampwidth(2)
                 out.setframerate(self.samplerate)
