@@ -364,9 +364,10 @@ def test_a_private_script_is_voiced_but_none_of_its_sound_is_stored(home):
     assert voice.synthesised == 3
     assert np.abs(spoken["The way I was spoken to"]).max() > 1000  # really voiced
     assert [f for f in files_in(home / "cache") if not f.startswith("tmp")] == ["voices.json"]
-    # while the voice was held: only the worker's own folder, with its warm-up clip of "."
+    # while the voice was held: only the worker's own folder, holding at most its warm-up
+    # clip of "." (removed once read, so it may be gone already)
     assert all(name.startswith("speech-") for name in temporary)
-    assert [Path(name).name for name in temporary if "/" in name] == ["warmup.wav"]
+    assert {Path(name).name for name in temporary if "/" in name} <= {"warmup.wav"}
     assert files_in(paths.temp_dir()) == []  # and the worker took that with it
 
     with Pyttsx3Voice(cache=cache) as voice:  # the same words, not private, are stored
