@@ -10,6 +10,7 @@ import subprocess
 import sys
 import wave
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -124,3 +125,53 @@ def said_seconds(text: str) -> float:
     value = int(figures) if figures else NUMBER_WORDS[tens] + NUMBER_WORDS.get(ones, 0)
     value += 0.5 if (half or half_after) else 0
     return value * (60 if unit.startswith("minute") else 1)
+
+
+_KILLED_MID_WRITE = """
+import os, signal, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute(sys.argv[3])
+db.execute("pragma journal_mode = " + sys.argv[2])
+db.execute("begin immediate")
+db.execute(sys.argv[4])
+if sys.argv[2] == "wal":
+    db.execute("commit")
+os.kill(os.getpid(), signal.SIGKILL)  # mid-transaction, or with the WAL not yet checkpointed
+"""
+
+
+def journals_left_beside(db: Path, schema: str, insert: str) -> None:
+    """Beside the SQLite file ``db``, what real SQLite processes killed mid-write leave: a hot
+    rollback journal, and (made on a second file, as one file cannot hold both kinds at once)
+    a write-ahead log and its shared memory. ``schema`` makes the table ``insert`` writes."""
+    other = db.with_name("other.db")
+    for target, mode in ((db, "delete"), (other, "wal")):
+        subprocess.run([sys.executable, "-c", _KILLED_MID_WRITE, str(target), mode, schema,
+                        insert], cwd=ROOT)
+    for suffix in ("-wal", "-shm"):
+        other.with_name(other.name + suffix).rename(db.with_name(db.name + suffix))
+    other.unlink()
+
+
+def killed_writers(code: str, home: Path, db: Path, times: int = 5) -> Iterator[int]:
+    """Start ``code``, Python that writes to the SQLite file ``db`` in a loop and prints a
+    count after each write, and SIGKILL it mid-write; ``times`` times, each a little later.
+    After each kill the file passes SQLite's integrity check; the count the writer printed
+    last is yielded, for the caller to check what was kept."""
+    import signal
+    import sqlite3
+    import time
+
+    for attempt in range(times):
+        writer = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT,
+                                  env={**os.environ, "GROUNDING_HOME": str(home)},
+                                  stdout=subprocess.PIPE, text=True)
+        for _ in range(20 + 7 * attempt):
+            written = int(writer.stdout.readline())
+        time.sleep(0.003 * attempt)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        found = sqlite3.connect(db)
+        assert found.execute("pragma integrity_check").fetchone() == ("ok",)
+        found.close()
+        yield written

@@ -3,18 +3,14 @@
 import json
 import os
 import shutil
-import signal
-import sqlite3
 import stat
 import subprocess
-import sys
-import time
 
 import pytest
 
 from grounding import history
 from grounding.history import PauseRecord
-from support import ROOT, require, run
+from support import journals_left_beside, killed_writers, require, run
 
 
 @pytest.fixture
@@ -74,38 +70,15 @@ def test_export_writes_csv_and_json(home):
     assert run(["history", "--export", "xml"], home).returncode == 2
 
 
-LEFT_BEHIND = """
-import os, signal, sqlite3, sys
-from grounding import history
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute(history._SCHEMA)
-db.execute("pragma journal_mode = " + sys.argv[2])
-db.execute("begin immediate")
-db.execute("insert into pause (started, seconds, ended) values ('2026-12-01 10:00', 60, 'x')")
-if sys.argv[2] == "wal":
-    db.execute("commit")
-os.kill(os.getpid(), signal.SIGKILL)  # mid-transaction, or with the WAL not yet checkpointed
-"""
-
-
-def leave_behind(db, mode: str) -> None:
-    """A real SQLite process killed with ``db`` open: a hot rollback journal (``delete``), or
-    a write-ahead log and its shared memory (``wal``) left beside the file."""
-    subprocess.run([sys.executable, "-c", LEFT_BEHIND, str(db), mode], cwd=ROOT,
-                   env={**os.environ, "GROUNDING_HOME": str(db.parent.parent)})
-
-
 def test_forget_deletes_the_log_and_its_journals_and_turns_the_log_off(home):
     from grounding import config
 
     assert run(["config", "set", "log", "on"], home).returncode == 0
     history.record(PauseRecord("2026-11-24 21:05", 600, note="a kept message"))
     folder = history.path().parent
-    leave_behind(folder / "records.db", "delete")
-    leave_behind(folder / "other.db", "wal")  # a log cannot hold both kinds at once
-    for suffix in ("-wal", "-shm"):
-        (folder / f"other.db{suffix}").rename(folder / f"records.db{suffix}")
-    (folder / "other.db").unlink()
+    journals_left_beside(folder / "records.db", history._SCHEMA,
+                         "insert into pause (started, seconds, ended) values "
+                         "('2026-12-01 10:00', 60, 'x')")
     assert sorted(f.name for f in folder.iterdir()) == [
         "records.db", "records.db-journal", "records.db-shm", "records.db-wal"]
     assert (folder / "records.db-journal").stat().st_size > 0
@@ -211,7 +184,6 @@ def test_show_with_nothing_kept_is_a_sentence(home):
 
 
 WRITER = """
-import sys
 from grounding import history
 n = 0
 while True:
@@ -222,18 +194,8 @@ while True:
 
 
 def test_killing_the_program_mid_write_never_damages_the_log(home):
-    env = {**os.environ, "GROUNDING_HOME": str(home)}
-    for attempt in range(5):
-        writer = subprocess.Popen([sys.executable, "-c", WRITER], cwd=ROOT, env=env,
-                                  stdout=subprocess.PIPE, text=True)
-        for _ in range(20 + 7 * attempt):
-            writer.stdout.readline()
-        time.sleep(0.003 * attempt)
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
-        db = sqlite3.connect(history.path())
-        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
-        db.close()
+    for _ in killed_writers(WRITER, home, history.path()):
+        pass
     kept = history.pauses()
     assert len(kept) >= 5 * 20
     assert all(p.note == "x" * 2000 for p in kept)

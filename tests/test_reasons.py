@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
-import sqlite3
 import stat
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +16,7 @@ import numpy as np
 import pytest
 
 from grounding import reasons
-from support import ROOT, require_espeak, run
+from support import journals_left_beside, killed_writers, require_espeak, run
 from terminal import Terminal
 from test_history import read_only
 
@@ -110,35 +107,11 @@ def test_removing_one_overwrites_it_and_removing_the_last_deletes_the_file(home)
         "There is no reason 1: none are kept.\n")
 
 
-LEFT_BEHIND = """
-import os, signal, sqlite3, sys
-from grounding import reasons
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute(reasons._SCHEMA)
-db.execute("pragma journal_mode = " + sys.argv[2])
-db.execute("begin immediate")
-db.execute("insert into note (text) values ('half written')")
-if sys.argv[2] == "wal":
-    db.execute("commit")
-os.kill(os.getpid(), signal.SIGKILL)  # mid-transaction, or with the WAL not yet checkpointed
-"""
-
-
-def leave_behind(db: Path, mode: str) -> None:
-    """A real SQLite process killed with ``db`` open, leaving a hot rollback journal
-    (``delete``) or a write-ahead log and its shared memory (``wal``) beside it."""
-    subprocess.run([sys.executable, "-c", LEFT_BEHIND, str(db), mode], cwd=ROOT,
-                   env={**os.environ, "GROUNDING_HOME": str(db.parent.parent)})
-
-
 def test_forget_deletes_the_file_and_its_journals_for_good(home):
     reasons.add(["a reason"])
     folder = reasons.path().parent
-    leave_behind(folder / "notes.db", "delete")
-    leave_behind(folder / "other.db", "wal")  # one file cannot hold both kinds at once
-    for suffix in ("-wal", "-shm"):
-        (folder / f"other.db{suffix}").rename(folder / f"notes.db{suffix}")
-    (folder / "other.db").unlink()
+    journals_left_beside(folder / "notes.db", reasons._SCHEMA,
+                         "insert into note (text) values ('half written')")
     assert files_in(folder) == ["notes.db", "notes.db-journal", "notes.db-shm", "notes.db-wal"]
     assert (folder / "notes.db-journal").stat().st_size > 0
 
@@ -170,18 +143,7 @@ while True:
 
 
 def test_killing_the_program_mid_write_keeps_every_earlier_reason_whole(home):
-    env = {**os.environ, "GROUNDING_HOME": str(home)}
-    for attempt in range(5):
-        writer = subprocess.Popen([sys.executable, "-c", WRITER], cwd=ROOT, env=env,
-                                  stdout=subprocess.PIPE, text=True)
-        for _ in range(20 + 7 * attempt):
-            written = int(writer.stdout.readline())
-        time.sleep(0.003 * attempt)
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
-        db = sqlite3.connect(reasons.path())
-        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
-        db.close()
+    for written in killed_writers(WRITER, home, reasons.path()):
         assert len(reasons.kept()) >= 2 * written  # the hot journal is rolled back on reading
     kept = reasons.kept()
     assert len(kept) % 2 == 0  # each add is one transaction: both lines, or neither

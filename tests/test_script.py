@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from grounding.errors import ExerciseError
 from datetime import date, timedelta
 
-from grounding.script import Breathe, Choice, Reflect, Speak, Script
+from grounding.script import Breathe, Choice, Reflect, Speak
 from grounding.scriptfile import load_script
 from support import run
 
