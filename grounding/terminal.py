@@ -244,9 +244,9 @@ NOT_SAFE = "not-safe"
 """The first question's answer for not feeling safe: the help lines, then orienting."""
 
 CHOICES = (
-    ("1", "I want to reach out to someone, and want to pause first", "pause"),
+    ("1", "I feel the pull to reach out", "pause"),
     ("2", "They've just messaged me", "when-they-reach-out"),
-    ("3", "I was in touch with them, and want to settle", "after-contact"),
+    ("3", "I was in touch with them", "after-contact"),
     ("4", "I feel overwhelmed", "orienting"),
     ("5", "I can't sleep", "bedtime"),
     ("6", "I just want to breathe", "resonance"),
@@ -265,21 +265,27 @@ def ask() -> str | None:
 
     from grounding.keys import Keys
 
-    show("What do you need right now?\n")
+    import shutil
+
+    roomy = shutil.get_terminal_size().lines >= len(CHOICES) + 6  # else no blank lines
+    gap = "\n" if roomy else ""
+    show(f"What do you need right now?{gap}")
     for key, text, action in CHOICES:
-        show(f"{'' if action != NOT_SAFE else chr(10)}  {key}  {text}")
-    show("\nPress a number, or q to leave.")
+        show(f"{gap if action == NOT_SAFE else ''}  {key}  {text}")
+    show(f"{gap}Press a number, or q to leave.", end="")  # 40x10 holds it all
     actions = {key: action for key, _, action in CHOICES}
     with Keys() as keys:
         while True:
             key = keys.read()[-1:]
             if key in ("q", "Q", "\x1b"):
+                show("")
                 return None
             if key in actions:
                 name = actions[key]
                 break
             time.sleep(0.05)
         if name in ("", NOT_SAFE):
+            show("")
             return name
         for left in (3, 2, 1):
             show(f"\rStarting '{name}' in {left} (q to cancel) ", end="")
