@@ -88,7 +88,7 @@ def load(notice: Callable[[str], None]) -> Config:
         notice(printable(line))
 
     try:
-        text = file.read_text(encoding="utf-8")
+        text = paths.read_regular_text(file)  # a named pipe in its place cannot hang
     except FileNotFoundError:
         return Config()
     except (OSError, UnicodeDecodeError) as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from grounding.errors import ExerciseError
+from grounding.paths import read_regular_text
 from grounding.printable import printable
 
 _TYPE_NAMES = {str: "text in quotes", bool: "true or false", int: "a whole number",
@@ -25,7 +26,7 @@ class DataFile:
         self.path = path
         self.label = printable(label or path.name)
         try:
-            self.text = path.read_text(encoding="utf-8")
+            self.text = read_regular_text(path)  # a named pipe in its place cannot hang
         except FileNotFoundError:
             raise ExerciseError(f"{self.label}: there is no such file.") from None
         except UnicodeDecodeError:

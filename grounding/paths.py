@@ -11,13 +11,16 @@ Temporary files live in the cache too, never in the system's temp folder: whoeve
 from __future__ import annotations
 
 import atexit
+import errno
 import os
 import shutil
+import stat
 import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 APP = "grounding"
 HOME_ENV = "GROUNDING_HOME"
@@ -204,8 +207,70 @@ def _remove_temp(owner: int) -> None:
             _temp = None
 
 
+class NotAFile(OSError):
+    """A path to read holds something other than an ordinary file: a folder, a named pipe
+    (FIFO), a device or a socket, which could block the program forever if it were read."""
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading in binary, only if it is an ordinary file: anything else
+    raises :class:`NotAFile` at once (it is opened without blocking and looked at before a
+    byte is read, so a named pipe with no writer cannot hang the program)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise NotAFile(errno.EISDIR, "it is a folder, not a file")
+        if not stat.S_ISREG(mode):
+            raise NotAFile(errno.EINVAL, "it is a pipe or a device, not a file")
+        return os.fdopen(fd, "rb")  # O_NONBLOCK changes nothing for an ordinary file
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular_text(path: Path) -> str:
+    """The UTF-8 text of an ordinary file (see :func:`open_regular`): OSError if it is not
+    one or cannot be read, UnicodeDecodeError if it is not UTF-8 text."""
+    import io
+
+    with io.TextIOWrapper(open_regular(path), encoding="utf-8") as handle:
+        return handle.read()
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the new one, never half."""
+    tmp = _written_beside(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_once(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` whole, unless something is there already: then leave that
+    be and return False. A file written so is never replaced under a reader, who may have
+    taken its length and will read its contents later (the clip cache). Where the file system
+    cannot link files, the new file replaces the old one, as :func:`write_atomically`."""
+    tmp = _written_beside(path, data)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    except OSError:  # no hard links here (some network or FAT file systems)
+        os.replace(tmp, path)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
+def _written_beside(path: Path, data: bytes) -> Path:
+    """A hidden file next to ``path`` holding ``data``, flushed to the disk."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=path.suffix)
     try:
@@ -213,7 +278,7 @@ def write_atomically(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)
