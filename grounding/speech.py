@@ -7,11 +7,12 @@ pyttsx3 is used only to write clips, never to play them: the worker process
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Iterable, Iterator, Protocol
 
 import numpy as np
 
@@ -24,6 +25,10 @@ from grounding.speechclient import CLIP_SECONDS, START_SECONDS, Worker
 
 DEFAULT_VOICE, DEFAULT_RATE = VOICE, RATE
 """The voice and words per minute when none is given (see grounding.defaults)."""
+WAIT_SECONDS = 10.0
+"""The longest a session waits while another renders into the cache (a clip takes 10-15 ms,
+an exercise's first lines a second or two on a busy machine); after that it renders its own
+(the other session may be suspended)."""
 
 
 class Voice(Protocol):
@@ -114,6 +119,9 @@ class Pyttsx3Voice:
         self._ahead: list[str] = []
         self._background: threading.Thread | None = None
         self._closing = threading.Event()
+        self._holding = threading.Lock()  # the cache's lock, for the threads of this voice
+        self._holders = 0
+        self._hold = contextlib.ExitStack()
 
     def __enter__(self) -> Pyttsx3Voice:
         self._held = True
@@ -146,7 +154,13 @@ class Pyttsx3Voice:
             return SilentVoice(self.rate).clips(texts, samplerate)
         memo = self._memo or self.cache.read_json("voices.json").get(self.voice)
         try:
-            found = {text: self._clip(text, samplerate, memo, store) for text in texts}
+            found = self._cached(texts, samplerate, memo)
+            missing = [text for text in texts if text not in found]
+            if missing:  # rendered as one run, as a session alone would (see _rendering)
+                with self._rendering(store):
+                    found.update({text: self._clip(text, samplerate, memo, store)
+                                  for text in missing})
+            found = {text: found[text] for text in texts}
         except SpeechUnavailable as exc:
             self.failed, self._told = exc, True
             raise
@@ -159,6 +173,17 @@ class Pyttsx3Voice:
                 target=self._render_ahead, args=(samplerate,), name="grounding-speech-ahead",
                 daemon=True)
             self._background.start()
+        return found
+
+    def _cached(self, texts: list[str], samplerate: int,
+                memo: dict | None) -> dict[str, SpeechClip]:
+        """Those of the texts whose clips are in the cache, found without the worker (``memo``
+        says which voice a request resolved to last time)."""
+        found = {}
+        for text in texts if memo else ():
+            clip = self.cache.stored(self._key(text, memo, samplerate))
+            if clip is not None:
+                found[text] = clip
         return found
 
     def _clip(self, text: str, samplerate: int, memo: dict | None,
@@ -179,26 +204,54 @@ class Pyttsx3Voice:
                     raise
                 self._worker = worker
             key = self._key(text, self._memo, samplerate)
-            clip = self.cache.stored(key)  # perhaps rendered in the background meanwhile
-            if clip is None:
-                samples = self._render(self._worker, text, samplerate)
-                self.synthesised += 1
-                if not store:
-                    return samples
-                try:
-                    self.cache.store(key, samples)
-                except OSError:
-                    pass  # an unwritable cache costs speed (rendered again) and memory
-                clip = self.cache.stored(key) or samples
-        return clip
+            clip = self.cache.stored(key)  # perhaps rendered meanwhile, here or elsewhere
+            if clip is not None:
+                return clip
+            samples = self._render(self._worker, text, samplerate)
+            self.synthesised += 1
+            if not store:
+                return samples
+            try:
+                self.cache.store(key, samples)
+            except OSError:
+                pass  # an unwritable cache costs speed (rendered again) and memory
+            return self.cache.stored(key) or samples
+
+    @contextlib.contextmanager
+    def _rendering(self, store: bool = True, ahead: bool = False) -> Iterator[None]:
+        """Held while this voice renders clips to store: the cache's lock
+        (:meth:`ClipCache.rendering`), taken once however many of this voice's threads
+        render, so another session waits and then takes these clips rather than render
+        its own, which would sound a little different (the engine's sound depends on what
+        it said before). Rendering ``ahead``, the wait ends when the voice is closed.
+        Nothing is locked for clips that are not stored."""
+        if not store:
+            yield
+            return
+        with self._holding:
+            if self._holders == 0:
+                stop = self._closing.is_set if ahead else (lambda: False)
+                self._hold.enter_context(
+                    self.cache.rendering(min(self.clip_timeout, WAIT_SECONDS), stop))
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._holding:
+                self._holders -= 1
+                if self._holders == 0:
+                    self._hold.close()
 
     def _render_ahead(self, samplerate: int) -> None:
         """The background thread: the texts given to :meth:`later`, one clip at a time, so a
         request from the session gets the worker between two of them."""
         while self._ahead and not self._closing.is_set() and self.failed is None:
             text = self._ahead.pop(0)
+            if self._cached([text], samplerate, self._memo):
+                continue
             try:
-                self._clip(text, samplerate, self._memo)
+                with self._rendering(ahead=True):  # a clip at a time: other sessions go first
+                    self._clip(text, samplerate, self._memo)
             except SpeechUnavailable as exc:
                 self.failed = self.failed or exc
             except OSError:
