@@ -1,6 +1,7 @@
 """An engine's recording made into a clip: read from its WAV (or AIFF) header, not assumed to
-be 22050 Hz; trimmed of the engine's silence, faded, resampled with soxr (HQ) to the output
-rate, loudness-normalised and kept as 16-bit samples (docs/audio-stack.md §0, §5, §6).
+be 22050 Hz; high-passed (no DC, no rumble), trimmed of the engine's silence, faded,
+resampled with soxr (HQ) to the output rate, loudness-normalised and kept as 16-bit samples
+(docs/audio-stack.md §0, §5, §6).
 """
 
 from __future__ import annotations
@@ -46,11 +47,14 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
 
 
 def prepare_clip(samples: np.ndarray, rate: int, samplerate: int) -> np.ndarray:
-    """Trim silence at both ends, fade 5 ms in and out, resample (soxr HQ), normalise, and
-    keep it as 16-bit samples (full scale ``PCM_SCALE``). All in float32: a clip is often
-    made while a session plays, and its working memory comes on top of the session's."""
+    """High-pass (70 Hz: no DC offset or rumble, which would only cost headroom and be
+    counted as loudness), trim silence at both ends, fade 5 ms in and out, resample (soxr
+    HQ), normalise, and keep it as 16-bit samples (full scale ``PCM_SCALE``). All in
+    float32: a clip is often made while a session plays, and its working memory comes on top
+    of the session's."""
     import soxr
 
+    samples = loudness.high_passed(samples, rate)  # first: an offset is not silence to trim
     loud = np.abs(samples) > 10 ** (SILENCE_DB / 20)
     first, last = int(np.argmax(loud)), len(loud) - int(np.argmax(loud[::-1]))
     # a float32 copy of its own, faded and (at the same rate) scaled in place below
