@@ -321,8 +321,8 @@ def bedtime(
     options = flags.options(rate=spoken)
     options = replace(options, pitch=PITCH,
                       mix=replace(options.mix, noise=noise.lower() if noise else None))
-    flags.play(bedtime_script(minutes, pace, tones_until, spoken), options,
-               palette=load_palette("night"), night=True, animate=animate)
+    flags.play(bedtime_script(minutes, pace, tones_until, spoken, voiced=not flags.no_voice),
+               options, palette=load_palette("night"), night=True, animate=animate)
 
 
 @app.command()

@@ -166,6 +166,14 @@ def test_the_voice_is_never_heard_as_an_out_breath_begins(voiced):
         assert not voice[(times >= start - 0.25) & (times < start + 0.5)].any(), start
 
 
+def test_without_a_voice_the_tone_begins_at_once_and_the_length_holds(tones_only):
+    # the opening words would only be 79 s of silence without the voice: they are left out
+    sound = np.nonzero(np.abs(tones_only.samples) > 1e-4)[0]  # above -80 dBFS
+    assert sound[0] / RATE < 2.0
+    assert not any("wind-down" in text for _, text in tones_only.said())
+    assert tones_only.seconds / 60 == pytest.approx(20, abs=0.5)
+
+
 def test_the_last_minutes_fall_steadily_to_digital_silence(tones_only):
     drift, fade = tones_only.parts()
     ins = [start for start, _, _ in tones_only.starts("in")]
