@@ -172,3 +172,27 @@ def test_the_bar_follows_the_pitch_that_is_heard_for_either_glide(glide, monkeyp
         heard = pitch(x[frame - 2400:frame + 2400].astype(np.float64), RATE)
         shown = low + bar_share(timeline, frame) * (high - low)
         assert shown == pytest.approx(heard, abs=2.0), share
+
+
+NIGHT = load_palette("night")
+
+
+def band_db(x, rate, lo, hi):
+    """Mean power density in [lo, hi) Hz, dB (Hann window)."""
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1 / rate)
+    return 10 * np.log10(spectrum[(freqs >= lo) & (freqs < hi)].mean() + 1e-300)
+
+
+@pytest.mark.parametrize("color", ["brown", "pink"])
+def test_the_noise_bed_at_48_khz_has_no_images_above_what_it_is_made_of(color):
+    # Made from bins up to 8 kHz at most (its 2 kHz top, four times over): anything at 16 to
+    # 24 kHz would be an image of its band, which a resampler that only draws straight
+    # between samples leaves about 45 dB down; the mix's float32 floor is near 85 dB down.
+    s = Script("t", "T", "t", 1, (), False, "tests", (Breathe(parse_pattern("4-6"), 2, "none", 0),))
+    tl = build_timeline(s, {}, NIGHT, RATE)
+    x = np.concatenate(list(render(tl, NIGHT, Mix(volume=1.0, voice=False, noise=color),
+                                   8192)))[:, 0].astype(np.float64)
+    bed = band_db(x, RATE, 1300, 1700)  # above the pacer and its harmonic, inside the bed
+    assert band_db(x, RATE, 16000, 24000) < bed - 70
+    assert band_db(x, RATE, 8500, 16000) < bed - 70
