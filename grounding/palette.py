@@ -67,13 +67,15 @@ class BellSound:
     partials: tuple[tuple[float, float], ...]
     """(frequency ratio, relative amplitude) pairs."""
     decay_seconds: float
-    """Time for the chime to fall by 1/e (about 8.7 dB), seconds."""
+    """Time for the fundamental to fall by 1/e (about 8.7 dB), seconds; a partial at ratio r
+    falls r times faster, as a struck bowl's do."""
     level_db: float
     """Peak level, dBFS, at full volume."""
 
     @property
     def seconds(self) -> float:
-        """How long the chime rings before it is below -60 dB."""
+        """How long the chime rings before it is below -60 dB (its fundamental, which
+        rings longest)."""
         return self.decay_seconds * math.log(1000)
 
 

@@ -78,11 +78,15 @@ def chime(offsets: np.ndarray, samplerate: int, *, hz: float,
           partials: tuple[tuple[float, float], ...], decay_seconds: float, frames: int,
           level: float) -> np.ndarray:
     """A soft bell at ``offsets`` (frames from its start): a 20 ms raised-cosine attack, an
-    exponential decay, and a final 50 ms fade so it ends at exactly zero (docs/sound.md §5.2)."""
+    exponential decay for each partial, and a final 50 ms fade so it ends at exactly zero
+    (docs/sound.md §5.2). As in a struck bowl, whose losses grow with frequency, a partial
+    at ``ratio`` times the fundamental decays ``ratio`` times faster (the fundamental by 1/e
+    in ``decay_seconds``, and none slower): the bright strike softens to its low hum."""
     t = offsets / samplerate
     total = sum(a for _, a in partials)
-    wave = sum((a / total) * np.sin(TAU * hz * ratio * t) for ratio, a in partials)
-    envelope = np.exp(-t / decay_seconds) * ease(np.minimum(t / 0.02, 1.0), "ease")
+    wave = sum((a / total) * np.exp(-t * (max(ratio, 1.0) / decay_seconds))
+               * np.sin(TAU * hz * ratio * t) for ratio, a in partials)
+    envelope = ease(np.minimum(t / 0.02, 1.0), "ease")
     tail = (frames - offsets) / (0.05 * samplerate)
     envelope *= ease(np.clip(tail, 0.0, 1.0), "ease")
     return level * envelope * wave
