@@ -78,6 +78,10 @@ Plain = Annotated[bool, typer.Option(
     "--plain", help="No animation or colour: one timestamped line per caption and phase "
                     "(screen-reader friendly; automatic when not on a terminal).")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")]
+Loudness = Annotated[Optional[float], typer.Option(
+    "--loudness", min=-40, max=-10, metavar="LUFS",
+    help="Level the whole session to this loudness at the usual volume (default: -18 for "
+         "--out files, as for a phone; -24 on the sound card).")]
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class SessionFlags:
     voice: VoiceOpt = None
     rate: Rate = None
     volume: Volume = None
+    loudness: Loudness = None
     device: Device = None
     samplerate: Samplerate = None
     dry_run: DryRun = False

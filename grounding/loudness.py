@@ -126,15 +126,28 @@ def integrated_lufs(samples: np.ndarray, rate: int) -> float:
     running = np.concatenate(([0.0], np.cumsum(np.add.reduceat(squares, edges,
                                                                 dtype=np.float64))))
     at = np.append(edges, n)
-    z = (running[np.searchsorted(at, hi)] - running[np.searchsorted(at, lo)]) / block
+    return gated((running[np.searchsorted(at, hi)] - running[np.searchsorted(at, lo)]) / block)
+
+
+def gated(z: np.ndarray) -> float:
+    """The integrated loudness, LUFS, of the mean K-weighted powers ``z`` of 400 ms blocks
+    that overlap by 75 % (BS.1770-4 §2.2: the absolute and the relative gate)."""
     with np.errstate(divide="ignore"):
         levels = -0.691 + 10 * np.log10(z)
-    gated = z[levels > ABSOLUTE_GATE]
-    if not len(gated):
+    above = z[levels > ABSOLUTE_GATE]
+    if not len(above):
         return -math.inf
-    relative = -0.691 + 10 * math.log10(float(np.mean(gated))) + RELATIVE_GATE
+    relative = -0.691 + 10 * math.log10(float(np.mean(above))) + RELATIVE_GATE
     kept = z[(levels > ABSOLUTE_GATE) & (levels > relative)]
     return -0.691 + 10 * math.log10(float(np.mean(kept)))
+
+
+def k_power(hz: np.ndarray, rate: int) -> np.ndarray:
+    """The K-weighting's power gain at frequencies ``hz`` (a sine's loudness is its power
+    times this)."""
+    s = np.sin(np.pi * np.minimum(np.asarray(hz, dtype=np.float64) / rate, 0.5)) ** 2
+    gain = _response(_biquad_shelf(rate), s) * _response(_biquad_highpass(rate, 38.0, 0.5), s)
+    return gain ** 2
 
 
 def normalize(samples: np.ndarray, rate: int, target_lufs: float = -23.0,

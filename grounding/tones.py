@@ -123,7 +123,7 @@ def level_gain(start: int, end: int, levels: list) -> float | np.ndarray:
         return gain
     first = start // LEVEL_GRID * LEVEL_GRID
     grid = np.arange(first, end + LEVEL_GRID, LEVEL_GRID, dtype=np.float64)
-    return straight_between(_exact_level(grid, levels).astype(np.float32), _GRID_RAMP,
+    return straight_between(exact_level(grid, levels).astype(np.float32), _GRID_RAMP,
                             start - first, end - start)
 
 
@@ -137,7 +137,9 @@ def straight_between(points: np.ndarray, ramp: np.ndarray, skip: int, count: int
     return lines.ravel()[skip:skip + count]
 
 
-def _exact_level(positions: np.ndarray, levels: list) -> np.ndarray:
+def exact_level(positions: np.ndarray, levels: list) -> np.ndarray:
+    """The session's level (linear gain, float64) at absolute ``positions``, worked out
+    exactly (see :func:`level_gain`)."""
     gain = np.ones(len(positions))
     for change in levels:
         here = positions >= change.start

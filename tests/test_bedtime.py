@@ -219,6 +219,38 @@ def test_nothing_in_the_sound_jumps(voiced):
     assert short_term_jumps(voiced.samples, RATE).max() < 4.0  # dB: "a few" at most
 
 
+def line_jumps(render: Render) -> list[float]:
+    """For each line spoken over the pacer (not a cue word), how far the loudest 400 ms of
+    its first three seconds stands above the short-term loudness (3 s) just before it, LU
+    (K-weighted with pyloudnorm's own filters). The opening lines, before the first breath,
+    have only silence and each other around them."""
+    weighted = render.samples.astype(np.float64)
+    for stage in pyloudnorm.Meter(RATE).__dict__["_filters"].values():
+        weighted = stage.apply_filter(weighted)
+    energy = np.concatenate([[0.0], np.cumsum(weighted ** 2)])
+
+    def lufs(a: int, b: int) -> float:
+        return -0.691 + 10 * np.log10((energy[b] - energy[a]) / (b - a) + 1e-20)
+
+    jumps, block = [], round(0.4 * RATE)
+    first_breath = render.starts("in")[0][0]
+    for start, text in render.said():
+        a = round(start * RATE)
+        if len(text.split()) < 3 or start < first_breath + 3 or a + 3 * RATE > len(weighted):
+            continue
+        loudest = max(lufs(b, b + block) for b in range(a, a + 3 * RATE - block, RATE // 10))
+        jumps.append(loudest - lufs(a - 3 * RATE, a))
+    return jumps
+
+
+def test_the_night_is_quieter_than_the_day_and_no_line_stands_out(voiced):
+    # a file's programme loudness is a phone's, -18 LUFS; the night sits well below it
+    assert pyloudnorm.Meter(RATE).integrated_loudness(voiced.samples) < -18 - 5
+    jumps = line_jumps(voiced)
+    assert len(jumps) >= 12
+    assert max(jumps) <= 5.0, jumps  # LU above the sound around each line
+
+
 def test_no_bell_rings_and_nothing_bright_sounds_once_the_voice_has_rested(voiced):
     assert not any(line.split()[1] == "bell" for line in voiced.plan[:-1])
     times, voice = speaking(voiced)
