@@ -49,16 +49,29 @@ def _spoken_minutes(steps, rate: int) -> float:
     return seconds / 60
 
 
+def _unspoken(script: Script) -> Script:
+    """A part without the lines it says before its breathing (its pauses stay)."""
+    first = next((n for n, s in enumerate(script.steps) if isinstance(s, Breathe)),
+                 len(script.steps))
+    kept = tuple(s for s in script.steps[:first] if not isinstance(s, Speak))
+    return replace(script, steps=kept + script.steps[first:])
+
+
 def bedtime_script(minutes: float = MINUTES, pace: float = PACE,
-                   tones_until: float | None = None, rate: int = 128) -> Script:
+                   tones_until: float | None = None, rate: int = 128,
+                   voiced: bool = True) -> Script:
     """The whole routine, about ``minutes`` long (``tones_until``: the drift goes on until
     then): arriving, breathing that glides from ``pace`` down to the pattern's pace with a body
     scan over it, a drift with tones only, and a fade to silence over the last 1 to 3
-    minutes. ``rate`` is the voice's, used to estimate how long the words take."""
+    minutes. ``rate`` is the voice's, used to estimate how long the words take. Without a
+    voice (``voiced`` false) the words before the first breath are left out, as they would
+    only be a long silence: the tone begins at once, and the breathing fills their time."""
     if tones_until is not None and tones_until < minutes:
         raise UsageError(f"--tones-until is when the tones stop, so it cannot be before the "
                          f"routine's own end ({minutes:g} minutes).")
     arrive, guide, drift = part("arrive"), part("guide"), part("drift")
+    if not voiced:
+        arrive, guide = _unspoken(arrive), _unspoken(guide)
     spoken = _spoken_minutes(arrive.steps + guide.steps + drift.steps, rate)
     fade = min(3.0, max(1.0, 0.1 * minutes))
     rest = minutes - spoken - fade

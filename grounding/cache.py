@@ -20,7 +20,7 @@ import numpy as np
 
 from grounding.paths import open_regular, read_regular_text, write_atomically, write_once
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 """Bumped whenever the processing of clips changes, so old clips are not reused."""
 PCM_SCALE = 32767
 """Clips are 16-bit, as the engines write them: half the memory of float32, which matters

@@ -78,6 +78,10 @@ Plain = Annotated[bool, typer.Option(
     "--plain", help="No animation or colour: one timestamped line per caption and phase "
                     "(screen-reader friendly; automatic when not on a terminal).")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")]
+Loudness = Annotated[Optional[float], typer.Option(
+    "--loudness", min=-40, max=-10, metavar="LUFS",
+    help="Level the whole session to this loudness at the usual volume (default: -18 for "
+         "--out files, as for a phone; -24 on the sound card).")]
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class SessionFlags:
     voice: VoiceOpt = None
     rate: Rate = None
     volume: Volume = None
+    loudness: Loudness = None
     device: Device = None
     samplerate: Samplerate = None
     dry_run: DryRun = False
@@ -321,8 +326,8 @@ def bedtime(
     options = flags.options(rate=spoken)
     options = replace(options, pitch=PITCH,
                       mix=replace(options.mix, noise=noise.lower() if noise else None))
-    flags.play(bedtime_script(minutes, pace, tones_until, spoken), options,
-               palette=load_palette("night"), night=True, animate=animate)
+    flags.play(bedtime_script(minutes, pace, tones_until, spoken, voiced=not flags.no_voice),
+               options, palette=load_palette("night"), night=True, animate=animate)
 
 
 @app.command()

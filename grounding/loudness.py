@@ -32,8 +32,7 @@ def _biquad_shelf(rate: int) -> tuple[list[float], list[float]]:
     return b, den
 
 
-def _biquad_highpass(rate: int) -> tuple[list[float], list[float]]:
-    q, fc = 0.5, 38.0
+def _biquad_highpass(rate: int, fc: float, q: float) -> tuple[list[float], list[float]]:
     w0 = 2 * math.pi * fc / rate
     alpha = math.sin(w0) / (2 * q)
     cos = math.cos(w0)
@@ -57,19 +56,44 @@ def _response(coeffs: tuple[list[float], list[float]], s: np.ndarray) -> np.ndar
 
 
 SEGMENT = 8192
-"""Samples filtered at a time: the K-weighting is applied by overlap-add, in FFTs of twice
-this length. Its zero-phase impulse response is a few tens of ms long either side (the
-38 Hz high-pass rings longest), far inside the half FFT left for it, and the working memory
+"""Samples filtered at a time: the filters here are applied by overlap-add, in FFTs of twice
+this length. Their zero-phase impulse responses are a few tens of ms long either side (the
+high-passes ring longest), far inside the half FFT left for them, and the working memory
 stays a few hundred KiB however long the line (a clip is often made while a session plays,
 on top of its memory)."""
 
 
 def k_weighted(samples: np.ndarray, rate: int) -> np.ndarray:
     """The mono signal through the K-weighting filter's magnitude response, float32."""
+    return _zero_phase(samples, lambda s: _response(_biquad_shelf(rate), s)
+                       * _response(_biquad_highpass(rate, 38.0, 0.5), s))
+
+
+HIGH_PASS_HZ = 70.0
+"""Where the voice's high-pass turns: below the lowest voices' fundamentals (about 85 Hz),
+above the rumble and the DC a recording may carry."""
+
+
+def high_passed(samples: np.ndarray, rate: int, hz: float = HIGH_PASS_HZ) -> np.ndarray:
+    """The mono signal through a gentle high-pass, float32: the magnitude of a second-order
+    Butterworth (Q 1/√2, -12 dB an octave below ``hz``), applied with no phase shift. Its
+    gain at 0 Hz is exactly zero, so it takes away any DC offset. The ends are extended with
+    their own values first, so an offset that runs to the edge leaves no step to ring."""
+    if not len(samples):
+        return samples.astype(np.float32)
+    pad = SEGMENT // 2
+    extended = np.pad(samples.astype(np.float32, copy=False), pad, mode="edge")
+    coeffs = _biquad_highpass(rate, hz, 1 / math.sqrt(2))
+    return _zero_phase(extended, lambda s: _response(coeffs, s))[pad:pad + len(samples)]
+
+
+def _zero_phase(samples: np.ndarray, response) -> np.ndarray:
+    """The mono signal through a filter's magnitude ``response`` (a function of sin^2 of half
+    the angular frequency), with no phase shift, float32, by overlap-add in FFTs of twice
+    SEGMENT."""
     n = 2 * SEGMENT
     s = np.sin(np.arange(n // 2 + 1) * (math.pi / n)) ** 2  # bin k is at w = 2 pi k / n
-    gain = (_response(_biquad_shelf(rate), s)
-            * _response(_biquad_highpass(rate), s)).astype(np.float32)
+    gain = response(s).astype(np.float32)
     tail = SEGMENT // 2  # each result's first and last `tail` samples lie outside it
     segments = -(-len(samples) // SEGMENT)
     out = np.zeros(segments * SEGMENT + 2 * tail, dtype=np.float32)
@@ -102,15 +126,28 @@ def integrated_lufs(samples: np.ndarray, rate: int) -> float:
     running = np.concatenate(([0.0], np.cumsum(np.add.reduceat(squares, edges,
                                                                 dtype=np.float64))))
     at = np.append(edges, n)
-    z = (running[np.searchsorted(at, hi)] - running[np.searchsorted(at, lo)]) / block
+    return gated((running[np.searchsorted(at, hi)] - running[np.searchsorted(at, lo)]) / block)
+
+
+def gated(z: np.ndarray) -> float:
+    """The integrated loudness, LUFS, of the mean K-weighted powers ``z`` of 400 ms blocks
+    that overlap by 75 % (BS.1770-4 §2.2: the absolute and the relative gate)."""
     with np.errstate(divide="ignore"):
         levels = -0.691 + 10 * np.log10(z)
-    gated = z[levels > ABSOLUTE_GATE]
-    if not len(gated):
+    above = z[levels > ABSOLUTE_GATE]
+    if not len(above):
         return -math.inf
-    relative = -0.691 + 10 * math.log10(float(np.mean(gated))) + RELATIVE_GATE
+    relative = -0.691 + 10 * math.log10(float(np.mean(above))) + RELATIVE_GATE
     kept = z[(levels > ABSOLUTE_GATE) & (levels > relative)]
     return -0.691 + 10 * math.log10(float(np.mean(kept)))
+
+
+def k_power(hz: np.ndarray, rate: int) -> np.ndarray:
+    """The K-weighting's power gain at frequencies ``hz`` (a sine's loudness is its power
+    times this)."""
+    s = np.sin(np.pi * np.minimum(np.asarray(hz, dtype=np.float64) / rate, 0.5)) ** 2
+    gain = _response(_biquad_shelf(rate), s) * _response(_biquad_highpass(rate, 38.0, 0.5), s)
+    return gain ** 2
 
 
 def normalize(samples: np.ndarray, rate: int, target_lufs: float = -23.0,

@@ -67,13 +67,15 @@ class BellSound:
     partials: tuple[tuple[float, float], ...]
     """(frequency ratio, relative amplitude) pairs."""
     decay_seconds: float
-    """Time for the chime to fall by 1/e (about 8.7 dB), seconds."""
+    """Time for the fundamental to fall by 1/e (about 8.7 dB), seconds; a partial at ratio r
+    falls r times faster, as a struck bowl's do."""
     level_db: float
     """Peak level, dBFS, at full volume."""
 
     @property
     def seconds(self) -> float:
-        """How long the chime rings before it is below -60 dB."""
+        """How long the chime rings before it is below -60 dB (its fundamental, which
+        rings longest)."""
         return self.decay_seconds * math.log(1000)
 
 
@@ -109,11 +111,14 @@ class Palette:
     voice: VoiceSound
     noise: NoiseSound | None = None
     """Only palettes with a ``[noise]`` table can have a noise bed."""
+    offset_db: float = 0.0
+    """How far from the programme loudness a session in this palette is levelled, dB
+    (``[loudness] offset_db``; the night's is below it)."""
 
 
-_SECTIONS = {"tone": dict, "bell": dict, "voice": dict, "noise": dict}
+_SECTIONS = {"tone": dict, "bell": dict, "voice": dict, "noise": dict, "loudness": dict}
 _REQUIRED = ("tone", "bell", "voice")
-"""Every palette has these; ``noise`` is optional."""
+"""Every palette has these; ``noise`` and ``loudness`` are optional."""
 _KEYS = {
     "tone": {"low_hz": float, "high_hz": float, "partials": list, "peak_db": float,
              "floor_db": float, "hold_db": float, "rest_db": float, "glide": str,
@@ -121,6 +126,7 @@ _KEYS = {
     "bell": {"hz": float, "partials": list, "decay_seconds": float, "level_db": float},
     "voice": {"level_db": float},
     "noise": {"level_db": float, "swell_db": float, "low_hz": float, "high_hz": float},
+    "loudness": {"offset_db": float},
 }
 """Each table's keys and their types, in the order a mistake lists them."""
 
@@ -170,6 +176,7 @@ _LIMITS = {
         Limit("high_hz", "the band is 20 <= low_hz < high_hz <= 8000 Hz.",
               lambda n: 20 <= n["low_hz"] < n["high_hz"] <= 8000),
     ),
+    "loudness": (Limit.range("offset_db", -20, 0, "write an offset from -20 to 0 dB."),),
 }
 """What each table's keys may hold, in the order they are checked."""
 
@@ -184,12 +191,14 @@ def load_palette(name_or_path: str | Path = "day") -> Palette:
         _check_keys(doc, data, section)
     for section in _REQUIRED:
         _check_limits(doc, data, section)
-    if "noise" in data:
-        _check_keys(doc, data, "noise")
-        _check_limits(doc, data, "noise")
+    for section in ("noise", "loudness"):
+        if section in data:
+            _check_keys(doc, data, section)
+            _check_limits(doc, data, section)
     return Palette(name=path.stem, tone=_tone(data["tone"]), bell=_bell(data["bell"]),
                    voice=VoiceSound(level_db=float(data["voice"]["level_db"])),
-                   noise=_noise(data["noise"]) if "noise" in data else None)
+                   noise=_noise(data["noise"]) if "noise" in data else None,
+                   offset_db=float(data.get("loudness", {}).get("offset_db", 0.0)))
 
 
 def _palette_path(name_or_path: str | Path) -> Path:

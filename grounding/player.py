@@ -14,7 +14,7 @@ from grounding.breath import PHASE_NAMES, Pattern
 from grounding.cache import SpeechClip
 from grounding.errors import AudioUnavailable, SpeechUnavailable, UsageError
 from grounding.palette import Palette, load_palette
-from grounding.render import Mix, render
+from grounding.render import DEVICE_LOUDNESS, FILE_LOUDNESS, Mix, render
 from grounding.script import LENGTH, Breathe, Script, Speak
 from grounding.sinks import FILE_SAMPLERATE, ClockSink, Controls, NullSink, Report, WavSink
 from grounding.soundcard import DeviceSink
@@ -45,6 +45,9 @@ class Options:
     """False turns every hold into ordinary breathing (``--no-holds``)."""
     minutes: float | None = None
     """Stretch or shorten the breathing parts (never the words) to about this long."""
+    loudness: float | None = None
+    """The programme loudness, LUFS (``--loudness``); None: the sink's own (a file's is a
+    phone's, the sound card's quieter)."""
 
 
 def open_sink(options: Options, notice: Callable[[str], None]) -> Sink:
@@ -59,6 +62,14 @@ def open_sink(options: Options, notice: Callable[[str], None]) -> Sink:
     except AudioUnavailable as exc:
         notice(f"{exc} For now the exercise carries on on screen, without sound.")
         return ClockSink(options.samplerate or FILE_SAMPLERATE, str(exc))
+
+
+def programme_loudness(options: Options, sink: Sink) -> float:
+    """The loudness a session is levelled to: as asked, or the sound card's, or (files, dry
+    runs) a phone's."""
+    if options.loudness is not None:
+        return options.loudness
+    return DEVICE_LOUDNESS if isinstance(sink, (DeviceSink, ClockSink)) else FILE_LOUDNESS
 
 
 def make_voice(options: Options) -> Voice:
@@ -201,7 +212,7 @@ def play(script: Script, options: Options, notice: Callable[[str], None],
     sink = open_sink(options, notice)  # first, as the timeline is built at the sink's rate
     timeline = prepare(script, voice or make_voice(options), palette, sink.samplerate, notice,
                        options.rate, options.minutes)  # the clips, and every sound's sample
-    mix = replace(options.mix)
+    mix = replace(options.mix, loudness=programme_loudness(options, sink))
     controls = Controls()
     if isinstance(sink, DeviceSink):  # volume moves to the callback, so keys act at once
         controls.volume, mix.volume = mix.volume, 1.0

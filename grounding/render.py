@@ -7,14 +7,17 @@ holds what is left. The samples do not depend on the block size.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 
-from grounding import tones
+from grounding import loudness, tones
 from grounding.cache import PCM_SCALE, samples_of
+from grounding.defaults import VOLUME
 from grounding.palette import Palette
+from grounding.recording import LOUDNESS_TARGET
 from grounding.timeline import Timeline
 
 
@@ -30,6 +33,20 @@ class Mix:
     noise: str | None = None
     """A noise bed under the pacer, ``brown`` or ``pink``, if the palette has one; it comes
     and goes with the tones."""
+    loudness: float | None = None
+    """The programme loudness, LUFS: the whole session is scaled so that at the usual volume
+    (grounding.defaults.VOLUME) its integrated loudness is this, moved by the palette's
+    ``offset_db`` (the night's is quieter). None leaves the palette's levels as they are."""
+
+
+DEVICE_LOUDNESS = -24.0
+"""The programme loudness on the sound card, LUFS at the usual volume: about where sessions
+sat before they were levelled."""
+FILE_LOUDNESS = -18.0
+"""The programme loudness of a file (``--out``), LUFS at the usual volume: a phone's (AES
+TD1008 suggests -16 to -20 LUFS for streamed speech), its peaks below -1 dBTP."""
+USUAL_VOLUME = VOLUME / 100
+"""The volume at which a levelled session meets its programme loudness."""
 
 NOISE_IN_SECONDS, NOISE_OUT_SECONDS = 4.0, 2.0
 """The noise bed eases in at the start and out at the very end of a session."""
@@ -61,6 +78,7 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
     pacer, chimes = _Pacer(timeline, palette), _Chimes(timeline, palette)
     voice = _Voice(timeline, palette)
     bed = _Bed(timeline, palette, mix.noise) if palette.noise is not None and mix.noise else None
+    gain = np.float32(session_gain(timeline, palette, mix))
     for start in range(0, timeline.frames, blocksize):
         end = min(start + blocksize, timeline.frames)
         voice_gain = voice.level * mix.voice
@@ -74,9 +92,163 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
             out += bed.samples(fill, start, end)
         voice.add(out, start, end, voice_gain)
         _level(out, start, end, timeline)
-        out *= np.float32(mix.volume)
+        out *= gain * np.float32(mix.volume)
         np.clip(out, -1.0, 1.0, out=out)
         yield out.reshape(-1, 1)
+
+
+def session_gain(timeline: Timeline, palette: Palette, mix: Mix) -> float:
+    """The factor that brings the session to ``mix.loudness`` (plus the palette's offset) at
+    the usual volume, from its estimated loudness (:func:`estimated_loudness`); 1 if it is
+    not to be levelled, or is silent."""
+    if mix.loudness is None:
+        return 1.0
+    measured = estimated_loudness(timeline, palette, mix)
+    if not math.isfinite(measured):
+        return 1.0
+    target = mix.loudness + palette.offset_db
+    return 10 ** ((target - measured) / 20) / USUAL_VOLUME
+
+
+ESTIMATE_SECONDS = 0.025
+"""The estimate of a session's loudness works out each layer's power this often."""
+ESTIMATE_CHUNK = 4096
+"""Points of the estimate worked out at a time (about 100 s)."""
+
+
+def estimated_loudness(timeline: Timeline, palette: Palette, mix: Mix) -> float:
+    """The integrated loudness (BS.1770, LUFS) the session will have at volume 1, worked
+    out from the timeline before anything is rendered: the K-weighted power of each layer
+    that ``mix`` lets sound, every ESTIMATE_SECONDS, from what is known of it (each line is
+    at the clips' loudness target; the pacer's level and pitch, the chime's partials and
+    the noise bed's spectrum are known exactly), added as powers of unrelated sounds, then
+    gated in 400 ms blocks as the measurement is. It takes milliseconds, not a render."""
+    rate = timeline.samplerate
+    step = max(1, round(ESTIMATE_SECONDS * rate))
+    count = -(-timeline.frames // step)
+    power = np.empty(count, dtype=np.float32)  # (an hour: half a MiB)
+    bed = (_bed_weight(timeline, palette, mix.noise)
+           if mix.tones and palette.noise is not None and mix.noise else None)
+    for lo in range(0, count, ESTIMATE_CHUNK):  # a piece at a time: memory stays small
+        positions = np.arange(lo, min(count, lo + ESTIMATE_CHUNK), dtype=np.float64) * step
+        power[lo:lo + len(positions)] = _power(timeline, palette, mix, positions, bed)
+    per = round(0.1 * rate) / step  # steps a quarter block (100 ms), about 4
+    quarters = int(len(power) / per)
+    if quarters < 4:
+        return -math.inf if not power.any() else -0.691 + 10 * math.log10(float(power.mean()))
+    edges = np.round(np.arange(quarters + 1) * per).astype(int)
+    quarter = np.add.reduceat(power, edges[:-1], dtype=np.float64) / np.diff(edges)
+    blocks = (quarter[:-3] + quarter[1:-2] + quarter[2:-1] + quarter[3:]) / 4
+    return loudness.gated(blocks)
+
+
+def _power(timeline: Timeline, palette: Palette, mix: Mix, positions: np.ndarray,
+           bed: float | None) -> np.ndarray:
+    """The K-weighted power of the layers ``mix`` lets sound at ``positions`` (``bed``: the
+    noise bed's K-weighting, if it sounds)."""
+    rate = timeline.samplerate
+    power = np.zeros(len(positions))
+    if mix.tones:
+        pitch, level = _pacer_curves(timeline, positions)
+        if mix.voice:
+            level *= 1 - (1 - 10 ** (palette.tone.duck_db / 20)) * _duck(
+                timeline, palette, positions)
+        harmonic = sum((w * w / 2) * loudness.k_power((k + 1) * pitch, rate)
+                       for k, w in enumerate(palette.tone.weights) if w)
+        power += level ** 2 * harmonic
+        power += _chime_power(timeline, palette, positions)
+        if bed is not None:
+            power += _bed_power(timeline, palette, positions, pitch) * bed
+    if mix.voice:
+        power += _voice_power(timeline, palette, positions)
+    if timeline.levels:
+        power *= tones.exact_level(positions, timeline.levels) ** 2
+    return power
+
+
+def _pacer_curves(timeline: Timeline, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pacer's pitch (Hz, 0 where silent) and level (its waveform's peak, as the palette
+    weights are scaled) at ``positions``, as :func:`grounding.tones.glide` makes them."""
+    pitch, level = np.zeros(len(positions)), np.zeros(len(positions))
+    if not timeline.tones:
+        return pitch, level
+    starts = np.array([e.start for e in timeline.tones], dtype=np.float64)
+    which = np.searchsorted(starts, positions, side="right") - 1
+    inside = which >= 0
+    e = {name: np.array([getattr(t, name) for t in timeline.tones],
+                        dtype=np.float64)[which[inside]]
+         for name in ("start", "frames", "settle", "f0", "f1", "a0", "a1")}
+    offset = positions[inside] - e["start"]
+    sounding = offset < e["frames"]
+    x = tones.ease(np.clip(offset / e["frames"], 0.0, 1.0), timeline.glide)
+    y = tones.ease(np.clip(offset / np.maximum(e["settle"], 1.0), 0.0, 1.0), timeline.glide)
+    pitch[inside] = np.where(sounding, e["f0"] + (e["f1"] - e["f0"]) * x, 0.0)
+    level[inside] = np.where(sounding, e["a0"] + (e["a1"] - e["a0"]) * y, 0.0)
+    return pitch, level
+
+
+def _duck(timeline: Timeline, palette: Palette, positions: np.ndarray) -> np.ndarray:
+    """How far (0 to 1) the pacer is dipped under the lines at ``positions``."""
+    ramp = max(1, round(palette.tone.duck_seconds * timeline.samplerate))
+    weight = np.zeros(len(positions))
+    for c in timeline.clips:
+        lo, hi = np.searchsorted(positions, (c.start - ramp, c.start + c.frames + ramp))
+        if lo < hi:
+            np.maximum(weight[lo:hi], tones.duck_weight(
+                positions[lo:hi], [(c.start, c.start + c.frames)], ramp), out=weight[lo:hi])
+    return weight
+
+
+def _voice_power(timeline: Timeline, palette: Palette, positions: np.ndarray) -> np.ndarray:
+    """The lines' K-weighted power at ``positions``: each at the clips' loudness target over
+    its length (a silent voice's lines, all zeros in memory, add nothing)."""
+    line = 10 ** ((LOUDNESS_TARGET + 0.691 + palette.voice.level_db) / 10)
+    power = np.zeros(len(positions))
+    for c in timeline.clips:
+        if isinstance(c.samples, np.ndarray) and not c.samples.any():
+            continue
+        lo, hi = np.searchsorted(positions, (c.start, c.start + c.frames))
+        power[lo:hi] += line
+    return power
+
+
+def _chime_power(timeline: Timeline, palette: Palette, positions: np.ndarray) -> np.ndarray:
+    """The chimes' K-weighted power at ``positions`` (each partial a decaying sine)."""
+    bell, rate = palette.bell, timeline.samplerate
+    power = np.zeros(len(positions))
+    total = sum(a for _, a in bell.partials)
+    for c in timeline.chimes:
+        lo, hi = np.searchsorted(positions, (c.start, c.start + c.frames))
+        t = (positions[lo:hi] - c.start) / rate
+        attack = tones.ease(np.minimum(t / 0.02, 1.0), "ease")
+        for ratio, a in bell.partials:
+            k = float(loudness.k_power(np.array([bell.hz * ratio]), rate)[0])
+            power[lo:hi] += ((10 ** (bell.level_db / 20) * a / total * attack) ** 2 / 2 * k
+                             * np.exp(-2 * t * max(ratio, 1.0) / bell.decay_seconds))
+    return power
+
+
+def _bed_weight(timeline: Timeline, palette: Palette, colour: str) -> float:
+    """The K-weighting's power gain on the noise bed (its spectrum is known)."""
+    bed, rate = palette.noise, timeline.samplerate
+    noise = tones.NoiseBed(colour, rate, bed.low_hz, bed.high_hz)
+    freqs = np.fft.rfftfreq(tones.NOISE_FRAME, noise.step / rate)
+    shape = noise.magnitude.astype(np.float64) ** 2
+    return float(np.sum(shape * loudness.k_power(freqs, rate)) / np.sum(shape))
+
+
+def _bed_power(timeline: Timeline, palette: Palette, positions: np.ndarray,
+               pitch: np.ndarray) -> np.ndarray:
+    """The noise bed's power (before K-weighting) at ``positions``, following the pacer's
+    ``pitch`` as :class:`_Bed` does."""
+    bed, tone, rate = palette.noise, palette.tone, timeline.samplerate
+    fill = np.where(pitch > 0, (pitch - tone.low_hz) / (tone.high_hz - tone.low_hz), 0.0)
+    low, high = 10 ** (bed.level_db / 20), 10 ** ((bed.level_db + bed.swell_db) / 20)
+    level = low + (high - low) * fill
+    edges = np.minimum(positions / (NOISE_IN_SECONDS * rate),
+                       (timeline.frames - positions) / (NOISE_OUT_SECONDS * rate))
+    level *= tones.ease(np.clip(edges, 0.0, 1.0), "ease")
+    return level ** 2
 
 
 def _level(out: np.ndarray, start: int, end: int, timeline: Timeline) -> None:

@@ -78,11 +78,15 @@ def chime(offsets: np.ndarray, samplerate: int, *, hz: float,
           partials: tuple[tuple[float, float], ...], decay_seconds: float, frames: int,
           level: float) -> np.ndarray:
     """A soft bell at ``offsets`` (frames from its start): a 20 ms raised-cosine attack, an
-    exponential decay, and a final 50 ms fade so it ends at exactly zero (docs/sound.md §5.2)."""
+    exponential decay for each partial, and a final 50 ms fade so it ends at exactly zero
+    (docs/sound.md §5.2). As in a struck bowl, whose losses grow with frequency, a partial
+    at ``ratio`` times the fundamental decays ``ratio`` times faster (the fundamental by 1/e
+    in ``decay_seconds``, and none slower): the bright strike softens to its low hum."""
     t = offsets / samplerate
     total = sum(a for _, a in partials)
-    wave = sum((a / total) * np.sin(TAU * hz * ratio * t) for ratio, a in partials)
-    envelope = np.exp(-t / decay_seconds) * ease(np.minimum(t / 0.02, 1.0), "ease")
+    wave = sum((a / total) * np.exp(-t * (max(ratio, 1.0) / decay_seconds))
+               * np.sin(TAU * hz * ratio * t) for ratio, a in partials)
+    envelope = ease(np.minimum(t / 0.02, 1.0), "ease")
     tail = (frames - offsets) / (0.05 * samplerate)
     envelope *= ease(np.clip(tail, 0.0, 1.0), "ease")
     return level * envelope * wave
@@ -119,7 +123,7 @@ def level_gain(start: int, end: int, levels: list) -> float | np.ndarray:
         return gain
     first = start // LEVEL_GRID * LEVEL_GRID
     grid = np.arange(first, end + LEVEL_GRID, LEVEL_GRID, dtype=np.float64)
-    return straight_between(_exact_level(grid, levels).astype(np.float32), _GRID_RAMP,
+    return straight_between(exact_level(grid, levels).astype(np.float32), _GRID_RAMP,
                             start - first, end - start)
 
 
@@ -133,7 +137,9 @@ def straight_between(points: np.ndarray, ramp: np.ndarray, skip: int, count: int
     return lines.ravel()[skip:skip + count]
 
 
-def _exact_level(positions: np.ndarray, levels: list) -> np.ndarray:
+def exact_level(positions: np.ndarray, levels: list) -> np.ndarray:
+    """The session's level (linear gain, float64) at absolute ``positions``, worked out
+    exactly (see :func:`level_gain`)."""
     gain = np.ones(len(positions))
     for change in levels:
         here = positions >= change.start
@@ -150,19 +156,21 @@ def _exact_level(positions: np.ndarray, levels: list) -> np.ndarray:
 
 
 NOISE_FRAME = 65536
-"""Samples per noise grain at the bed's own rate (about 4 s at 16 kHz); grains overlap by
-half. A grain is one inverse FFT."""
+"""Random bins per noise grain, spaced as for a grain of this many samples at the bed's own
+rate (about 4 s at 16 kHz); grains overlap by half. A grain is one inverse FFT."""
 
 
 class NoiseBed:
     """``brown`` (-6 dB an octave) or ``pink`` (-3 dB an octave) noise, band-limited to
     [low_hz, high_hz] with gentle slopes, RMS about 1, as a function of the absolute frame.
 
-    It is made at a lower rate, ``step`` times below ``samplerate`` (still eight times its
-    top frequency), and drawn straight between those samples: a third of the work at 48 kHz,
-    with the images that linear interpolation leaves over 30 dB down where the bed is already
-    quiet. Grain k (inner samples k·H to k·H + 2H, H = NOISE_FRAME / 2) is the inverse FFT of
-    random bins (real and imaginary parts uniform, from a generator seeded by (seed, k)),
+    Its random bins are drawn only up to a lower rate's Nyquist frequency, ``step`` times
+    below ``samplerate`` (still four times its top frequency), and each grain's inverse FFT
+    is taken at ``samplerate`` itself, the bins above left at zero: exact band-limited
+    interpolation, with nothing at all above that frequency (no images, which drawing
+    straight between lower-rate samples would leave), at the cost of one longer FFT every
+    two seconds or so. Grain k (samples k·H to k·H + 2H, H half a grain) is the inverse FFT
+    of random bins (real and imaginary parts uniform, from a generator seeded by (seed, k)),
     shaped by the colour's magnitude; grains are windowed by sqrt(Hann), whose squares sum
     to one, so independent grains overlap without dips in level. Nothing repeats, nothing
     depends on the block size, and memory stays a few grains (docs/sound.md §5.4: no looping
@@ -171,20 +179,22 @@ class NoiseBed:
     def __init__(self, color: str, samplerate: int, low_hz: float, high_hz: float,
                  seed: int = 20261201):
         self.step = max(1, int(samplerate // (8 * high_hz)))
+        self.frame = NOISE_FRAME * self.step
+        """Samples in a grain, at ``samplerate``."""
         freqs = np.fft.rfftfreq(NOISE_FRAME, self.step / samplerate)
         with np.errstate(divide="ignore"):
             slope = 1.0 / (freqs if color == "brown" else np.sqrt(freqs))
         slope[0] = 0.0
+        slope[-1] = 0.0  # the lower rate's Nyquist bin: above it, and at it, nothing
         # second-order slopes at both band edges: no rumble below, nothing bright above
         band = 1 / (1 + (low_hz / np.maximum(freqs, 1e-9)) ** 4) / (1 + (freqs / high_hz) ** 4)
         magnitude = slope * np.sqrt(band)
         # an inverse FFT of unit-power bins has power sum(|X|^2) / N^2 (x2 for rfft halves)
-        magnitude *= NOISE_FRAME / np.sqrt(2 * np.sum(magnitude ** 2))
+        magnitude *= self.frame / np.sqrt(2 * np.sum(magnitude ** 2))
         # real and imaginary parts uniform in [-1/2, 1/2] have power 1/12 each: 1/6 a bin
         self.magnitude = (magnitude * math.sqrt(6)).astype(np.float32)
-        self.window = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(NOISE_FRAME)
-                                                 / NOISE_FRAME)).astype(np.float32)
-        self.ramp = np.arange(self.step, dtype=np.float32) / self.step
+        self.window = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self.frame)
+                                                 / self.frame)).astype(np.float32)
         self.seed = seed
         self.grains: dict[int, np.ndarray] = {}
 
@@ -194,27 +204,19 @@ class NoiseBed:
             spectrum = rng.random(2 * len(self.magnitude), dtype=np.float32).view(np.complex64)
             spectrum -= np.complex64(0.5 + 0.5j)
             spectrum *= self.magnitude
-            grain = np.fft.irfft(spectrum, NOISE_FRAME)
+            grain = np.fft.irfft(spectrum, self.frame).astype(np.float32, copy=False)
             grain *= self.window
             self.grains[k] = grain
             for old in [g for g in self.grains if g < k - 3]:
                 del self.grains[old]
         return self.grains[k]
 
-    def _inner(self, start: int, end: int) -> np.ndarray:
-        """Inner samples [start, end), at the lower rate."""
-        hop = NOISE_FRAME // 2
+    def samples(self, start: int, end: int) -> np.ndarray:
+        """The bed over frames [start, end), float32."""
+        hop = self.frame // 2
         out = np.zeros(end - start, dtype=np.float32)
         for k in range(max(0, start // hop - 1), (end - 1) // hop + 1):
-            lo, hi = max(start, k * hop), min(end, k * hop + NOISE_FRAME)
+            lo, hi = max(start, k * hop), min(end, k * hop + self.frame)
             if lo < hi:
                 out[lo - start:hi - start] += self._grain(k)[lo - k * hop:hi - k * hop]
         return out
-
-    def samples(self, start: int, end: int) -> np.ndarray:
-        """The bed over frames [start, end), float32."""
-        first = start // self.step
-        inner = self._inner(first, (end - 1) // self.step + 2)
-        if self.step == 1:
-            return inner[:end - start]
-        return straight_between(inner, self.ramp, start - first * self.step, end - start)

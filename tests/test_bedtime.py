@@ -166,6 +166,14 @@ def test_the_voice_is_never_heard_as_an_out_breath_begins(voiced):
         assert not voice[(times >= start - 0.25) & (times < start + 0.5)].any(), start
 
 
+def test_without_a_voice_the_tone_begins_at_once_and_the_length_holds(tones_only):
+    # the opening words would only be 79 s of silence without the voice: they are left out
+    sound = np.nonzero(np.abs(tones_only.samples) > 1e-4)[0]  # above -80 dBFS
+    assert sound[0] / RATE < 2.0
+    assert not any("wind-down" in text for _, text in tones_only.said())
+    assert tones_only.seconds / 60 == pytest.approx(20, abs=0.5)
+
+
 def test_the_last_minutes_fall_steadily_to_digital_silence(tones_only):
     drift, fade = tones_only.parts()
     ins = [start for start, _, _ in tones_only.starts("in")]
@@ -209,6 +217,38 @@ def test_the_jump_measure_finds_a_sound_that_jumps():
 
 def test_nothing_in_the_sound_jumps(voiced):
     assert short_term_jumps(voiced.samples, RATE).max() < 4.0  # dB: "a few" at most
+
+
+def line_jumps(render: Render) -> list[float]:
+    """For each line spoken over the pacer (not a cue word), how far the loudest 400 ms of
+    its first three seconds stands above the short-term loudness (3 s) just before it, LU
+    (K-weighted with pyloudnorm's own filters). The opening lines, before the first breath,
+    have only silence and each other around them."""
+    weighted = render.samples.astype(np.float64)
+    for stage in pyloudnorm.Meter(RATE).__dict__["_filters"].values():
+        weighted = stage.apply_filter(weighted)
+    energy = np.concatenate([[0.0], np.cumsum(weighted ** 2)])
+
+    def lufs(a: int, b: int) -> float:
+        return -0.691 + 10 * np.log10((energy[b] - energy[a]) / (b - a) + 1e-20)
+
+    jumps, block = [], round(0.4 * RATE)
+    first_breath = render.starts("in")[0][0]
+    for start, text in render.said():
+        a = round(start * RATE)
+        if len(text.split()) < 3 or start < first_breath + 3 or a + 3 * RATE > len(weighted):
+            continue
+        loudest = max(lufs(b, b + block) for b in range(a, a + 3 * RATE - block, RATE // 10))
+        jumps.append(loudest - lufs(a - 3 * RATE, a))
+    return jumps
+
+
+def test_the_night_is_quieter_than_the_day_and_no_line_stands_out(voiced):
+    # a file's programme loudness is a phone's, -18 LUFS; the night sits well below it
+    assert pyloudnorm.Meter(RATE).integrated_loudness(voiced.samples) < -18 - 5
+    jumps = line_jumps(voiced)
+    assert len(jumps) >= 12
+    assert max(jumps) <= 5.0, jumps  # LU above the sound around each line
 
 
 def test_no_bell_rings_and_nothing_bright_sounds_once_the_voice_has_rested(voiced):

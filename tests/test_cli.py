@@ -81,7 +81,9 @@ def test_every_playing_command_takes_the_session_options_and_checks_them(tmp_pat
                        "30", "--rate", rate, "--plain"], tmp_path) for rate in ("100", "300"))
     assert slow.returncode == fast.returncode == 0, slow.stderr + fast.stderr
     assert "at 16000 Hz" in slow.stderr and "at 16000 Hz" in fast.stderr
-    if command[0] != "breathe":  # breathing alone has no words for the rate to stretch
+    # breathing alone has no words for the rate to stretch, nor has bedtime without a voice
+    # (it leaves out the words before its first breath, and the rest sit on the breaths)
+    if command[0] not in ("breathe", "bedtime"):
         assert slow.stdout != fast.stdout
     for option, value in (("--rate", "10"), ("--volume", "101"), ("--samplerate", "100")):
         refused = run([*command, option, value, "--dry-run"], tmp_path)

@@ -29,6 +29,7 @@ import pytest
 
 import pulse  # tests/pulse.py
 from grounding.palette import load_palette
+from grounding.render import DEVICE_LOUDNESS
 from grounding.sinks import BLOCKSIZE
 from support import read_wav
 
@@ -113,8 +114,9 @@ def grounding(args: list[str], env: dict[str, str], **kwargs) -> subprocess.Comp
 
 
 def render(args: list[str], env: dict[str, str], path: Path) -> np.ndarray:
-    """What ``grounding ARGS --out PATH`` writes, as samples."""
-    done = grounding([*args, "--out", str(path)], env, timeout=60)
+    """What ``grounding ARGS --out PATH`` writes, as samples, at the sound card's loudness."""
+    done = grounding([*args, "--out", str(path), "--loudness", str(DEVICE_LOUDNESS)], env,
+                     timeout=60)
     assert done.returncode == 0, done.stderr
     samples, samplerate = read_wav(path)
     assert samplerate == SR

@@ -127,3 +127,47 @@ def test_joined_breathing_steps_keep_one_unbroken_pacer():
     around = tones[joint - 2400: joint + 2400]
     assert np.min(np.abs(around).reshape(-1, 480).max(axis=1)) > 1e-3  # never falls silent
     assert tones[-1] == 0.0
+
+
+FIRST_SOUND_SECONDS = 2.0
+"""Whatever is switched off, something is heard this soon after a session starts."""
+
+
+def first_sound(tl, mix: Mix) -> float:
+    """Seconds until the first layer that ``mix`` lets sound begins: a tone or a bell, or a
+    line. (Only the first line's start counts, which does not depend on any line's length,
+    so the silent voice's timeline tells it for a real voice too.)"""
+    starts = ([t.start for t in tl.tones] + [c.start for c in tl.chimes] if mix.tones else [])
+    starts += [c.start for c in tl.clips if not c.cue] if mix.voice else []
+    return min(starts) / tl.samplerate
+
+
+def bundled_sessions():
+    """Every bundled exercise (day palette) and the bedtime routine (night palette), without
+    and with a voice (bedtime leaves out its opening words without one)."""
+    from grounding.bedtime import bedtime_script
+    from grounding.paths import bundled
+    from grounding.scriptfile import load_script
+
+    for path in sorted(bundled("scripts").glob("*.toml")):
+        script = load_script(path)
+        yield path.stem, script, script, PALETTE
+    yield "bedtime", bedtime_script(voiced=False), bedtime_script(), NIGHT
+
+
+@pytest.mark.parametrize("switched_off", ["voice", "tones"])
+def test_something_sounds_within_two_seconds_whatever_is_switched_off(switched_off):
+    from grounding.player import prepare
+    from grounding.speech import SilentVoice
+
+    mix = Mix(voice=switched_off != "voice", tones=switched_off != "tones")
+    late = {}
+    names = []
+    for name, unvoiced, voiced, palette in bundled_sessions():
+        script = unvoiced if switched_off == "voice" else voiced
+        tl = prepare(script, SilentVoice(150), palette, 8000, lambda line: None)
+        names.append(name)
+        if first_sound(tl, mix) > FIRST_SOUND_SECONDS:
+            late[name] = first_sound(tl, mix)
+    assert len(names) > 20 and "bedtime" in names
+    assert not late, late

@@ -172,3 +172,51 @@ def test_the_bar_follows_the_pitch_that_is_heard_for_either_glide(glide, monkeyp
         heard = pitch(x[frame - 2400:frame + 2400].astype(np.float64), RATE)
         shown = low + bar_share(timeline, frame) * (high - low)
         assert shown == pytest.approx(heard, abs=2.0), share
+
+
+NIGHT = load_palette("night")
+
+
+def band_db(x, rate, lo, hi):
+    """Mean power density in [lo, hi) Hz, dB (Hann window)."""
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1 / rate)
+    return 10 * np.log10(spectrum[(freqs >= lo) & (freqs < hi)].mean() + 1e-300)
+
+
+@pytest.mark.parametrize("color", ["brown", "pink"])
+def test_the_noise_bed_at_48_khz_has_no_images_above_what_it_is_made_of(color):
+    # Made from bins up to 8 kHz at most (its 2 kHz top, four times over): anything at 16 to
+    # 24 kHz would be an image of its band, which a resampler that only draws straight
+    # between samples leaves about 45 dB down; the mix's float32 floor is near 85 dB down.
+    s = Script("t", "T", "t", 1, (), False, "tests", (Breathe(parse_pattern("4-6"), 2, "none", 0),))
+    tl = build_timeline(s, {}, NIGHT, RATE)
+    x = np.concatenate(list(render(tl, NIGHT, Mix(volume=1.0, voice=False, noise=color),
+                                   8192)))[:, 0].astype(np.float64)
+    bed = band_db(x, RATE, 1300, 1700)  # above the pacer and its harmonic, inside the bed
+    assert band_db(x, RATE, 16000, 24000) < bed - 70
+    assert band_db(x, RATE, 8500, 16000) < bed - 70
+
+
+def partial_decay(x, rate, hz, start=0.05, stop=0.5, window=0.05):
+    """Seconds for one partial of a ringing sound to fall by 1/e: its amplitude at ``hz`` in
+    Hann-windowed frames, fitted with a straight line in log amplitude over [start, stop]."""
+    n = round(window * rate)
+    times = np.arange(start, stop, 0.01)
+    probe = np.hanning(n) * np.exp(-2j * np.pi * hz * np.arange(n) / rate)
+    amplitude = [abs(np.dot(x[round(t * rate): round(t * rate) + n], probe)) for t in times]
+    slope = np.polyfit(times + window / 2, np.log(amplitude), 1)[0]
+    return -1 / slope
+
+
+def test_the_bells_higher_partials_fade_sooner_as_a_struck_bowls_do():
+    tl, x = rendered(Bell(), Speak("x", 0))
+    bell = PALETTE.bell
+    decays = [partial_decay(x, RATE, bell.hz * ratio) for ratio, _ in bell.partials]
+    assert decays[0] == pytest.approx(bell.decay_seconds, rel=0.05)  # the hum rings longest
+    assert all(b < 0.85 * a for a, b in zip(decays, decays[1:])), decays
+    assert decays[-1] < decays[0] / 3  # the brightest partial is gone soonest
+    # and its attack and level are as before: a 20 ms rise to about its level
+    peak = int(np.argmax(np.abs(x[: RATE // 5])))
+    assert 0.015 < peak / RATE < 0.05
+    assert 20 * np.log10(np.max(np.abs(x))) == pytest.approx(bell.level_db, abs=1.5)
