@@ -281,9 +281,14 @@ def pause(
     if not live:  # one file, or one timeline to print
         run_script(pause_script(minutes), options, debug, plain, quiet)
         return
-    from grounding.pause_flow import Pausing
-    from grounding.player import make_voice
+    from dataclasses import replace
 
+    from grounding.pause_flow import Pausing
+    from grounding.player import make_voice, shared_gain
+
+    # its parts play one by one, each at the level it has in the whole pause
+    options = replace(options, mix=replace(options.mix, gain=shared_gain(
+        pause_script(minutes), options)))
     ask = not (no_ask or quiet) and on_terminal()
     with make_voice(options) as voice:
         Pausing(options, minutes, country,

@@ -14,7 +14,7 @@ from grounding.breath import PHASE_NAMES, Pattern
 from grounding.cache import SpeechClip
 from grounding.errors import AudioUnavailable, SpeechUnavailable, UsageError
 from grounding.palette import Palette, load_palette
-from grounding.render import DEVICE_LOUDNESS, FILE_LOUDNESS, Mix, render
+from grounding.render import DEVICE_LOUDNESS, FILE_LOUDNESS, Mix, render, session_gain
 from grounding.script import LENGTH, Breathe, Script, Speak
 from grounding.sinks import FILE_SAMPLERATE, ClockSink, Controls, NullSink, Report, WavSink
 from grounding.soundcard import DeviceSink
@@ -70,6 +70,19 @@ def programme_loudness(options: Options, sink: Sink) -> float:
     if options.loudness is not None:
         return options.loudness
     return DEVICE_LOUDNESS if isinstance(sink, (DeviceSink, ClockSink)) else FILE_LOUDNESS
+
+
+def shared_gain(script: Script, options: Options, palette: Palette | None = None) -> float:
+    """One gain for the parts of a routine that play as sessions of their own on the sound
+    card (the live pause): the gain the whole would have, worked out from its timeline with
+    each line at its estimated spoken length, so every part keeps its level in the whole (the
+    urge surfing's low pacer stays below the settling's) and the voice is the same throughout."""
+    palette = palette or load_palette("day")
+    script = as_played(script, options)
+    clips = SilentVoice(options.rate).clips(script.texts(), FILE_SAMPLERATE)
+    timeline = build_timeline(script, clips, palette, FILE_SAMPLERATE)
+    loudness = DEVICE_LOUDNESS if options.loudness is None else options.loudness
+    return session_gain(timeline, palette, replace(options.mix, loudness=loudness))
 
 
 def make_voice(options: Options) -> Voice:

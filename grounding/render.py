@@ -37,6 +37,9 @@ class Mix:
     """The programme loudness, LUFS: the whole session is scaled so that at the usual volume
     (grounding.defaults.VOLUME) its integrated loudness is this, moved by the palette's
     ``offset_db`` (the night's is quieter). None leaves the palette's levels as they are."""
+    gain: float | None = None
+    """The session's gain, fixed (:func:`session_gain` of a whole that is played in parts,
+    so each part keeps its level in the whole); None: worked out from the timeline."""
 
 
 DEVICE_LOUDNESS = -24.0
@@ -100,7 +103,9 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
 def session_gain(timeline: Timeline, palette: Palette, mix: Mix) -> float:
     """The factor that brings the session to ``mix.loudness`` (plus the palette's offset) at
     the usual volume, from its estimated loudness (:func:`estimated_loudness`); 1 if it is
-    not to be levelled, or is silent."""
+    not to be levelled, or is silent; ``mix.gain`` if that is fixed."""
+    if mix.gain is not None:
+        return mix.gain
     if mix.loudness is None:
         return 1.0
     measured = estimated_loudness(timeline, palette, mix)

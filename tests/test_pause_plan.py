@@ -172,3 +172,33 @@ def test_the_no_ask_render_holds_each_part_in_order_where_the_plan_puts_it(tmp_p
     gap_end = planned(plan, "Many people feel pulled back")
     gap = samples[round((gap_end - 3.0) * rate): round((gap_end - 0.3) * rate)]
     assert rms_db(gap) < -70
+
+
+def test_a_live_pause_plays_each_part_at_its_level_in_the_whole(tmp_path):
+    """Played live, the pause's parts are sessions of their own; with the one gain they share
+    (grounding.player.shared_gain), the urge surfing's pacer is still 6 dB below the
+    settling's, as in the whole (card F1 step 5), rather than each part levelled alone."""
+    from grounding.cache import ClipCache
+    from grounding.palette import load_palette
+    from grounding.pause_plan import part, surf_part
+    from grounding.player import Options, prepare, shared_gain
+    from grounding.render import DEVICE_LOUDNESS, Mix, render
+    from grounding.speech import Pyttsx3Voice
+    from support import require_espeak
+
+    require_espeak()
+    options, palette, rate = Options(rate=220), load_palette("day"), 16000
+    gain = shared_gain(pause_script(3), options, palette)
+    voice = Pyttsx3Voice(rate=220, cache=ClipCache(tmp_path))
+    levels = []
+    for script in (part("settle"), surf_part(3)):
+        timeline = prepare(script, voice, palette, rate, print, 220)
+        mix = Mix(gain=gain, loudness=DEVICE_LOUDNESS)
+        samples = np.concatenate(list(render(timeline, palette, mix)))[:, 0]
+        spoken = [(c.start, c.start + len(c.samples)) for c in timeline.clips]
+        quiet = [t.start for t in timeline.tones if t.kind == "in" and not any(
+            a < t.start + 10 * rate and t.start < b for a, b in spoken)]  # no voice, no dip
+        levels.append(band_db(samples, rate, quiet[-1] / rate, 10.0, 215, 335))
+    settling, surfing = levels
+    assert settling > -45
+    assert surfing == pytest.approx(settling - 6, abs=1.0)
