@@ -41,6 +41,9 @@ class Report:
     frames: int = 0
     underflows: int = 0
     """Times the sound card asked for audio that was not ready."""
+    unrendered: int = 0
+    """Of those, the times no block had been rendered yet (the rest, the device found its
+    own buffer empty: the audio callback itself came too late)."""
     sha256: str = ""
     first_audible: float | None = None
     """``time.time()`` when the first non-silent block was handed to the device."""

@@ -25,6 +25,13 @@ FADE_SECONDS = 0.25
 (docs/audio-stack.md §4)."""
 QUEUE_BLOCKS = 16
 """Blocks rendered ahead of the sound card (about 0.7 s at 48 kHz)."""
+LATENCY_SECONDS = 0.2
+"""The output latency asked of the stream: the audio the device holds ahead of what is heard.
+With PortAudio's 'high' latency (85 ms through ALSA's pulse device), a machine busy with other
+sound servers, speech synthesis, renders and disk writes at once made the callback come too
+late a few times a minute, each a gap; the render itself was never behind (bench/, measure
+7). Pause, volume and stop act in the callback, so they are heard this much later: still well
+within 300 ms."""
 
 
 def tail_blocks(latency_seconds: float, samplerate: int) -> int:
@@ -82,13 +89,17 @@ class DeviceSink:
         """A stream on the device, fed by ``playback``'s callback, not yet started."""
         stream = self.sd.OutputStream(
             samplerate=self.samplerate, blocksize=BLOCKSIZE, device=self.device,
-            channels=self.channels, dtype="float32", latency="high",
+            channels=self.channels, dtype="float32", latency=LATENCY_SECONDS,
             callback=playback.callback, finished_callback=playback.done.set)
         playback.tail = tail_blocks(stream.latency, self.samplerate)
         playback.latency = round(stream.latency * self.samplerate)
         return stream
 
 
+SUSPEND_SECONDS = 1.0
+"""A gap this long between two callbacks is this process having been stopped (a suspend,
+SIGSTOP), not the machine being busy: the underflow it leaves is not counted as the card
+running short, and the sound fades back in."""
 RETRY_SECONDS = 0.5
 """How often a device that stopped taking audio is opened again."""
 
@@ -391,7 +402,7 @@ class _Playback:
     def callback(self, outdata, frames, time_info, status) -> None:
         """The audio callback (see the class docstring)."""
         now = time.monotonic()
-        if self.last_call is not None and now - self.last_call > STALL_SECONDS:
+        if self.last_call is not None and now - self.last_call > SUSPEND_SECONDS:
             self.excused = 4  # this process was stopped: the device ran dry meanwhile
             if not self.stopping:
                 self.on = 0.0  # and the sound comes back with a fade
@@ -419,6 +430,7 @@ class _Playback:
         if item is None:
             outdata.fill(0)
             report.underflows += 1
+            report.unrendered += 1
             return
         block, valid, start = item
         if block is None:

@@ -126,6 +126,9 @@ def _run_live(script, options, announce, voice, palette, debug: bool, quiet: boo
             raise
         finally:
             live.close()
+    if debug:
+        say(f"debug: underflows: {report.unrendered} with no block rendered in time, "
+            f"{report.underflows - report.unrendered} with the callback late")
     if report.underflows and not quiet:
         say(f"The sound card ran short of audio {report.underflows} time"
             f"{'s' if report.underflows != 1 else ''}; you may have heard small gaps.")
