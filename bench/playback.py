@@ -67,7 +67,7 @@ def play_to_end(args: list[str], busy: int, limit: float) -> dict:
     return {"wall": wall, "share": 100 * (last[1] - first[1]) / (last[0] - first[0]),
             "window": last[0] - first[0], "peak": peak,
             "overall": 100 * (child.rusage.ru_utime + child.rusage.ru_stime) / wall,
-            "underflows": int(under.group(1)) if under else 0}
+            "underflows": int(under.group(1)) if under else 0, "said": child.text()}
 
 
 def measure_playback(seconds: float, work: Path) -> None:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark grounding against the Performance table of docs/design.md §4.
 
-    python bench/run.py [--quick] [--runs N] [--playback-seconds S] [--breakdown]
+    python bench/run.py [--quick] [--runs N] [--playback-seconds S] [--load-seconds S]
+                        [--breakdown]
 
 Every measured process is the console script a user runs (``grounding ...``), unmodified:
 what is timed comes from outside it (/proc, wait4) or from the program's own lines (``--debug``,
@@ -10,7 +11,7 @@ temporary folder; sound goes to a private PulseAudio null sink that this script 
 always stops. Progress goes to stderr, the table to stdout.
 
 This file is the entry and the order of the measures; each measure is in a file of its own
-next to it (startup, renders, playback, speech, onsets), and child.py and table.py hold what
+next to it (startup, renders, playback, load, speech, onsets), and child.py and table.py hold what
 they share.
 """
 
@@ -30,6 +31,7 @@ import time
 from pathlib import Path
 
 from child import grounding_argv
+from load import measure_under_load
 from onsets import measure_onsets
 from playback import measure_bedtime_playback, measure_playback
 from renders import PATTERN, measure_bedtime_renders, measure_cli_renders, measure_inprocess_render
@@ -102,6 +104,37 @@ def machine() -> list[str]:
     ]
 
 
+def device_measures(opts, runs: int, light: int, work: Path) -> None:
+    """The measures that play on the private null sink, on an otherwise idle machine."""
+    attempt("1. start-up: pause", measure_startup, "pause", ["pause"], runs)
+    attempt("1. start-up: pause on a terminal", measure_startup,
+            "pause, on a terminal (asks as it goes)", ["pause"], runs, True)
+    attempt("1. start-up: pause, cold", measure_startup,
+            "pause, cold voice cache", ["pause"], light, False, True)
+    attempt("1. start-up: breathe", measure_startup, f"breathe {PATTERN} --cycles 2",
+            ["breathe", PATTERN, "--cycles", "2"], runs)
+    if (REPO / "scripts" / "quick-reset.toml").is_file():
+        attempt("1. start-up: play quick-reset", measure_startup,
+                "play quick-reset", ["play", "quick-reset"], runs)
+    attempt("6. playback", measure_playback,
+            opts.playback_seconds or (20.0 if opts.quick else 60.0), work)
+    attempt("3. bedtime playback memory", measure_bedtime_playback, light,
+            20.0 if opts.quick else 40.0, work)
+
+
+def file_measures(opts, runs: int, heavy: int, light: int, work: Path) -> None:
+    """The measures that need no sound card."""
+    if opts.breakdown:
+        attempt("import breakdown", import_breakdown, runs)
+    attempt("2./3. render to WAV", measure_cli_renders, heavy, light, work)
+    attempt("2./3. bedtime render to WAV", measure_bedtime_renders, light, work)
+    onsets = attempt("2. in-process render", measure_inprocess_render, heavy)
+    if onsets:
+        attempt("5. breath onsets", measure_onsets, *onsets)
+    del onsets
+    attempt("4. cold voice cache", measure_cold_speech, light, work)
+
+
 def main() -> int:
     """Every measure in turn, then the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -111,6 +144,11 @@ def main() -> int:
     parser.add_argument("--playback-seconds", type=float, default=None,
                         help="breathing played for the CPU, underflow and memory measures "
                              "(default 20 with --quick, else 60)")
+    parser.add_argument("--load-seconds", type=float, default=None,
+                        help="play resonance played under the heavy mixed load, each run "
+                             "(default 60 with --quick, else 180; 0 leaves the measure out)")
+    parser.add_argument("--load-only", action="store_true",
+                        help="only the heavy mixed load measure")
     parser.add_argument("--breakdown", action="store_true",
                         help="also list the largest import costs of `grounding --help`")
     opts = parser.parse_args()
@@ -122,36 +160,21 @@ def main() -> int:
     if not INSTALLED:  # children (and the speech worker) import this checkout
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO),
                                                                  os.environ.get("PYTHONPATH")]))
+    load_seconds = (60.0 if opts.quick else 180.0) if opts.load_seconds is None \
+        else opts.load_seconds
     try:
         with private_pulse() as problem:
             if problem:
                 add("1./3./6. playing to the device", "not measured", "", "ERROR", problem)
             else:
                 say("private PulseAudio daemon started")
-                attempt("1. start-up: pause", measure_startup, "pause", ["pause"], runs)
-                attempt("1. start-up: pause on a terminal", measure_startup,
-                        "pause, on a terminal (asks as it goes)", ["pause"], runs, True)
-                attempt("1. start-up: pause, cold", measure_startup,
-                        "pause, cold voice cache", ["pause"], light, False, True)
-                attempt("1. start-up: breathe", measure_startup, f"breathe {PATTERN} --cycles 2",
-                        ["breathe", PATTERN, "--cycles", "2"], runs)
-                if (REPO / "scripts" / "quick-reset.toml").is_file():
-                    attempt("1. start-up: play quick-reset", measure_startup,
-                            "play quick-reset", ["play", "quick-reset"], runs)
-                attempt("6. playback", measure_playback,
-                        opts.playback_seconds or (20.0 if opts.quick else 60.0), work)
-                attempt("3. bedtime playback memory", measure_bedtime_playback, light,
-                        20.0 if opts.quick else 40.0, work)
+                if not opts.load_only:
+                    device_measures(opts, runs, light, work)
+                if load_seconds > 0:
+                    attempt("7. heavy mixed load", measure_under_load, light, load_seconds, work)
         say("private PulseAudio daemon stopped")
-        if opts.breakdown:
-            attempt("import breakdown", import_breakdown, runs)
-        attempt("2./3. render to WAV", measure_cli_renders, heavy, light, work)
-        attempt("2./3. bedtime render to WAV", measure_bedtime_renders, light, work)
-        onsets = attempt("2. in-process render", measure_inprocess_render, heavy)
-        if onsets:
-            attempt("5. breath onsets", measure_onsets, *onsets)
-        del onsets
-        attempt("4. cold voice cache", measure_cold_speech, light, work)
+        if not opts.load_only:
+            file_measures(opts, runs, heavy, light, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print_table(header, "quick" if opts.quick else f"full, {runs} runs", time.monotonic() - began)

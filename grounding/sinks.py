@@ -28,6 +28,10 @@ BLOCKSIZE = 2048
 """Frames per block on the sound card: robust with latency='high' (docs/audio-stack.md §4)."""
 FILE_BLOCKSIZE = 8192
 """Frames per block when rendering to a file or nowhere: fewer, larger numpy calls."""
+STALL_SECONDS = 0.5
+"""A gap this long between two looks at the clock (every 50 ms) means this process was
+stopped (a suspend, SIGSTOP, a debugger): the session takes up from where it was rather
+than skip the time it was stopped."""
 
 
 @dataclass
@@ -37,6 +41,9 @@ class Report:
     frames: int = 0
     underflows: int = 0
     """Times the sound card asked for audio that was not ready."""
+    unrendered: int = 0
+    """Of those, the times no block had been rendered yet (the rest, the device found its
+    own buffer empty: the audio callback itself came too late)."""
     sha256: str = ""
     first_audible: float | None = None
     """``time.time()`` when the first non-silent block was handed to the device."""
@@ -53,7 +60,8 @@ class Controls:
     paused: bool = False
     """Fades out over 250 ms and holds the session still; resuming fades back in."""
     lost: bool = False
-    """Set by the sink when the sound card stopped taking audio; the clock goes on."""
+    """Set by the sink while the sound card takes no audio (the clock goes on), and cleared
+    when it takes audio again."""
 
 
 class NullSink:
@@ -148,12 +156,13 @@ class ClockSink:
 
 def carry_on(position: int, total: int, samplerate: int, controls: Controls,
              on_tick: Callable[[int], None] | None) -> None:
-    """With the sound gone, keep the session's clock running on wall time (pauses included)."""
+    """With the sound gone, keep the session's clock running on wall time (pauses included;
+    a stop of this process, such as a suspend, counts as a pause)."""
     last = time.monotonic()
     while position < total:
         time.sleep(0.05)
         now = time.monotonic()
-        if not controls.paused:
+        if not controls.paused and now - last <= STALL_SECONDS:
             position = min(total, position + round((now - last) * samplerate))
         last = now
         if on_tick:

@@ -18,13 +18,20 @@ import numpy as np
 
 from grounding.devices import find_output, import_sounddevice, no_device_message, quiet_alsa
 from grounding.errors import AudioUnavailable
-from grounding.sinks import BLOCKSIZE, Controls, Report, carry_on
+from grounding.sinks import BLOCKSIZE, STALL_SECONDS, Controls, Report
 
 FADE_SECONDS = 0.25
 """Pausing and stopping fade out over this long, inside the audio callback
 (docs/audio-stack.md §4)."""
 QUEUE_BLOCKS = 16
 """Blocks rendered ahead of the sound card (about 0.7 s at 48 kHz)."""
+LATENCY_SECONDS = 0.2
+"""The output latency asked of the stream: the audio the device holds ahead of what is heard.
+With PortAudio's 'high' latency (85 ms through ALSA's pulse device), a machine busy with other
+sound servers, speech synthesis, renders and disk writes at once made the callback come too
+late a few times a minute, each a gap; the render itself was never behind (bench/, measure
+7). Pause, volume and stop act in the callback, so they are heard this much later: still well
+within 300 ms."""
 
 
 def tail_blocks(latency_seconds: float, samplerate: int) -> int:
@@ -67,68 +74,154 @@ class DeviceSink:
         heard now. Both run on this thread. ``controls`` (volume, pause) are followed at once,
         with ramps. If the device stops taking audio mid-session (unplugged, the sound server
         gone), the session goes on silently on the wall clock until ``total_frames``, so what is
-        on screen stays in step; ``report.lost_at`` says where."""
-        sd = self.sd
+        on screen stays in step, while the device is opened again every half second; once it
+        opens, the sound goes on from where the session is then. ``report.lost_at`` says where
+        it was first lost. A stop of this process (a suspend, SIGSTOP) is not a loss: the
+        session goes on from where it was stopped."""
         report = Report()
         controls = controls or Controls()
-        playback = _Playback(self.samplerate, report, controls, sd.CallbackStop)
+        playback = _Playback(self.samplerate, report, controls, self.sd.CallbackStop)
+        run = _Run(self, playback, on_sound, on_tick, total_frames)
         with _c_stderr_hidden():
-            return self._play(blocks, on_sound, on_tick, controls, total_frames, report,
-                              playback)
+            return run.play(blocks)
 
-    def _play(self, blocks, on_sound, on_tick, controls, total_frames, report,
-              playback) -> Report:
-        sd = self.sd
+    def open(self, playback: _Playback):
+        """A stream on the device, fed by ``playback``'s callback, not yet started."""
+        stream = self.sd.OutputStream(
+            samplerate=self.samplerate, blocksize=BLOCKSIZE, device=self.device,
+            channels=self.channels, dtype="float32", latency=LATENCY_SECONDS,
+            callback=playback.callback, finished_callback=playback.done.set)
+        playback.tail = tail_blocks(stream.latency, self.samplerate)
+        playback.latency = round(stream.latency * self.samplerate)
+        return stream
+
+
+SUSPEND_SECONDS = 1.0
+"""A gap this long between two callbacks is this process having been stopped (a suspend,
+SIGSTOP), not the machine being busy: the underflow it leaves is not counted as the card
+running short, and the sound fades back in."""
+RETRY_SECONDS = 0.5
+"""How often a device that stopped taking audio is opened again."""
+
+
+class _Run:
+    """One session on the sound card: its streams, one after another if the device goes away
+    and comes back, and the session's clock while there is none."""
+
+    def __init__(self, sink: DeviceSink, playback: _Playback,
+                 on_sound: Callable[[float], None] | None,
+                 on_tick: Callable[[int], None] | None, total_frames: int | None):
+        self.sink, self.playback = sink, playback
+        self.on_sound, self.on_tick, self.total = on_sound, on_tick, total_frames
+
+    def play(self, blocks: Iterable[np.ndarray]) -> Report:
+        """Start the producer, open the device, and follow the session to its end."""
+        playback, sd = self.playback, self.sink.sd
         producer = threading.Thread(target=playback.produce, args=(blocks,),
                                     name="grounding-render", daemon=True)
         producer.start()
         while playback.queue.qsize() < 2 and producer.is_alive():
             time.sleep(0.001)
         try:
-            stream = sd.OutputStream(
-                samplerate=self.samplerate, blocksize=BLOCKSIZE, device=self.device,
-                channels=self.channels, dtype="float32", latency="high",
-                callback=playback.callback, finished_callback=playback.done.set)
+            stream = self.sink.open(playback)
         except Exception as exc:
             playback.stop_producer.set()
             raise AudioUnavailable(no_device_message(str(exc))) from None
-        playback.tail = tail_blocks(stream.latency, self.samplerate)
-        playback.latency = round(stream.latency * self.samplerate)
         try:
-            stream.start()
             try:
-                while True:
-                    finished = playback.done.wait(0.05)
-                    if on_sound and report.first_audible is not None:
-                        on_sound(report.first_audible)
-                        on_sound = None
-                    if playback.lost():
-                        report.lost_at = playback.position()
-                        controls.lost = True
-                        break
-                    if finished:
-                        break
-                    if on_tick:
-                        on_tick(playback.position())
-            except KeyboardInterrupt:
-                playback.stopping = True
-                deadline = time.monotonic() + FADE_SECONDS + 1.0
-                while not playback.done.wait(0.02) and time.monotonic() < deadline:
-                    pass
-                raise
-            finally:
+                stream.start()
+            except sd.PortAudioError as exc:
                 _close(stream, playback)
-        except sd.PortAudioError as exc:
-            if report.lost_at is None:
                 raise AudioUnavailable(no_device_message(str(exc))) from None
+            while stream is not None and not self._follow(stream):
+                stream = self._without_sound()
         finally:
             playback.stop_producer.set()
             producer.join(1.0)
         if playback.problems:
             raise playback.problems[0]
-        if report.lost_at is not None and total_frames is not None:
-            carry_on(report.lost_at, total_frames, self.samplerate, controls, on_tick)
-        return report
+        return playback.report
+
+    def _follow(self, stream) -> bool:
+        """Follow a started stream until it has played the end (True) or stopped taking
+        audio (False); it is closed either way."""
+        playback = self.playback
+        last = time.monotonic()
+        try:
+            while True:
+                finished = playback.done.wait(0.05)
+                now = time.monotonic()
+                if now - last > STALL_SECONDS:
+                    playback.stalled(now)
+                last = now
+                if self.on_sound and playback.report.first_audible is not None:
+                    self.on_sound(playback.report.first_audible)
+                    self.on_sound = None
+                if playback.lost():
+                    return False
+                if finished:
+                    return True
+                if self.on_tick:
+                    self.on_tick(playback.position())
+        except KeyboardInterrupt:
+            playback.stopping = True
+            deadline = time.monotonic() + FADE_SECONDS + 1.0
+            while not playback.done.wait(0.02) and time.monotonic() < deadline:
+                pass
+            raise
+        finally:
+            _close(stream, playback)
+
+    def _reopen(self, position: int):
+        """The device opened and started again, to play on from ``position``; None if it
+        cannot be (yet)."""
+        playback = self.playback
+        playback.restart(position)
+        try:
+            stream = self.sink.open(playback)
+        except Exception:
+            return None
+        try:
+            stream.start()
+        except Exception:
+            _close(stream, playback)
+            return None
+        return stream
+
+    def _without_sound(self):
+        """After the device stopped taking audio: open it again at once, from where the
+        session was (a stream that died while this process was stopped comes back this
+        way, unheard of); else say it went away, keep the session's clock on wall time, and
+        try again every ``RETRY_SECONDS``. The reopened stream, or None at the session's
+        end."""
+        playback = self.playback
+        controls, report = playback.controls, playback.report
+        position = playback.position()
+        stream = self._reopen(position)
+        if stream is not None or self.total is None:
+            return stream
+        if report.lost_at is None:
+            report.lost_at = position
+        controls.lost = True
+        last = time.monotonic()
+        retry = last + RETRY_SECONDS
+        while position < self.total:
+            time.sleep(0.05)
+            now = time.monotonic()
+            if not controls.paused and now - last <= STALL_SECONDS:
+                position = min(self.total, position + round((now - last) * self.sink.samplerate))
+            last = now
+            playback.skip_to = position
+            playback.catch_up()
+            if self.on_tick:
+                self.on_tick(position)
+            if now >= retry and position < self.total:
+                stream = self._reopen(position)
+                if stream is not None:
+                    controls.lost = False
+                    return stream
+                retry = time.monotonic() + RETRY_SECONDS
+        return None
 
 
 @contextlib.contextmanager
@@ -176,7 +269,9 @@ class _Playback:
     """The state shared by the producer thread, the audio callback and the waiting thread.
 
     The callback copies one ready block, applies a gain ramp into preallocated buffers and
-    counts frames: no allocation, no locks beyond the queue's, no I/O (docs/audio-stack.md §4)."""
+    counts frames: no allocation, no locks beyond the queue's, no I/O (docs/audio-stack.md §4).
+    Each queued block carries the frame it starts at, so that after the device was lost the
+    blocks the session has passed meanwhile are dropped rather than played late."""
 
     def __init__(self, samplerate: int, report: Report, controls: Controls,
                  stop_signal: type[Exception]):
@@ -185,6 +280,7 @@ class _Playback:
         self.controls = controls
         self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_BLOCKS)
         self.done = threading.Event()
+        """Set by the stream playing now when it has finished (a new one for each stream)."""
         self.stop_producer = threading.Event()
         self.problems: list[BaseException] = []
         self.stopping = False
@@ -194,7 +290,16 @@ class _Playback:
         self.tail = 1
         self.latency = 0
         self.handed = 0
+        """The frame after the last one handed to the device."""
+        self.skip_to = 0
+        """Blocks that end at or before this frame are dropped: the session has passed them
+        while there was no sound."""
+        self.held = None
+        """A block taken from the queue while no stream ran, to be played first."""
         self.heard_from = time.monotonic()
+        self.last_call: float | None = None
+        self.excused = 0
+        """Callbacks left whose underflow flags come from this process having been stopped."""
         self.last_handed = 0
         self.moved_at = time.monotonic()
         self.on = 1.0  # 1 = fully in, 0 = faded out (paused, or stopped)
@@ -207,6 +312,7 @@ class _Playback:
 
     def produce(self, blocks: Iterable[np.ndarray]) -> None:
         """Render ahead into the bounded queue (runs on the producer thread)."""
+        start = 0
         try:
             for block in blocks:
                 frames = len(block)
@@ -215,12 +321,15 @@ class _Playback:
                     padded[:frames] = block
                     block = padded
                 self.report.frames += frames
-                if not self._put((block, frames)) or frames < BLOCKSIZE:
+                if start + frames > self.skip_to and not self._put((block, frames, start)):
                     break
-            self._put((None, 0))
+                start += frames
+                if frames < BLOCKSIZE:
+                    break
+            self._put((None, 0, start))
         except BaseException as exc:  # surfaced by play(); the callback plays silence
             self.problems.append(exc)
-            self._put((None, 0))
+            self._put((None, 0, start))
 
     def _put(self, item) -> bool:
         while not self.stop_producer.is_set():
@@ -246,12 +355,64 @@ class _Playback:
             self.last_handed, self.moved_at = self.handed, now
         return now - self.heard_from > 1.5 or now - self.moved_at > 2.0
 
+    def stalled(self, now: float) -> None:
+        """This process was stopped for a while (seen by the waiting thread): the callback
+        could not run either, so its silence until now says nothing about the device."""
+        self.heard_from = max(self.heard_from, now)
+        self.moved_at = max(self.moved_at, now)
+
+    def restart(self, position: int) -> None:
+        """Make ready for a new stream that plays on from ``position``, fading in."""
+        self.done = threading.Event()
+        self.ended = False
+        self.closing = 0
+        self.skip_to = position
+        self.handed = position + self.latency
+        self.last_handed = self.handed
+        self.heard_from = self.moved_at = time.monotonic()
+        self.last_call = None
+        self.on = 0.0
+
+    def catch_up(self) -> None:
+        """Drop the queued blocks the session has passed (while no stream runs)."""
+        while True:
+            if self.held is None:
+                try:
+                    self.held = self.queue.get_nowait()
+                except queue.Empty:
+                    return
+            block, valid, start = self.held
+            if block is None or start + valid > self.skip_to:
+                return
+            self.held = None
+
+    def _next(self):
+        """The next block to play, past any the session has passed; None if none is ready."""
+        while True:
+            item, self.held = self.held, None
+            if item is None:
+                try:
+                    item = self.queue.get_nowait()
+                except queue.Empty:
+                    return None
+            block, valid, start = item
+            if block is None or start + valid > self.skip_to:
+                return item
+
     def callback(self, outdata, frames, time_info, status) -> None:
         """The audio callback (see the class docstring)."""
-        self.heard_from = time.monotonic()
+        now = time.monotonic()
+        if self.last_call is not None and now - self.last_call > SUSPEND_SECONDS:
+            self.excused = 4  # this process was stopped: the device ran dry meanwhile
+            if not self.stopping:
+                self.on = 0.0  # and the sound comes back with a fade
+        self.heard_from = self.last_call = now
         report = self.report
         if status.output_underflow:
-            report.underflows += 1
+            if self.excused:
+                self.excused -= 1
+            else:
+                report.underflows += 1
         if self.closing:  # the end has been played: silence for the tail, then stop
             outdata.fill(0)
             self.closing -= 1
@@ -265,17 +426,18 @@ class _Playback:
             if self.stopping:
                 self.closing = self.tail
             return
-        try:
-            block, valid = self.queue.get_nowait()
-        except queue.Empty:
+        item = self._next()
+        if item is None:
             outdata.fill(0)
             report.underflows += 1
+            report.unrendered += 1
             return
+        block, valid, start = item
         if block is None:
             outdata.fill(0)
             self.closing = self.tail
             return
-        self.handed += valid
+        self.handed = start + valid
         if report.first_audible is None and valid and block[:valid].any():
             report.first_audible = time.time()
         on = min(1.0, self.on + self.on_step) if want_on else max(0.0, self.on - self.on_step)

@@ -126,9 +126,16 @@ def _run_live(script, options, announce, voice, palette, debug: bool, quiet: boo
             raise
         finally:
             live.close()
+    if debug:
+        say(f"debug: underflows: {report.unrendered} with no block rendered in time, "
+            f"{report.underflows - report.unrendered} with the callback late")
     if report.underflows and not quiet:
         say(f"The sound card ran short of audio {report.underflows} time"
             f"{'s' if report.underflows != 1 else ''}; you may have heard small gaps.")
+
+
+BACK_NOTE_SECONDS = 4.0
+"""How long the live display says that the sound is back."""
 
 
 class _Live:
@@ -146,6 +153,9 @@ class _Live:
         self.status = None
         self.start_volume = 0
         self.lost_said = False
+        """Whether the sound is gone as far as the person was told."""
+        self.sound_card = False
+        self.back_note_until = 0.0
 
     def ready(self, session) -> None:
         """Announce the session and put up its display."""
@@ -159,7 +169,8 @@ class _Live:
         self.start_volume = round(session.controls.volume * 100)
         self.status = Status(volume=self.start_volume, voice=session.mix.voice,
                              tones=session.mix.tones, keys=self.keys.active)
-        self.lost_said = not isinstance(session.sink, DeviceSink)  # no sound card: said once
+        self.sound_card = isinstance(session.sink, DeviceSink)
+        self.lost_said = not self.sound_card  # no sound card: said once, here
         if self.quiet:
             return
         if self.plain:
@@ -181,15 +192,27 @@ class _Live:
             if key in "hH":
                 self.display.show_above(_help_lines())
             _press(key, status, session.mix, session.controls)
-        if session.controls.lost and not self.lost_said:
-            self.lost_said = True
-            line = ("The sound output went away, so the guidance carries on here, in "
-                    "step. 'grounding doctor' can look for the cause.")
+        if self.sound_card and session.controls.lost != self.lost_said:
+            self._tell_sound_state(session.controls.lost)
+        if self.back_note_until and time.monotonic() > self.back_note_until:
+            self.back_note_until = 0.0
             if isinstance(self.display, LiveDisplay):
-                self.display.note = line
-            else:
-                say(line)
+                self.display.note = ""
         self.display.tick(frame)
+
+    def _tell_sound_state(self, lost: bool) -> None:
+        """Say that the sound went away, or that it is back (a note on the live display for a
+        few seconds, else a line)."""
+        from grounding.display import LiveDisplay
+
+        self.lost_said = lost
+        line = ("The sound output went away, so the guidance carries on here, in step. "
+                "'grounding doctor' can look for the cause." if lost else "The sound is back.")
+        self.back_note_until = 0.0 if lost else time.monotonic() + BACK_NOTE_SECONDS
+        if isinstance(self.display, LiveDisplay):
+            self.display.note = line
+        else:
+            say(line)
 
     def close(self) -> None:
         """Put the terminal's cursor back, and remember a volume changed by the keys."""

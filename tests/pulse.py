@@ -69,6 +69,13 @@ class PulseDaemon:
         path = self.folder / "log"
         return path.read_text(errors="replace") if path.exists() else "(no log)"
 
+    def kill(self) -> None:
+        """Kill this daemon only (SIGKILL, as a crash would), keeping its folder and socket
+        path, so that :func:`start_daemon` can start it again in the same place."""
+        if _is_our_daemon(self.pid, self.folder):
+            os.kill(self.pid, signal.SIGKILL)
+            _wait_gone(self.pid, 5.0)
+
     def stop(self) -> None:
         """Stop this daemon only (the pid from its own pid file) and remove its folder."""
         try:
@@ -82,10 +89,13 @@ class PulseDaemon:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_daemon(sink: str = "grounding_test") -> PulseDaemon:
-    """Start a private daemon with one ``sink`` (stereo, 48 kHz) and wait until it answers."""
-    folder = Path(tempfile.mkdtemp(prefix="grounding-pulse-"))
-    (folder / "state").mkdir()
+def start_daemon(sink: str = "grounding_test", folder: Path | None = None) -> PulseDaemon:
+    """Start a private daemon with one ``sink`` (stereo, 48 kHz) and wait until it answers;
+    in ``folder`` (on the socket there) if given, as after :meth:`PulseDaemon.kill`, else in a
+    new one."""
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="grounding-pulse-"))
+        (folder / "state").mkdir()
     env = {**os.environ, **PulseDaemon(folder, sink, 0).env}
     command = [
         "pulseaudio", "--daemonize=yes", "--system=no", "--disallow-exit", "--exit-idle-time=-1",

@@ -31,7 +31,7 @@ import pulse  # tests/pulse.py
 from grounding.palette import load_palette
 from grounding.render import DEVICE_LOUDNESS
 from grounding.sinks import BLOCKSIZE
-from support import read_wav
+from support import read_wav, seen_notice
 
 pytestmark = pytest.mark.audio
 
@@ -383,3 +383,183 @@ def test_ctrl_c_exits_with_code_130_within_1_5_s_without_a_traceback(interrupted
     assert interrupted.returncode == 130, interrupted.stderr
     assert interrupted.exit_seconds <= 1.5
     assert "Traceback" not in interrupted.stderr
+
+
+# -- faults: this process stopped, the sound server restarted --------------------------------
+
+FAULT = ["breathe", "4-6", "--minutes", "1", "--no-voice", "--samplerate", str(SR)]
+"""A minute of paced breathing, played while a fault is made; stopped with SIGINT once the
+fault is over (the breaths repeat sample for sample every ten seconds)."""
+
+
+class Watched:
+    """``grounding ARGS --device pulse`` running, its plain display lines read as they come,
+    each with the ``time.monotonic()`` at which it arrived."""
+
+    def __init__(self, args: list[str], env: dict[str, str]):
+        import threading
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grounding", *args, "--device", "pulse"], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=_default_sigint)
+        self.lines: list[tuple[float, str]] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append((time.monotonic(), line.rstrip("\n")))
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> float:
+        """When the display line ``text`` arrived, waiting for it if need be."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for arrived, line in list(self.lines):
+                if line == text:
+                    return arrived
+            assert self.process.poll() is None, self.process.stderr.read()
+            time.sleep(0.02)
+        raise AssertionError(f"no line {text!r} within {timeout} s; lines: {self.lines}")
+
+    def interrupt(self) -> str:
+        """Stop the session with SIGINT; its standard error."""
+        self.process.send_signal(signal.SIGINT)
+        try:
+            _, stderr = self.process.communicate(timeout=10)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+        self.reader.join(2)
+        return stderr
+
+    def phase_lines(self, after: float) -> list[tuple[float, float]]:
+        """The phase lines (``0:10  breathe in``) that arrived after ``after``: when, and the
+        session time they name, seconds."""
+        found = []
+        for arrived, line in self.lines:
+            clock = re.match(r"(\d+):(\d\d)  breathe (in|out)$", line)
+            if clock and arrived > after:
+                found.append((arrived, 60 * int(clock[1]) + int(clock[2])))
+        return found
+
+
+def locate(capture: np.ndarray, at: int, render: np.ndarray, near: int,
+           reach: int = 4 * SR) -> int:
+    """Where in the render the recording's samples from ``at`` on are, nearest ``near``
+    within ``reach``: the render's sample that the recording's sample ``at`` holds (the
+    breaths repeat every ten seconds, so only the window is searched)."""
+    length = SR // 10
+    target = capture[at:at + length]
+    assert len(target) == length and np.abs(target).max() > 100 * TOLERANCE, \
+        f"the recording is not sounding at {at / SR:.2f} s"
+    lo, hi = max(0, near - reach), min(len(render) - length, near + reach)
+    windows = np.lib.stride_tricks.sliding_window_view(render[lo:hi + 64], 64)
+    starts = lo + np.flatnonzero(np.all(np.abs(windows - target[:64]) <= TOLERANCE, axis=1))
+    found = [int(s) for s in starts
+             if np.all(np.abs(render[s:s + length] - target) <= TOLERANCE)]
+    assert found, f"the recording at {at / SR:.2f} s holds nothing of the render near " \
+                  f"{near / SR:.2f} s"
+    return min(found, key=lambda s: abs(s - near))
+
+
+def silences(capture: np.ndarray, longer_than: float) -> list[tuple[int, int]]:
+    """The runs of digital silence in the recording, between its first and last sounds, longer
+    than ``longer_than`` seconds: (first silent sample, first sounding sample after)."""
+    first, end = sound_span(capture)
+    quiet = np.abs(capture[first:end]) <= TOLERANCE
+    edges = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
+    runs = zip(first + np.flatnonzero(edges == 1), first + np.flatnonzero(edges == -1))
+    return [(int(a), int(b)) for a, b in runs if b - a > longer_than * SR]
+
+
+def in_step(lines: list[tuple[float, float]], heard_at: float, frame: int) -> list[float]:
+    """How far each phase line is from the sound: the render's ``frame`` was heard at the
+    monotonic time ``heard_at``, so the line naming session time T should have arrived at
+    ``heard_at + T - frame / SR``. Seconds, late positive."""
+    return [round(arrived - (heard_at + named - frame / SR), 3) for arrived, named in lines]
+
+
+def test_after_a_suspend_the_sound_resumes_within_a_second_from_where_it_was(pulse_daemon,
+                                                                            tmp_path):
+    env = pulse_daemon.environ(GROUNDING_HOME=str(seen_notice(tmp_path / "home")))
+    expected = render(FAULT, env, tmp_path / "render.wav")
+    with pulse.Recorder(pulse_daemon, tmp_path / "capture.wav") as recorder:
+        recorded_from = time.monotonic()  # the recording's first sample, to within ~50 ms
+        session = Watched(FAULT, env)
+        try:
+            session.wait_for("0:04  breathe out")
+            time.sleep(2.0)  # the stop comes in the middle of an out-breath
+            session.process.send_signal(signal.SIGSTOP)
+            stopped = time.monotonic()
+            time.sleep(5.0)
+            session.process.send_signal(signal.SIGCONT)
+            continued = time.monotonic()
+            session.wait_for("0:14  breathe out", timeout=15)
+            time.sleep(1.0)
+        finally:
+            session.process.send_signal(signal.SIGCONT)
+            stderr = session.interrupt()
+        capture = recorder.stop()
+    assert np.abs(capture[round((continued - recorded_from) * SR):]).max() > TOLERANCE, \
+        f"no sound after SIGCONT; the program said: {stderr}"
+    gaps = silences(capture, 1.0)
+    assert len(gaps) == 1, f"silences of over a second (s): {np.divide(gaps, SR).tolist()}"
+    went, back = gaps[0]
+    assert abs(recorded_from + went / SR - stopped) < 0.5, "the silence is not the stop"
+    came_back = recorded_from + back / SR - continued
+    assert came_back <= 1.0, f"the sound came back {came_back:.2f} s after SIGCONT"
+    # the breath goes on from where it stopped, rather than five seconds further on
+    before = went - SR // 2
+    stop_frame = locate(capture, before, expected, round((stopped - session.wait_for(
+        "0:04  breathe out") + 4) * SR)) + SR // 2
+    after = back + SR // 2  # past the fade back in
+    resume_frame = locate(capture, after, expected, stop_frame) - SR // 2
+    assert abs(resume_frame - stop_frame) <= 0.2 * SR, \
+        f"stopped at {stop_frame / SR:.2f} s of the session, resumed at {resume_frame / SR:.2f} s"
+    # and the display follows the sound
+    late = in_step(session.phase_lines(continued), recorded_from + after / SR,
+                   resume_frame + SR // 2)
+    assert late and all(abs(t) <= 0.4 for t in late), late
+    assert "went away" not in stderr and "Traceback" not in stderr, stderr
+
+
+def test_when_the_sound_server_comes_back_the_sound_returns_within_2_s_in_step(tmp_path):
+    daemon = pulse.start_daemon("coming_back")
+    try:
+        env = daemon.environ(GROUNDING_HOME=str(seen_notice(tmp_path / "home")))
+        expected = render(FAULT, env, tmp_path / "render.wav")
+        session = Watched(FAULT, env)
+        try:
+            session.wait_for("0:04  breathe out")
+            time.sleep(1.0)
+            daemon.kill()
+            time.sleep(3.0)
+            daemon = pulse.start_daemon(daemon.sink, daemon.folder)
+            restarted = time.monotonic()
+            with pulse.Recorder(daemon, tmp_path / "capture.wav") as recorder:
+                recorded_from = time.monotonic()
+                session.wait_for("0:14  breathe out", timeout=15)
+                time.sleep(1.0)
+                capture = recorder.stop()
+        finally:
+            stderr = session.interrupt()
+    finally:
+        daemon.stop()
+    assert capture.any(), f"no sound after the server came back; the program said: {stderr}"
+    onset, _ = sound_span(capture)
+    came_back = recorded_from + onset / SR - restarted
+    assert came_back <= 2.0, f"the sound came back {came_back:.2f} s after the server did"
+    # in step with the session's clock, which went on meanwhile: the phase lines, before
+    # and after the sound came back, are where the sound says they should be
+    heard = onset + SR // 2  # past the fade back in
+    began = session.wait_for("0:00  breathe in")
+    frame = locate(capture, heard, expected,
+                   round((recorded_from + heard / SR - began) * SR), reach=3 * SR)
+    late = in_step(session.phase_lines(began), recorded_from + heard / SR, frame)
+    assert len(late) >= 3 and all(abs(t) <= 0.5 for t in late), late
+    said = stderr.splitlines()
+    assert [line for line in said if "went away" in line or "is back" in line] == [
+        next(line for line in said if "went away" in line), "The sound is back."], stderr
+    assert "Traceback" not in stderr and "Expression" not in stderr, stderr

@@ -1,0 +1,107 @@
+"""7. Underflows under heavy mixed load: `play resonance` on the private null sink while the
+machine does many unrelated things at once, as a working laptop does.
+
+A purely synthetic load (busy Python processes, measure 6.) made no underflow; the sessions
+that ran short did so beside other sound servers, speech synthesis, renders and disk writes.
+So the load here is of those kinds: two more private PulseAudio daemons, each playing noise
+into a null sink of its own; espeak-ng synthesising in a loop; grounding rendering a session
+to nowhere in a loop; and a loop of 4 MiB writes, each fsync'd. Every part is a process of
+its own, started here and stopped by its pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from statistics import median
+
+from child import grounding_argv
+from playback import play_to_end
+from table import add, fmt_runs, say
+
+KINDS = re.compile(r"debug: underflows: (\d+) with no block rendered in time, (\d+) with the "
+                   r"callback late")
+SPEECH = ("The quick brown fox jumps over the lazy dog, and then it rests for a while in the "
+          "warm grass by the river, listening to the water and the birds. ") * 4
+WRITES = """
+import os, sys
+path = sys.argv[1]
+block = os.urandom(4 << 20)
+while True:
+    with open(path, "wb") as f:
+        f.write(block)
+        f.flush()
+        os.fsync(f.fileno())
+    os.unlink(path)
+"""
+
+
+def _loop(command: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """A shell running ``command`` again and again, in a process group of its own."""
+    return subprocess.Popen(["sh", "-c", f"while :; do {command}; done"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+@contextlib.contextmanager
+def heavy_mixed_load(work: Path):
+    """The load, running for the block, then stopped (each process group by its own id)."""
+    import pulse
+
+    daemons, loads = [], []
+    try:
+        for name in ("load_a", "load_b"):
+            daemon = pulse.start_daemon(name)
+            daemons.append(daemon)
+            loads.append(subprocess.Popen(
+                ["pacat", "--playback", "--rate=44100", "--channels=2", "--format=s16le"],
+                env=daemon.environ(), stdin=open("/dev/urandom", "rb"),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        loads.append(_loop(f"espeak-ng --stdout '{SPEECH}' > /dev/null"))
+        render_home = work / "load-home"
+        render = " ".join(grounding_argv() + ["breathe", "4-6", "--minutes", "20",
+                                              "--no-voice", "--dry-run"])
+        loads.append(_loop(f"{render} > /dev/null",
+                           env={**os.environ, "GROUNDING_HOME": str(render_home)}))
+        loads.append(subprocess.Popen([sys.executable, "-c", WRITES, str(work / "load-writes")],
+                                      start_new_session=True))
+        time.sleep(2.0)  # every part under way
+        yield
+    finally:
+        for process in loads:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        for daemon in daemons:
+            daemon.stop()
+        (work / "load-writes").unlink(missing_ok=True)
+
+
+def measure_under_load(runs: int, seconds: float, work: Path) -> None:
+    """``play resonance`` for about ``seconds``, ``runs`` times, under the heavy mixed load:
+    underflows (the program's own line at its natural end) and peak memory."""
+    minutes = max(0.5, round(seconds / 60, 1))
+    args = ["play", "resonance", "--minutes", f"{minutes:g}", "--device", "pulse", "--debug"]
+    say(f"heavy mixed load: play resonance for {minutes:g} min × {runs}")
+    results = []
+    with heavy_mixed_load(work):
+        for _ in range(runs):
+            results.append(play_to_end(args, 0, limit=minutes * 60 + 130))
+    under = [r["underflows"] for r in results]
+    kinds = [KINDS.search(r["said"]) for r in results]
+    split = ", ".join(f"{k[1]}+{k[2]}" if k else "?" for k in kinds)
+    peak = [r["peak"] for r in results]
+    short = "*" if minutes < 10 else ""
+    add("7. underflows (heavy mixed load)", f"{median(under):g}", "0 (10 min)",
+        ("PASS" if median(under) == 0 else "MISS") + short,
+        f"play resonance {minutes:g} min beside two other PulseAudio daemons playing, "
+        f"espeak-ng, a render and fsync'd writes in loops; runs {fmt_runs(under)} (no block "
+        f"rendered in time + callback late: {split})")
+    add("3. peak memory, playback (heavy mixed load, VmHWM)", f"{median(peak):.1f} MiB",
+        "≤ 80 MiB", median(peak) <= 80, f"runs {fmt_runs(peak, ' MiB', 1)}")
