@@ -16,7 +16,8 @@ from typer.core import TyperGroup
 from grounding import defaults
 from grounding.errors import GroundingError, Stopped
 from grounding.printable import printable
-from grounding.terminal import NOT_SAFE, ask, on_terminal, run_script, say, session_options
+from grounding.terminal import (NOT_SAFE, ask, on_terminal, run_script, say, session_options,
+                                tell_short)
 
 
 class _Commands(TyperGroup):
@@ -290,10 +291,21 @@ def pause(
     options = replace(options, mix=replace(options.mix, gain=shared_gain(
         pause_script(minutes), options)))
     ask = not (no_ask or quiet) and on_terminal()
+    short: list[int] = []  # the sound card running short is told once, at the end
+
+    def tell_once() -> None:
+        if not quiet:
+            tell_short(short)
+        short[:] = []
+
     with make_voice(options) as voice:
-        Pausing(options, minutes, country,
-                lambda script: run_script(script, options, debug, plain, quiet, voice=voice),
-                say, voice, ask=ask, quiet=quiet).run()
+        try:
+            Pausing(options, minutes, country,
+                    lambda script: run_script(script, options, debug, plain, quiet,
+                                              voice=voice, short=short),
+                    say, voice, ask=ask, quiet=quiet, before_closing=tell_once).run()
+        finally:
+            tell_once()  # if it stopped early
 
 
 @app.command()

@@ -67,11 +67,13 @@ class Pausing:
     """One pause. ``play`` plays a script live (the command line's player, with the shared
     voice); ``voice`` is that voice, told here which parts come later. ``ask`` is False for
     ``--no-ask``: the parts play straight through and nothing is asked; ``quiet`` shows
-    nothing but what is asked."""
+    nothing but what is asked; ``before_closing`` says what is said once about the whole
+    (how often the sound card ran short), just before the closing line."""
 
     def __init__(self, options, minutes: float, country: str,
                  play: Callable[[Script], None], say: Callable[[str], None], voice,
-                 ask: bool = True, quiet: bool = False):
+                 ask: bool = True, quiet: bool = False,
+                 before_closing: Callable[[], None] = lambda: None):
         self.options = options
         self.minutes = minutes
         self.country = country
@@ -80,6 +82,8 @@ class Pausing:
         self.voice = voice
         self.ask = ask
         self.quiet = quiet
+        self.before_closing = before_closing
+        """Called just before the last line: what is to be said once about the whole pause."""
         self.out = sys.stdout
         self.offered: dict[str, int] = {}
         """The highest ratings at which something was offered (see :func:`escalation`)."""
@@ -112,6 +116,7 @@ class Pausing:
                 stop.tell(self.say)
             raise
         self._keep(started, clock, entry, ask=self.ask)
+        self.before_closing()
         self._show(CLOSING)
 
     def _ahead(self, surfing: list[Script]) -> None:

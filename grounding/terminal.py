@@ -54,11 +54,14 @@ def session_options(*, no_voice: bool, no_tones: bool, volume: int | None, no_ho
 
 
 def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = False,
-               voice=None, palette=None, night: bool = False, animate: bool = False) -> None:
+               voice=None, palette=None, night: bool = False, animate: bool = False,
+               short: list[int] | None = None) -> None:
     """Play a script with a display and keys; print what happened. ``voice`` is one shared
     by several scripts in a row (the pause's parts); else each makes its own. ``palette``
     is how it sounds (the day's by default); ``night`` dims the display, which then keeps
-    still after the first minute unless ``animate``."""
+    still after the first minute unless ``animate``. ``short`` gathers the times the sound
+    card ran short, to be told once at the end of a routine (:func:`tell_short`) rather
+    than after each part."""
     import os
 
     from grounding import safety
@@ -78,7 +81,7 @@ def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = 
         return
     _run_live(script, options, announce, voice, palette, debug, quiet,
               plain or not sys.stdout.isatty() or os.environ.get("TERM", "") == "dumb",
-              night, animate)
+              night, animate, short)
 
 
 def _run_offline(script, options, tell, announce, voice, palette) -> None:
@@ -104,7 +107,8 @@ def _run_offline(script, options, tell, announce, voice, palette) -> None:
 
 
 def _run_live(script, options, announce, voice, palette, debug: bool, quiet: bool,
-              plain: bool, night: bool = False, animate: bool = False) -> None:
+              plain: bool, night: bool = False, animate: bool = False,
+              short: list[int] | None = None) -> None:
     """On the sound card, with the display and the keys."""
     from grounding.keys import Keys
     from grounding.player import play
@@ -129,9 +133,18 @@ def _run_live(script, options, announce, voice, palette, debug: bool, quiet: boo
     if debug:
         say(f"debug: underflows: {report.unrendered} with no block rendered in time, "
             f"{report.underflows - report.unrendered} with the callback late")
-    if report.underflows and not quiet:
-        say(f"The sound card ran short of audio {report.underflows} time"
-            f"{'s' if report.underflows != 1 else ''}; you may have heard small gaps.")
+    if short is not None:
+        short.append(report.underflows)
+    elif not quiet:
+        tell_short([report.underflows])
+
+
+def tell_short(short: list[int]) -> None:
+    """Say, once, how often the sound card ran short of audio, if it did."""
+    times = sum(short)
+    if times:
+        say(f"The sound card ran short of audio {times} time{'s' if times != 1 else ''}; "
+            "you may have heard small gaps.")
 
 
 BACK_NOTE_SECONDS = 4.0

@@ -162,6 +162,8 @@ def a_whole_interactive_pause(home, env: dict[str, str], device: str = "",
         said = " ".join(shown.split("exit=")[0].split())
         assert said.endswith("Take care. The help lines are h in any session, or "
                              "'grounding help-now'.")  # calm, and last
+        if everything:  # a device that takes sound at once is always short: said once
+            assert term.everything().count("The sound card ran short of audio") == 1
     finally:
         term.close()
     kept = json.loads(run(["history", "--export", "json"], home).stdout)
