@@ -31,6 +31,8 @@ REALTIME = {
     "test_pause_flow.py::test_a_whole_interactive_pause_in_real_time",
     "test_display.py::test_at_bedtime_the_screen_keeps_still_after_the_first_minute",
     "test_display.py::test_at_bedtime_animate_keeps_the_bar_moving",
+    "test_device.py::test_after_a_suspend_the_sound_resumes_within_a_second_from_where_it_was",
+    "test_device.py::test_when_the_sound_server_comes_back_the_sound_returns_within_2_s_in_step",
 }
 """The long plays, which spend minutes waiting on the sound card's clock: ``file::test``."""
 SOUND_CARD_GROUP = "pulse"
