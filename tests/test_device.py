@@ -15,6 +15,7 @@ which ``bench/run.py`` reports, not of what is played.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import signal
@@ -31,6 +32,7 @@ import pulse  # tests/pulse.py
 from grounding.palette import load_palette
 from grounding.render import DEVICE_LOUDNESS
 from grounding.sinks import BLOCKSIZE
+from grounding.soundcard import FADE_SECONDS
 from support import read_wav, seen_notice
 
 pytestmark = pytest.mark.audio
@@ -84,6 +86,9 @@ class Gap:
     """How long the recording was silent, seconds."""
     lost: float
     """How much of the render the silence stood in for, seconds (0: it was inserted)."""
+    faded: bool = False
+    """Whether the sound then faded back in (as after the program was stopped for a while
+    or opened the device again), rather than coming back at once."""
 
 
 @dataclass
@@ -103,7 +108,9 @@ class Heard:
     def describe(self) -> str:
         return (f"followed to {self.followed_to / SR:.3f} s; silences: "
                 + (", ".join(f"{g.silence * 1000:.0f} ms at {g.at:.3f} s in place of "
-                             f"{g.lost * 1000:.0f} ms of the render" for g in self.gaps)
+                             f"{g.lost * 1000:.0f} ms of the render"
+                             + (", then a fade back in" if g.faded else "")
+                             for g in self.gaps)
                    or "none"))
 
 
@@ -210,9 +217,10 @@ def follow(capture: np.ndarray, render: np.ndarray) -> Heard:
     """Follow the render through the recording from their first sounds: each of the render's
     samples must come next in the recording, within ``TOLERANCE``, but where the recording
     falls silent (the card ran short of audio for a moment, as it may on a busy machine; up
-    to ``MAX_GAP`` at a time) and then takes the render up again further on. Stops at the
-    render's last sound, or where the recording holds anything else (a fade, say); the rest
-    of the recording follows."""
+    to ``MAX_GAP`` at a time) and then takes the render up again further on, at once or
+    fading back in over the program's own fade. Stops at the render's last sound, or where
+    the recording holds anything else (a fade out, say); the rest of the recording
+    follows."""
     first, end = sound_span(render)
     i, j = first, sound_span(capture)[0]
     heard, gaps = np.zeros(end), []
@@ -225,11 +233,18 @@ def follow(capture: np.ndarray, render: np.ndarray) -> Heard:
         if i == end or j == len(capture):
             break
         resumed = _resumes(capture, j, render[:end], i)
+        faded = False
+        if resumed is None:
+            resumed, faded = _fades_back(capture, j, render[:end], i), True
         if resumed is None:
             break
-        gaps.append(Gap(i / SR, (resumed[0] - j) / SR, max(0, resumed[1] - i) / SR))
-        heard[i:resumed[1]] = 0.0
-        j, i = resumed
+        back, at = resumed
+        gaps.append(Gap(i / SR, (back - j) / SR, max(0, at - i) / SR, faded))
+        heard[i:at] = 0.0
+        if faded:  # the fade itself, then the render exactly again
+            heard[at:at + FADE] = capture[back:back + FADE]
+            back, at = back + FADE, at + FADE
+        j, i = back, at
     return Heard(np.concatenate([heard[:i], capture[j:]]), i, gaps)
 
 
@@ -238,6 +253,9 @@ MAX_GAP = 2 * SR
 taken nothing for two seconds for gone (and then goes on without it)."""
 MATCH = 2048
 """Samples that must match for the recording to have taken up the render again (a block)."""
+FADE = (math.ceil(FADE_SECONDS * SR / BLOCKSIZE) + 1) * BLOCKSIZE
+"""Samples from where a fade back in becomes audible to where it has surely ended: the
+program fades in block by block over ``FADE_SECONDS``, from the start of a block."""
 
 
 def _resumes(capture: np.ndarray, j: int, render: np.ndarray, i: int) -> tuple[int, int] | None:
@@ -277,6 +295,41 @@ def _resumes(capture: np.ndarray, j: int, render: np.ndarray, i: int) -> tuple[i
             if holds(int(at)):
                 return back, int(at)
     return None
+
+
+def _fades_back(capture: np.ndarray, j: int, render: np.ndarray,
+                i: int) -> tuple[int, int] | None:
+    """Where a recording that stopped holding the render at (capture ``j``, render ``i``)
+    fades back in after a silence, as (capture, render) samples at the fade's first audible
+    one; None if it does not. From ``FADE`` samples on, the recording must hold the render
+    exactly again for ``MATCH`` samples past its next distinctly audible one, and through
+    the fade it must be the same sound made quieter, never louder."""
+    quiet = np.abs(capture[j:j + MAX_GAP + 1]) <= TOLERANCE
+    if not quiet[0] or quiet.all():
+        return None
+    back = j + int(np.argmin(quiet))
+    audible = np.flatnonzero(np.abs(render[i:]) > 8 * TOLERANCE)
+    k = min(len(capture) - back - FADE, (int(audible[0]) if len(audible) else 0) + MATCH)
+    if k < 64:
+        return None
+    target = capture[back + FADE:back + FADE + k]
+    faded = np.abs(capture[back:back + FADE])
+
+    def holds(at: int) -> bool:
+        return 0 <= at <= len(render) - FADE - k \
+            and bool(np.all(np.abs(render[at + FADE:at + FADE + k] - target) <= TOLERANCE)) \
+            and bool(np.all(faded <= np.abs(render[at:at + FADE]) + TOLERANCE))
+
+    lo, hi = max(0, i - MAX_GAP), min(len(render) - FADE - k, i + (back - j) + MATCH)
+    near = []  # a cheap first look at 64 samples, in slices; then the nearest to i first
+    for start in range(lo, hi + 1, 4096):
+        stop = min(hi + 1, start + 4096)
+        windows = np.lib.stride_tricks.sliding_window_view(
+            render[start + FADE:stop + FADE + 63], 64)
+        near.extend(start + np.flatnonzero(
+            np.all(np.abs(windows - target[:64]) <= TOLERANCE, axis=1)))
+    return next(((back, int(at)) for at in sorted(near, key=lambda at: abs(at - i))
+                 if holds(int(at))), None)
 
 
 # -- tests ----------------------------------------------------------------------------------
@@ -344,6 +397,20 @@ def test_the_comparison_steps_over_silences_and_stops_at_anything_else():
     assert follow(changed, render).followed_to == inserted
     lost = np.concatenate([plain[:inserted - first + 500], plain[inserted - first + 510:]])
     assert follow(lost, render).followed_to == inserted  # ten samples gone, without silence
+    # a second of silence, then the render fading back in where it stopped (the program's
+    # fade after it was stopped for a while), and once more but louder than the render
+    resumed = int(1.5 * SR)
+    gain = 0.5 - 0.5 * np.cos(np.pi * np.minimum(1, np.arange(end - resumed) / (0.25 * SR)))
+    back = np.round(render[resumed:end] * gain * 32768) / 32768
+    faded = np.concatenate([plain[:resumed - first + 500], np.zeros(SR), back])
+    heard = follow(faded, render)
+    assert heard.followed_to == end, heard.describe()
+    (gap,) = heard.gaps
+    # (the fade's first samples are as quiet as the silence, and taken for lost)
+    assert gap.faded and gap.lost < 0.01 and abs(gap.at * SR - resumed) < 2, heard.describe()
+    assert 1.0 <= gap.silence < 1.01, heard.describe()
+    louder = np.concatenate([plain[:resumed - first + 500], np.zeros(SR), back * 1.5])
+    assert abs(follow(louder, render).followed_to - resumed) < 2
 
 
 def test_when_the_card_runs_short_of_audio_the_program_says_so_in_a_sentence(instant_device,
