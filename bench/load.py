@@ -1,5 +1,6 @@
-"""7. Underflows under heavy mixed load: `play resonance` on the private null sink while the
-machine does many unrelated things at once, as a working laptop does.
+"""7. Underflows under heavy mixed load: `play resonance` and `bedtime --noise brown` on the
+private null sink while the machine does many unrelated things at once, as a working laptop
+does.
 
 A purely synthetic load (busy Python processes, measure 6.) made no underflow; the sessions
 that ran short did so beside other sound servers, speech synthesis, renders and disk writes.
@@ -83,25 +84,36 @@ def heavy_mixed_load(work: Path):
         (work / "load-writes").unlink(missing_ok=True)
 
 
+SESSIONS = (("play resonance", ["play", "resonance"]),
+            ("bedtime --noise brown", ["bedtime", "--noise", "brown"]))
+"""The day session and the night one, each with every layer it has (voice, tones; voice,
+tones, bell and noise bed)."""
+
+
 def measure_under_load(runs: int, seconds: float, work: Path) -> None:
-    """``play resonance`` for about ``seconds``, ``runs`` times, under the heavy mixed load:
-    underflows (the program's own line at its natural end) and peak memory."""
+    """``play resonance`` and ``bedtime --noise brown`` for about ``seconds`` each, ``runs``
+    times, under the heavy mixed load: underflows (the program's own line at its natural
+    end) and peak memory."""
     minutes = max(0.5, round(seconds / 60, 1))
-    args = ["play", "resonance", "--minutes", f"{minutes:g}", "--device", "pulse", "--debug"]
-    say(f"heavy mixed load: play resonance for {minutes:g} min × {runs}")
-    results = []
+    short = "*" if minutes < 10 else ""
+    say(f"heavy mixed load: play resonance and bedtime --noise brown for {minutes:g} min "
+        f"× {runs}")
+    results: dict[str, list[dict]] = {name: [] for name, _ in SESSIONS}
     with heavy_mixed_load(work):
         for _ in range(runs):
-            results.append(play_to_end(args, 0, limit=minutes * 60 + 130))
-    under = [r["underflows"] for r in results]
-    kinds = [KINDS.search(r["said"]) for r in results]
-    split = ", ".join(f"{k[1]}+{k[2]}" if k else "?" for k in kinds)
-    peak = [r["peak"] for r in results]
-    short = "*" if minutes < 10 else ""
-    add("7. underflows (heavy mixed load)", f"{median(under):g}", "0 (10 min)",
-        ("PASS" if median(under) == 0 else "MISS") + short,
-        f"play resonance {minutes:g} min beside two other PulseAudio daemons playing, "
-        f"espeak-ng, a render and fsync'd writes in loops; runs {fmt_runs(under)} (no block "
-        f"rendered in time + callback late: {split})")
-    add("3. peak memory, playback (heavy mixed load, VmHWM)", f"{median(peak):.1f} MiB",
-        "≤ 80 MiB", median(peak) <= 80, f"runs {fmt_runs(peak, ' MiB', 1)}")
+            for name, args in SESSIONS:
+                results[name].append(play_to_end(
+                    [*args, "--minutes", f"{minutes:g}", "--device", "pulse", "--debug"], 0,
+                    limit=minutes * 60 + 130))
+    for name, _ in SESSIONS:
+        under = [r["underflows"] for r in results[name]]
+        kinds = [KINDS.search(r["said"]) for r in results[name]]
+        split = ", ".join(f"{k[1]}+{k[2]}" if k else "?" for k in kinds)
+        peak = [r["peak"] for r in results[name]]
+        add(f"7. underflows, {name} (heavy mixed load)", f"{median(under):g}", "0 (10 min)",
+            ("PASS" if median(under) == 0 else "MISS") + short,
+            f"{minutes:g} min beside two other PulseAudio daemons playing, espeak-ng, a "
+            f"render and fsync'd writes in loops; runs {fmt_runs(under)} (no block rendered "
+            f"in time + callback late: {split})")
+        add(f"3. peak memory, {name} (heavy mixed load, VmHWM)", f"{median(peak):.1f} MiB",
+            "≤ 80 MiB", median(peak) <= 80, f"runs {fmt_runs(peak, ' MiB', 1)}")
