@@ -24,6 +24,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -135,8 +136,16 @@ def file_measures(opts, runs: int, heavy: int, light: int, work: Path) -> None:
     attempt("4. cold voice cache", measure_cold_speech, light, work)
 
 
+def _exit(signum: int, _frame) -> None:
+    """SIGTERM or SIGHUP (``timeout``, a closed terminal): leave through the ``finally``
+    blocks, which stop the load, the daemons and the children, rather than at once."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
     """Every measure in turn, then the table."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="one run of the heavy measures, 20 s of playback (about 70 s)")
