@@ -26,6 +26,15 @@ LIMIT_SECONDS = 0.005
 """How far the peak limiter looks either side of a peak, and how wide its smoothing is."""
 SILENCE_DB = -50.0
 """Samples quieter than this at either end of a clip are trimmed."""
+EDGE_SECONDS = 0.005
+"""The fade in and out at a trimmed clip's ends."""
+PROCESSING = {"high_pass_hz": loudness.HIGH_PASS_HZ, "silence_db": SILENCE_DB,
+              "edge_seconds": EDGE_SECONDS, "loudness": LOUDNESS_TARGET,
+              "peaks_above": PEAK_ABOVE_LOUDNESS, "limit_seconds": LIMIT_SECONDS,
+              "resampler": "soxr HQ"}
+"""What :func:`prepare_clip` does to a recording, part of every cache key: a clip made with
+other settings is never taken for one made with these (a change to the processing itself
+still bumps ``cache.CACHE_VERSION``)."""
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, int]:
@@ -69,7 +78,7 @@ def prepare_clip(samples: np.ndarray, rate: int, samplerate: int) -> np.ndarray:
     samples = (samples[first:last] if len(loud) and loud[first] else samples[:0]).astype(
         np.float32)
     del loud
-    edge = min(len(samples) // 2, int(0.005 * rate))
+    edge = min(len(samples) // 2, int(EDGE_SECONDS * rate))
     if edge:
         ramp = (0.5 - 0.5 * np.cos(np.pi * np.arange(edge) / edge)).astype(np.float32)
         samples[:edge] *= ramp

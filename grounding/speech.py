@@ -20,7 +20,7 @@ from grounding import paths
 from grounding.cache import ClipCache, SpeechClip, clip_key
 from grounding.defaults import RATE, VOICE
 from grounding.errors import SpeechUnavailable, VoiceNotFound
-from grounding.recording import LOUDNESS_TARGET, prepare_clip, read_audio
+from grounding.recording import PROCESSING, prepare_clip, read_audio
 from grounding.speechclient import CLIP_SECONDS, START_SECONDS, Worker
 
 DEFAULT_VOICE, DEFAULT_RATE = VOICE, RATE
@@ -277,8 +277,8 @@ class Pyttsx3Voice:
 
     def _key(self, text: str, memo: dict, samplerate: int) -> str:
         return clip_key(text=text, driver=memo["driver"], engine=memo["engine"],
-                        voice=memo["voice_id"], rate=self.rate, samplerate=samplerate,
-                        loudness=LOUDNESS_TARGET,
+                        libraries=memo.get("libraries", {}), voice=memo["voice_id"],
+                        rate=self.rate, samplerate=samplerate, processing=PROCESSING,
                         **({"pitch": self.pitch} if self.pitch is not None else {}))
 
     def _hello(self, worker: Worker) -> dict:
@@ -296,6 +296,7 @@ class Pyttsx3Voice:
                                     "'grounding voices' lists the voices you can use.")
             raise SpeechUnavailable(f"The speech engine could not start: {answer.get('error')}.")
         memo = {k: answer[k] for k in ("voice_id", "engine", "driver")}
+        memo["libraries"] = answer.get("libraries", {})
         memos = self.cache.read_json("voices.json")
         memos[self.voice] = memo
         try:

@@ -57,6 +57,20 @@ class Engine:
     def _error(self, name, exception) -> None:
         self.errors.append(str(exception))
 
+    @staticmethod
+    def libraries() -> dict[str, str]:
+        """The versions of the libraries between the engine and a clip (pyttsx3 writes the
+        recording, soxr resamples it), part of every cache key."""
+        from importlib import metadata
+
+        found = {}
+        for name in ("pyttsx3", "soxr"):
+            try:
+                found[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                found[name] = "unknown"
+        return found
+
     def version(self) -> str:
         """The engine's name and version, part of every cache key."""
         if self.driver == "espeak":
@@ -175,7 +189,8 @@ def serve(answers, scratch: str) -> None:
                 continue
             pitch = request.get("pitch")
             engine.configure(voice_id, int(request["rate"]), None if pitch is None else int(pitch))
-            reply(ok=True, voice_id=voice_id, engine=engine.version(), driver=engine.driver)
+            reply(ok=True, voice_id=voice_id, engine=engine.version(), driver=engine.driver,
+                  libraries=engine.libraries())
         elif op == "say":
             problem = engine.save(request["text"], request["path"])
             reply(ok=problem is None, error=problem)

@@ -1,11 +1,13 @@
 """The clip cache: clips stored whole, read back unchanged, and shared by sessions that run
 at once (real processes, real espeak-ng, real files)."""
 
+import json
 import os
 import stat
 import subprocess
 import sys
 import time
+from importlib import metadata
 
 import numpy as np
 import pytest
@@ -207,6 +209,26 @@ def test_a_named_pipe_in_place_of_a_clip_is_a_missing_clip(tmp_path, played_once
     # before, so the new clip may differ from the first by a few samples)
     assert stat.S_ISREG(clip.stat().st_mode) and ClipCache(home / "cache").load(clip.stem) is not None
     assert abs(len((tmp_path / "again.wav").read_bytes()) - len(first)) < 0.05 * 48000 * 4
+
+
+def test_a_clip_is_known_by_the_versions_of_the_libraries_that_made_it(tmp_path, played_once):
+    home, first = played_once
+    memos_path = home / "cache" / "voices.json"
+    installed = {name: metadata.version(name) for name in ("pyttsx3", "soxr")}
+    memos = json.loads(memos_path.read_text())
+    assert memos and all(memo["libraries"] == installed for memo in memos.values()), memos
+    # as after an upgrade of pyttsx3: the remembered versions name no clip, so the engine is
+    # asked again, which finds today's versions and with them the clips already made
+    for memo in memos.values():
+        memo["libraries"]["pyttsx3"] = "0.0"
+    memos_path.write_text(json.dumps(memos))
+    clips = sorted((home / "cache" / "clips").rglob("*.npy"))
+    again = run(["play", "stop", "--out", str(tmp_path / "again.wav"), "--quiet"], home)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "again.wav").read_bytes() == first
+    assert sorted((home / "cache" / "clips").rglob("*.npy")) == clips
+    assert all(memo["libraries"] == installed
+               for memo in json.loads(memos_path.read_text()).values())
 
 
 def test_a_named_pipe_as_voices_json_or_settings_is_passed_over(tmp_path, played_once):
