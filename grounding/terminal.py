@@ -64,7 +64,7 @@ def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = 
     than after each part."""
     import os
 
-    from grounding import safety
+    from grounding import lengths, safety
 
     tell = (lambda line: None) if quiet else say
     where = (f"to {options.out}" if options.out else "(dry run)" if options.dry_run else "")
@@ -73,7 +73,7 @@ def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = 
         safety.mark_shown()
 
     def announce(session) -> None:
-        tell(f"{script.title} · {_length(session.timeline.seconds / 60)}"
+        tell(f"{script.title} · {lengths.words(session.timeline.seconds)}"
              + (f" · {where}" if where else ""))
 
     if options.out is not None or options.dry_run:
@@ -267,13 +267,6 @@ def _remember_volume(volume: int) -> None:
         config.save(replace(config.load(lambda line: None), volume=volume))
     except OSError:
         pass  # not remembered this time; nothing else is affected
-
-
-def _length(minutes: float) -> str:
-    """The session's length as the header shows it: rounded as it is said and listed."""
-    from grounding.lengths import words
-
-    return words(minutes * 60)
 
 
 NOT_SAFE = "not-safe"
