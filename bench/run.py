@@ -2,7 +2,7 @@
 """Benchmark grounding against the Performance table of docs/design.md §4.
 
     python bench/run.py [--quick] [--runs N] [--playback-seconds S] [--load-seconds S]
-                        [--breakdown]
+                        [--load-runs N] [--breakdown]
 
 Every measured process is the console script a user runs (``grounding ...``), unmodified:
 what is timed comes from outside it (/proc, wait4) or from the program's own lines (``--debug``,
@@ -148,14 +148,18 @@ def main() -> int:
         signal.signal(signum, _exit)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="one run of the heavy measures, 20 s of playback (about 70 s)")
+                        help="one run of the heavy measures, 20 s of playback (about 4 min, "
+                             "and 13 more for the heavy mixed load)")
     parser.add_argument("--runs", type=int, default=5, help="runs per median (default 5)")
     parser.add_argument("--playback-seconds", type=float, default=None,
                         help="breathing played for the CPU, underflow and memory measures "
                              "(default 20 with --quick, else 60)")
     parser.add_argument("--load-seconds", type=float, default=None,
                         help="play resonance played under the heavy mixed load, each run "
-                             "(default 60 with --quick, else 180; 0 leaves the measure out)")
+                             "(default 60 with --quick, else 180; bedtime --noise brown is "
+                             "never under its 10 minutes; 0 leaves the measure out)")
+    parser.add_argument("--load-runs", type=int, default=1,
+                        help="runs of each session under the heavy mixed load (default 1)")
     parser.add_argument("--load-only", action="store_true",
                         help="only the heavy mixed load measure")
     parser.add_argument("--breakdown", action="store_true",
@@ -180,7 +184,8 @@ def main() -> int:
                 if not opts.load_only:
                     device_measures(opts, runs, light, work)
                 if load_seconds > 0:
-                    attempt("7. heavy mixed load", measure_under_load, light, load_seconds, work)
+                    attempt("7. heavy mixed load", measure_under_load, max(1, opts.load_runs),
+                            load_seconds, work)
         say("private PulseAudio daemon stopped")
         if not opts.load_only:
             file_measures(opts, runs, heavy, light, work)
