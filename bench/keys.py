@@ -10,8 +10,11 @@ plays (read on the session's 50 ms tick, applied in the audio callback).
 The sink's monitor is recorded with ``pacat`` in 5 ms reads, each stamped with
 ``time.monotonic()`` on arrival, so a sample's time is its index over the rate plus an offset:
 the smallest (arrival − index / rate) over the reads within 2 s of it (a read can come late,
-never early). The null sink renders at most its latency ahead (10 ms, asked by the recorder),
-so a sample's time is known to about ±10 ms.
+never early). The null sink renders up to its latency ahead of its clock (10 ms, as the
+recorder asks), so a time found this way may be up to about 10 ms early, and a delay that
+much short. The first audible block shows it: the stream starts empty, so that block reaches
+the sink almost as soon as the program hands it over (its ``--debug`` line), and the recording
+puts it a few ms before.
 
 What the key did is found against the same session rendered with ``--out`` (at 48 kHz and the
 same loudness): a stretch of the recording that the press cannot have touched is found in the
@@ -270,9 +273,12 @@ def buffer_latency() -> tuple[float, float] | None:
     return None
 
 
-def one_run(ref: np.ndarray) -> tuple[dict[str, list[float]], tuple[float, float] | None]:
+def one_run(ref: np.ndarray) -> tuple[dict[str, list[float]], tuple[float, float] | None,
+                                      float]:
     """One session on a pseudo-terminal with the monitor recorded; the delay of each press
-    by kind, ms, and the stream's buffer as the sound server saw it mid-session."""
+    by kind, ms, the stream's buffer as the sound server saw it mid-session, and the time from
+    the first audible block handed to the device (the program's ``--debug`` line) to its
+    first sample reaching the sink, ms."""
     monitor = Monitor()
     child = Child(grounding_argv() + SESSION + ["--device", "pulse", "--debug"], terminal=True)
     pressed: list[tuple[float, str]] = []
@@ -309,9 +315,8 @@ def one_run(ref: np.ndarray) -> tuple[dict[str, list[float]], tuple[float, float
         os.close(child.master)
         rec, ends, times = monitor.stop()
     finder = Finder(rec, ref)
-    ratio = 1.0
     delays: dict[str, list[float]] = {"pause": [], "resume": [], "volume": []}
-    volume = VOLUME
+    volume, first = VOLUME, None
     for when, kind in pressed:
         n = int(round((when - times[0]) * RATE + ends[0]))
         n = int(round(n - (sample_time(n, ends, times) - when) * RATE))  # refine locally
@@ -324,7 +329,11 @@ def one_run(ref: np.ndarray) -> tuple[dict[str, list[float]], tuple[float, float
             volume += VOLUME_STEP
             heard = finder.volume(n, ratio)
         delays[kind].append(1000 * (sample_time(heard, ends, times) - when))
-    return delays, latency
+        if first is None:  # aligned before any pause: the session's first sample
+            start = next(i for i in range(0, len(ref), STEP_FRAMES)
+                         if ref[i:i + STEP_FRAMES].any())
+            first = 1000 * (sample_time(start + finder.shift, ends, times) - began)
+    return delays, latency, first
 
 
 def measure_keys(runs: int, work: Path, condition: str = "idle") -> None:
@@ -335,9 +344,10 @@ def measure_keys(runs: int, work: Path, condition: str = "idle") -> None:
     say(f"keys heard ({condition}): {runs} runs of {len(presses())} presses "
         f"(self-check on a synthetic recording: within {check:.2f} ms)")
     every: dict[str, list[float]] = {"pause": [], "resume": [], "volume": []}
-    per_run, buffers = [], []
+    per_run, buffers, handed = [], [], []
     for _ in range(runs):
-        delays, latency = one_run(ref)
+        delays, latency, first = one_run(ref)
+        handed.append(first)
         for kind, values in delays.items():
             every[kind] += values
         per_run.append(max(median(delays["pause"]), median(delays["volume"])))
@@ -354,4 +364,6 @@ def measure_keys(runs: int, work: Path, condition: str = "idle") -> None:
         f"median {med['volume']:.0f}, worst {worst['volume']:.0f}; space (resume) median "
         f"{med['resume']:.0f}, worst {worst['resume']:.0f}; {len(every['pause'])} presses "
         f"of each over {runs} runs (per run, the larger median: {fmt_runs(per_run, ' ms')})"
-        f"{server}; self-check {check:.2f} ms")
+        f"{server}; the first audible block reached the sink {median(handed):.0f} ms after "
+        f"the program handed it over ({fmt_runs(handed, ' ms')}: near 0, as the stream starts "
+        f"empty; below 0, the recording's times are that early); self-check {check:.2f} ms")
