@@ -11,8 +11,8 @@ temporary folder; sound goes to a private PulseAudio null sink that this script 
 always stops. Progress goes to stderr, the table to stdout.
 
 This file is the entry and the order of the measures; each measure is in a file of its own
-next to it (startup, renders, playback, load, speech, onsets), and child.py and table.py hold what
-they share.
+next to it (startup, renders, playback, load, keys, speech, onsets), and child.py and table.py
+hold what they share.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ import time
 from pathlib import Path
 
 from child import grounding_argv
-from load import measure_under_load
+from keys import measure_keys
+from load import heavy_mixed_load, measure_under_load
 from onsets import measure_onsets
 from playback import measure_bedtime_playback, measure_playback
 from renders import PATTERN, measure_bedtime_renders, measure_cli_renders, measure_inprocess_render
@@ -121,6 +122,14 @@ def device_measures(opts, runs: int, light: int, work: Path) -> None:
             opts.playback_seconds or (20.0 if opts.quick else 60.0), work)
     attempt("3. bedtime playback memory", measure_bedtime_playback, light,
             20.0 if opts.quick else 40.0, work)
+    attempt("8. keys heard (idle)", measure_keys, light, work)
+
+
+def keys_under_load(runs: int, work: Path) -> None:
+    """8. under the heavy mixed load of measure 7, started for it alone."""
+    say("keys heard: starting the heavy mixed load")
+    with heavy_mixed_load(work):
+        measure_keys(runs, work, "heavy mixed load")
 
 
 def file_measures(opts, runs: int, heavy: int, light: int, work: Path) -> None:
@@ -161,7 +170,8 @@ def main() -> int:
     parser.add_argument("--load-runs", type=int, default=1,
                         help="runs of each session under the heavy mixed load (default 1)")
     parser.add_argument("--load-only", action="store_true",
-                        help="only the heavy mixed load measure")
+                        help="only the measures under the heavy mixed load (7., and 8. "
+                             "keys heard, which --load-seconds 0 leaves in)")
     parser.add_argument("--breakdown", action="store_true",
                         help="also list the largest import costs of `grounding --help`")
     opts = parser.parse_args()
@@ -186,6 +196,7 @@ def main() -> int:
                 if load_seconds > 0:
                     attempt("7. heavy mixed load", measure_under_load, max(1, opts.load_runs),
                             load_seconds, work)
+                attempt("8. keys heard (heavy mixed load)", keys_under_load, light, work)
         say("private PulseAudio daemon stopped")
         if not opts.load_only:
             file_measures(opts, runs, heavy, light, work)
