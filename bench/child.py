@@ -85,6 +85,13 @@ class Child:
                 self.code = self.proc.returncode = os.waitstatus_to_exitcode(status)
         return self.code
 
+    def wait(self, seconds: float) -> None:
+        """Keep reading what it shows until it ends or ``seconds`` have passed."""
+        deadline = time.monotonic() + seconds
+        while self.poll() is None and time.monotonic() < deadline:
+            self.drain()
+            time.sleep(0.01)
+
     def reap(self, timeout: float = 0) -> int:
         """Wait for the exit, with SIGKILL after ``timeout`` seconds (at once by default)."""
         deadline = time.monotonic() + timeout
@@ -124,10 +131,7 @@ def interrupted_run(args: list[str], terminal: bool = False) -> tuple[Child, re.
             child.drain()
             time.sleep(0.005)
         child.signal(signal.SIGINT)
-        deadline = time.monotonic() + 10
-        while child.poll() is None and time.monotonic() < deadline:
-            child.drain()
-            time.sleep(0.01)
+        child.wait(10)
     finally:
         child.reap()
         if child.master is not None:

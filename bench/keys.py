@@ -301,15 +301,9 @@ def one_run(ref: np.ndarray) -> tuple[dict[str, list[float]], tuple[float, float
             pressed.append(((before + time.monotonic()) / 2, kind))
             if latency is None and kind == "volume":
                 latency = buffer_latency()
-        end = time.monotonic() + 1.5
-        while time.monotonic() < end:
-            child.drain()
-            time.sleep(0.01)
+        child.wait(1.5)
         os.write(child.master, b"q")
-        end = time.monotonic() + 5
-        while child.poll() is None and time.monotonic() < end:
-            child.drain()
-            time.sleep(0.01)
+        child.wait(5)
     finally:
         child.reap()
         os.close(child.master)
