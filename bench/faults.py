@@ -129,10 +129,12 @@ def finish(child: Child) -> str:
     return child.text()
 
 
-def suspend_once(daemon, render: np.ndarray, work: Path) -> tuple[float, float]:
+def suspend_once(daemon, render: np.ndarray, work: Path) -> tuple[float, float, float]:
     """One session stopped for ``STOP_SECONDS`` in the middle of an out-breath: seconds from
-    SIGCONT to the first sound again, and how far the render's position jumped across the
-    stop, seconds (positive: it skipped ahead)."""
+    SIGCONT to the first sound again, how far the render's position jumped across the stop,
+    seconds (positive: it skipped ahead), and how long the recorded silence lasted, seconds
+    (counted in the recording's own samples, so free of its start time: the sound queued
+    before the stop plays on into it)."""
     recorder, recorded_from = record(daemon, work / "suspend.wav")
     try:
         child = Child(grounding_argv() + FAULT + ["--device", "pulse", "--debug"])
@@ -162,23 +164,29 @@ def suspend_once(daemon, render: np.ndarray, work: Path) -> tuple[float, float]:
     stop_frame = locate(capture, before, render,
                         round((recorded_from + before / SR - began) * SR)) + SR // 2
     after = back + SR // 2  # past the fade back in
-    resume_frame = locate(capture, after, render, stop_frame + SR // 2) - SR // 2
-    return came_back, (resume_frame - stop_frame) / SR
+    # the breaths repeat every ten seconds: searched from 2.5 s before to 7.5 s after the stop,
+    # going on from the stop (0) and skipping the stop's five seconds (+5) are both told apart
+    resume_frame = locate(capture, after, render, stop_frame + SR // 2 + round(2.5 * SR),
+                          reach=5 * SR) - SR // 2
+    return came_back, (resume_frame - stop_frame) / SR, (back - went) / SR
 
 
 def measure_suspend(runs: int, work: Path) -> None:
     """9. Sound after the program is stopped for five seconds and continued (a closed lid):
     how soon it sounds again, and whether it continues from where it was."""
     say(f"suspend: SIGSTOP {STOP_SECONDS:.0f} s, SIGCONT × {runs}")
-    render, back, jumps = render_fault(work), [], []
+    render, back, jumps, silent = render_fault(work), [], [], []
     for _ in range(runs):
-        came_back, jump = suspend_once(shared_daemon(), render, work)
+        came_back, jump, silence = suspend_once(shared_daemon(), render, work)
         back.append(came_back)
         jumps.append(jump)
+        silent.append(silence)
     worst_back, worst_jump = max(back), max(jumps, key=abs)
     add("9. sound after SIGSTOP 5 s / SIGCONT", f"{1000 * median(back):.0f} ms", "≤ 1 s",
         worst_back <= 1.0, f"from SIGCONT to the first recorded sound; worst "
-        f"{1000 * worst_back:.0f} ms; runs {fmt_runs([1000 * b for b in back], ' ms')}")
+        f"{1000 * worst_back:.0f} ms; runs {fmt_runs([1000 * b for b in back], ' ms')}; the "
+        f"silence lasted {fmt_runs([1000 * b for b in silent], ' ms')} of the "
+        f"{1000 * STOP_SECONDS:.0f} ms stop")
     add("9. position jump across the stop", f"{1000 * median(jumps):+.0f} ms",
         "continues (|jump| ≤ 200 ms)", abs(worst_jump) <= 0.2,
         f"render position after resuming minus before stopping (+: skipped ahead); worst "

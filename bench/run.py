@@ -191,7 +191,7 @@ def main() -> int:
                 if not (opts.load_only or opts.faults_only):
                     device_measures(opts, runs, light, work)
                 if not opts.load_only:
-                    fault_measures(min(light, 3), work)
+                    fault_measures(heavy if opts.quick else min(light, 3), work)
                 if load_seconds > 0 and not opts.faults_only:
                     attempt("7. heavy mixed load", measure_under_load, light, load_seconds, work)
         say("private PulseAudio daemon stopped")
