@@ -2,7 +2,7 @@
 """Benchmark grounding against the Performance table of docs/design.md §4.
 
     python bench/run.py [--quick] [--runs N] [--playback-seconds S] [--load-seconds S]
-                        [--load-runs N] [--breakdown]
+                        [--load-runs N] [--breakdown] [--load-only | --faults-only]
 
 Every measured process is the console script a user runs (``grounding ...``), unmodified:
 what is timed comes from outside it (/proc, wait4) or from the program's own lines (``--debug``,
@@ -11,8 +11,8 @@ temporary folder; sound goes to a private PulseAudio null sink that this script 
 always stops. Progress goes to stderr, the table to stdout.
 
 This file is the entry and the order of the measures; each measure is in a file of its own
-next to it (startup, renders, playback, load, keys, speech, onsets), and child.py and table.py
-hold what they share.
+next to it (startup, renders, playback, load, keys, faults, speech, onsets), and child.py
+and table.py hold what they share.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from child import grounding_argv
+from faults import measure_restart, measure_shared_cache, measure_suspend
 from keys import measure_keys
 from load import heavy_mixed_load, measure_under_load
 from onsets import measure_onsets
@@ -132,6 +133,14 @@ def keys_under_load(runs: int, work: Path) -> None:
         measure_keys(runs, work, "heavy mixed load")
 
 
+def fault_measures(runs: int, work: Path) -> None:
+    """The program stopped and continued, its sound server restarted, and five cold sessions
+    on one voice cache."""
+    attempt("9. sound after SIGSTOP/SIGCONT", measure_suspend, runs, work)
+    attempt("10. sound after the sound server restarts", measure_restart, runs, work)
+    attempt("11. five cold sessions on one cache", measure_shared_cache, runs, work)
+
+
 def file_measures(opts, runs: int, heavy: int, light: int, work: Path) -> None:
     """The measures that need no sound card."""
     if opts.breakdown:
@@ -172,6 +181,8 @@ def main() -> int:
     parser.add_argument("--load-only", action="store_true",
                         help="only the measures under the heavy mixed load (7., and 8. "
                              "keys heard, which --load-seconds 0 leaves in)")
+    parser.add_argument("--faults-only", action="store_true",
+                        help="only the suspend, sound-server restart and shared-cache measures")
     parser.add_argument("--breakdown", action="store_true",
                         help="also list the largest import costs of `grounding --help`")
     opts = parser.parse_args()
@@ -191,14 +202,17 @@ def main() -> int:
                 add("1./3./6. playing to the device", "not measured", "", "ERROR", problem)
             else:
                 say("private PulseAudio daemon started")
-                if not opts.load_only:
+                if not (opts.load_only or opts.faults_only):
                     device_measures(opts, runs, light, work)
-                if load_seconds > 0:
+                if not opts.load_only:
+                    fault_measures(heavy if opts.quick else min(light, 3), work)
+                if load_seconds > 0 and not opts.faults_only:
                     attempt("7. heavy mixed load", measure_under_load, max(1, opts.load_runs),
                             load_seconds, work)
-                attempt("8. keys heard (heavy mixed load)", keys_under_load, light, work)
+                if not opts.faults_only:
+                    attempt("8. keys heard (heavy mixed load)", keys_under_load, light, work)
         say("private PulseAudio daemon stopped")
-        if not opts.load_only:
+        if not (opts.load_only or opts.faults_only):
             file_measures(opts, runs, heavy, light, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

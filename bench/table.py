@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 
@@ -35,7 +36,8 @@ def fmt_runs(values, unit="", digits=0) -> str:
 
 def print_table(header: list[str], mode: str, elapsed: float) -> None:
     """The header lines, every row with its note, the counts of verdicts, details and notes."""
-    ROWS.sort(key=lambda r: (r[0][:1], r[0].startswith("3. peak memory, playback")))
+    ROWS.sort(key=lambda r: (int(re.match(r"\d*", r[0]).group() or 99),
+                             r[0].startswith("3. peak memory, playback")))
     print(f"\ngrounding benchmark  ({mode})\n" + "\n".join("  " + line for line in header))
     w = [max(len(row[k]) for row in ROWS + [("measure", "result", "target")]) for k in range(3)]
     rule = "-" * (sum(w) + 13)
