@@ -83,7 +83,7 @@ def glide(offsets: np.ndarray, frames: int, samplerate: int, *, f0: float, f1: f
             np.subtract(0.5, level, out=level)
         else:
             level = ease(x32, shape)
-        level = (a1 - a0) * level
+        level *= a1 - a0
         level += a0
     else:
         level = np.full(len(offsets), a1, dtype=np.float32)
