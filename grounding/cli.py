@@ -258,6 +258,10 @@ def pause(
     *, flags: SessionFlags,
 ) -> None:
     """The pre-contact pause: for the pull to text or call someone. Nothing has to be decided."""
+    if flags.out is None and not flags.dry_run:  # the sound card's library, meanwhile
+        from grounding.devices import import_sounddevice_soon
+
+        import_sounddevice_soon()
     from grounding import config, safety
     from grounding import lengths
     from grounding.pause_plan import pause_script, planned_minutes

@@ -22,6 +22,22 @@ def import_sounddevice():
     return sounddevice
 
 
+def import_sounddevice_soon() -> None:
+    """Start importing sounddevice on a thread of its own: the import starts PortAudio, which
+    looks over the machine's sound devices (about a tenth of a second), and that can happen
+    while the session is made ready, rather than after. :func:`import_sounddevice` then
+    waits for it, if it is not done yet, and tells of a failure."""
+    import threading
+
+    def load() -> None:
+        try:
+            import sounddevice  # noqa: F401
+        except Exception:  # noqa: BLE001 - said by import_sounddevice when it is needed
+            pass
+
+    threading.Thread(target=load, name="grounding-portaudio", daemon=True).start()
+
+
 _ALSA_QUIET = []
 
 

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
+from pathlib import Path
 
 from grounding.defaults import SURF_MINUTES
 from grounding.paths import bundled
@@ -19,7 +21,14 @@ SURF_SHORTEST = 3.0
 
 def part(name: str) -> Script:
     """One part of the pause, from ``scripts/pause/NAME.toml``."""
-    return load_script(bundled("scripts") / "pause" / f"{name}.toml")
+    return _part(bundled("scripts") / "pause" / f"{name}.toml")
+
+
+@functools.lru_cache(maxsize=None)
+def _part(path: Path) -> Script:
+    """A part's file, read once: a pause asks for its parts several times before its first
+    sound (its length, its level, what to prepare ahead), and they come with the program."""
+    return load_script(path)
 
 
 def surf_part(minutes: float = SURF_MINUTES) -> Script:

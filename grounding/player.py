@@ -222,8 +222,21 @@ def play(script: Script, options: Options, notice: Callable[[str], None],
     to stop it, with a fade."""
     palette = palette or load_palette("day")
     script = as_played(script, options)  # without holds if so asked, with today's reflection
+    voice = voice or make_voice(options)
+    voice.starting()  # what the voice prepares for later waits for the first sound
+    try:
+        return _play(script, options, notice, palette, voice, on_ready, on_sound, on_tick)
+    finally:
+        voice.heard()
+
+
+def _play(script: Script, options: Options, notice: Callable[[str], None], palette: Palette,
+          voice: Voice, on_ready: Callable[[Session], None] | None,
+          on_sound: Callable[[float], None] | None,
+          on_tick: Callable[[int], None] | None) -> tuple[Session, Report]:
+    """:func:`play`, once the script is as played and the voice is chosen."""
     sink = open_sink(options, notice)  # first, as the timeline is built at the sink's rate
-    timeline = prepare(script, voice or make_voice(options), palette, sink.samplerate, notice,
+    timeline = prepare(script, voice, palette, sink.samplerate, notice,
                        options.rate, options.minutes)  # the clips, and every sound's sample
     mix = replace(options.mix, loudness=programme_loudness(options, sink))
     controls = Controls()
@@ -233,9 +246,17 @@ def play(script: Script, options: Options, notice: Callable[[str], None],
     if on_ready:
         on_ready(session)
     blocks = render(timeline, palette, mix, sink.blocksize)  # made as the sink takes them
-    if session.live:
-        return session, sink.play(blocks, on_sound, on_tick, controls, timeline.frames)
-    return session, sink.play(blocks)
+    if not isinstance(sink, DeviceSink):
+        voice.heard()  # no first sound to wait for
+        return session, (sink.play(blocks, on_sound, on_tick, controls, timeline.frames)
+                         if session.live else sink.play(blocks))
+
+    def sounded(epoch: float) -> None:
+        voice.heard()
+        if on_sound:
+            on_sound(epoch)
+
+    return session, sink.play(blocks, sounded, on_tick, controls, timeline.frames)
 
 
 def breathing_script(pattern: Pattern, cycles: int, spoken: bool = True,

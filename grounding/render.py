@@ -132,11 +132,10 @@ def estimated_loudness(timeline: Timeline, palette: Palette, mix: Mix) -> float:
     step = max(1, round(ESTIMATE_SECONDS * rate))
     count = -(-timeline.frames // step)
     power = np.empty(count, dtype=np.float32)  # (an hour: half a MiB)
-    bed = (_bed_weight(timeline, palette, mix.noise)
-           if mix.tones and palette.noise is not None and mix.noise else None)
+    layers = _Layers(timeline, palette, mix)
     for lo in range(0, count, ESTIMATE_CHUNK):  # a piece at a time: memory stays small
         positions = np.arange(lo, min(count, lo + ESTIMATE_CHUNK), dtype=np.float64) * step
-        power[lo:lo + len(positions)] = _power(timeline, palette, mix, positions, bed)
+        power[lo:lo + len(positions)] = layers.power(positions)
     per = round(0.1 * rate) / step  # steps a quarter block (100 ms), about 4
     quarters = int(len(power) / per)
     if quarters < 4:
@@ -147,90 +146,119 @@ def estimated_loudness(timeline: Timeline, palette: Palette, mix: Mix) -> float:
     return loudness.gated(blocks)
 
 
-def _power(timeline: Timeline, palette: Palette, mix: Mix, positions: np.ndarray,
-           bed: float | None) -> np.ndarray:
-    """The K-weighted power of the layers ``mix`` lets sound at ``positions`` (``bed``: the
-    noise bed's K-weighting, if it sounds)."""
-    rate = timeline.samplerate
-    power = np.zeros(len(positions))
-    if mix.tones:
-        pitch, level = _pacer_curves(timeline, positions)
+class _Layers:
+    """What the estimate needs of a session's layers, worked out once for the whole
+    session (the estimate then goes through it a piece at a time)."""
+
+    def __init__(self, timeline: Timeline, palette: Palette, mix: Mix):
+        self.timeline, self.palette, self.mix = timeline, palette, mix
+        self.bed = (_bed_weight(timeline, palette, mix.noise)
+                    if mix.tones and palette.noise is not None and mix.noise else None)
+        """The noise bed's K-weighting, if it sounds."""
+        self.weights = palette.tone.weights
+        tones_ = timeline.tones
+        self.starts = np.array([e.start for e in tones_], dtype=np.float64)
+        self.tone = {name: np.array([getattr(t, name) for t in tones_], dtype=np.float64)
+                     for name in ("start", "frames", "settle", "f0", "f1", "a0", "a1")}
+        """Each breath tone's numbers, as arrays."""
+        clips = timeline.clips
+        self.clip_starts = np.array([c.start for c in clips], dtype=np.int64)
+        self.clip_ends = np.array([c.start + c.frames for c in clips], dtype=np.int64)
+        self.spoken = [i for i, c in enumerate(clips)
+                       if not (isinstance(c.samples, np.ndarray) and not c.samples.any())]
+        """The lines that are heard (a silent voice's lines are all zeros in memory)."""
+        chimes = timeline.chimes
+        self.chime_starts = np.array([c.start for c in chimes], dtype=np.int64)
+        self.chime_ends = np.array([c.start + c.frames for c in chimes], dtype=np.int64)
+        bell = palette.bell
+        self.partials = [(ratio, a, float(loudness.k_power(np.array([bell.hz * ratio]),
+                                                           timeline.samplerate)[0]))
+                         for ratio, a in bell.partials]
+        """Each partial of the bell with the K-weighting's power gain at its frequency."""
+
+    def power(self, positions: np.ndarray) -> np.ndarray:
+        """The K-weighted power of the layers the mix lets sound at ``positions``."""
+        timeline, palette, mix = self.timeline, self.palette, self.mix
+        rate = timeline.samplerate
+        power = np.zeros(len(positions))
+        if mix.tones:
+            pitch, level = self._pacer_curves(positions)
+            if mix.voice:
+                level *= 1 - (1 - 10 ** (palette.tone.duck_db / 20)) * self._duck(positions)
+            harmonic = sum((w * w / 2) * loudness.k_power((k + 1) * pitch, rate)
+                           for k, w in enumerate(self.weights) if w)
+            power += level ** 2 * harmonic
+            power += self._chime_power(positions)
+            if self.bed is not None:
+                power += _bed_power(timeline, palette, positions, pitch) * self.bed
         if mix.voice:
-            level *= 1 - (1 - 10 ** (palette.tone.duck_db / 20)) * _duck(
-                timeline, palette, positions)
-        harmonic = sum((w * w / 2) * loudness.k_power((k + 1) * pitch, rate)
-                       for k, w in enumerate(palette.tone.weights) if w)
-        power += level ** 2 * harmonic
-        power += _chime_power(timeline, palette, positions)
-        if bed is not None:
-            power += _bed_power(timeline, palette, positions, pitch) * bed
-    if mix.voice:
-        power += _voice_power(timeline, palette, positions)
-    if timeline.levels:
-        power *= tones.exact_level(positions, timeline.levels) ** 2
-    return power
+            power += self._voice_power(positions)
+        if timeline.levels:
+            power *= tones.exact_level(positions, timeline.levels) ** 2
+        return power
 
-
-def _pacer_curves(timeline: Timeline, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pacer's pitch (Hz, 0 where silent) and level (its waveform's peak, as the palette
-    weights are scaled) at ``positions``, as :func:`grounding.tones.glide` makes them."""
-    pitch, level = np.zeros(len(positions)), np.zeros(len(positions))
-    if not timeline.tones:
+    def _pacer_curves(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pacer's pitch (Hz, 0 where silent) and level (its waveform's peak, as the
+        palette weights are scaled) at ``positions``, as :func:`grounding.tones.glide` makes
+        them."""
+        timeline = self.timeline
+        pitch, level = np.zeros(len(positions)), np.zeros(len(positions))
+        if not timeline.tones:
+            return pitch, level
+        which = np.searchsorted(self.starts, positions, side="right") - 1
+        inside = which >= 0
+        e = {name: values[which[inside]] for name, values in self.tone.items()}
+        offset = positions[inside] - e["start"]
+        sounding = offset < e["frames"]
+        x = tones.ease(np.clip(offset / e["frames"], 0.0, 1.0), timeline.glide)
+        y = tones.ease(np.clip(offset / np.maximum(e["settle"], 1.0), 0.0, 1.0),
+                       timeline.glide)
+        pitch[inside] = np.where(sounding, e["f0"] + (e["f1"] - e["f0"]) * x, 0.0)
+        level[inside] = np.where(sounding, e["a0"] + (e["a1"] - e["a0"]) * y, 0.0)
         return pitch, level
-    starts = np.array([e.start for e in timeline.tones], dtype=np.float64)
-    which = np.searchsorted(starts, positions, side="right") - 1
-    inside = which >= 0
-    e = {name: np.array([getattr(t, name) for t in timeline.tones],
-                        dtype=np.float64)[which[inside]]
-         for name in ("start", "frames", "settle", "f0", "f1", "a0", "a1")}
-    offset = positions[inside] - e["start"]
-    sounding = offset < e["frames"]
-    x = tones.ease(np.clip(offset / e["frames"], 0.0, 1.0), timeline.glide)
-    y = tones.ease(np.clip(offset / np.maximum(e["settle"], 1.0), 0.0, 1.0), timeline.glide)
-    pitch[inside] = np.where(sounding, e["f0"] + (e["f1"] - e["f0"]) * x, 0.0)
-    level[inside] = np.where(sounding, e["a0"] + (e["a1"] - e["a0"]) * y, 0.0)
-    return pitch, level
 
+    @staticmethod
+    def _within(positions: np.ndarray, starts: np.ndarray,
+                ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each range [start, end), where ``positions`` enter and leave it."""
+        return np.searchsorted(positions, starts), np.searchsorted(positions, ends)
 
-def _duck(timeline: Timeline, palette: Palette, positions: np.ndarray) -> np.ndarray:
-    """How far (0 to 1) the pacer is dipped under the lines at ``positions``."""
-    ramp = max(1, round(palette.tone.duck_seconds * timeline.samplerate))
-    weight = np.zeros(len(positions))
-    for c in timeline.clips:
-        lo, hi = np.searchsorted(positions, (c.start - ramp, c.start + c.frames + ramp))
-        if lo < hi:
+    def _duck(self, positions: np.ndarray) -> np.ndarray:
+        """How far (0 to 1) the pacer is dipped under the lines at ``positions``."""
+        ramp = max(1, round(self.palette.tone.duck_seconds * self.timeline.samplerate))
+        weight = np.zeros(len(positions))
+        los, his = self._within(positions, self.clip_starts - ramp, self.clip_ends + ramp)
+        for i in np.flatnonzero(los < his):
+            c, lo, hi = self.timeline.clips[i], los[i], his[i]
             np.maximum(weight[lo:hi], tones.duck_weight(
                 positions[lo:hi], [(c.start, c.start + c.frames)], ramp), out=weight[lo:hi])
-    return weight
+        return weight
 
+    def _voice_power(self, positions: np.ndarray) -> np.ndarray:
+        """The lines' K-weighted power at ``positions``: each at the clips' loudness target
+        over its length."""
+        line = 10 ** ((LOUDNESS_TARGET + 0.691 + self.palette.voice.level_db) / 10)
+        power = np.zeros(len(positions))
+        los, his = self._within(positions, self.clip_starts, self.clip_ends)
+        for i in self.spoken:
+            if los[i] < his[i]:
+                power[los[i]:his[i]] += line
+        return power
 
-def _voice_power(timeline: Timeline, palette: Palette, positions: np.ndarray) -> np.ndarray:
-    """The lines' K-weighted power at ``positions``: each at the clips' loudness target over
-    its length (a silent voice's lines, all zeros in memory, add nothing)."""
-    line = 10 ** ((LOUDNESS_TARGET + 0.691 + palette.voice.level_db) / 10)
-    power = np.zeros(len(positions))
-    for c in timeline.clips:
-        if isinstance(c.samples, np.ndarray) and not c.samples.any():
-            continue
-        lo, hi = np.searchsorted(positions, (c.start, c.start + c.frames))
-        power[lo:hi] += line
-    return power
-
-
-def _chime_power(timeline: Timeline, palette: Palette, positions: np.ndarray) -> np.ndarray:
-    """The chimes' K-weighted power at ``positions`` (each partial a decaying sine)."""
-    bell, rate = palette.bell, timeline.samplerate
-    power = np.zeros(len(positions))
-    total = sum(a for _, a in bell.partials)
-    for c in timeline.chimes:
-        lo, hi = np.searchsorted(positions, (c.start, c.start + c.frames))
-        t = (positions[lo:hi] - c.start) / rate
-        attack = tones.ease(np.minimum(t / 0.02, 1.0), "ease")
-        for ratio, a in bell.partials:
-            k = float(loudness.k_power(np.array([bell.hz * ratio]), rate)[0])
-            power[lo:hi] += ((10 ** (bell.level_db / 20) * a / total * attack) ** 2 / 2 * k
-                             * np.exp(-2 * t * max(ratio, 1.0) / bell.decay_seconds))
-    return power
+    def _chime_power(self, positions: np.ndarray) -> np.ndarray:
+        """The chimes' K-weighted power at ``positions`` (each partial a decaying sine)."""
+        bell, rate = self.palette.bell, self.timeline.samplerate
+        power = np.zeros(len(positions))
+        total = sum(a for _, a in bell.partials)
+        los, his = self._within(positions, self.chime_starts, self.chime_ends)
+        for i in np.flatnonzero(los < his):
+            c, lo, hi = self.timeline.chimes[i], los[i], his[i]
+            t = (positions[lo:hi] - c.start) / rate
+            attack = tones.ease(np.minimum(t / 0.02, 1.0), "ease")
+            for ratio, a, k in self.partials:
+                power[lo:hi] += ((10 ** (bell.level_db / 20) * a / total * attack) ** 2 / 2 * k
+                                 * np.exp(-2 * t * max(ratio, 1.0) / bell.decay_seconds))
+        return power
 
 
 def _bed_weight(timeline: Timeline, palette: Palette, colour: str) -> float:

@@ -44,6 +44,16 @@ class Voice(Protocol):
         """Texts that will be asked for later, which may be prepared ahead."""
         ...
 
+    def starting(self) -> None:
+        """A session with this voice is about to make its first sound: preparing ahead
+        waits (until :meth:`heard`), so it does not hold that sound back."""
+        ...
+
+    def heard(self) -> None:
+        """The session's first sound is out (or it will make none): preparing ahead may go
+        on."""
+        ...
+
 
 def spoken_seconds(text: str, rate: int) -> float:
     """About how long ``text`` takes to say at ``rate`` words per minute."""
@@ -65,6 +75,12 @@ class SilentVoice:
 
     def later(self, texts: Iterable[str]) -> None:
         """Nothing to prepare."""
+
+    def starting(self) -> None:
+        """Nothing is prepared ahead."""
+
+    def heard(self) -> None:
+        """Nothing is prepared ahead."""
 
     def clips(self, texts: Iterable[str], samplerate: int,
               store: bool = True) -> dict[str, np.ndarray]:
@@ -119,6 +135,8 @@ class Pyttsx3Voice:
         self._ahead: list[str] = []
         self._background: threading.Thread | None = None
         self._closing = threading.Event()
+        self._free = threading.Event()  # clear while a session waits for its first sound
+        self._free.set()
         self._holding = threading.Lock()  # the cache's lock, for the threads of this voice
         self._holders = 0
         self._hold = contextlib.ExitStack()
@@ -135,6 +153,16 @@ class Pyttsx3Voice:
         sample rate of the next :meth:`clips` call, once that call has what it needs (only
         while the voice is held in a ``with`` block)."""
         self._ahead.extend(texts)
+
+    def starting(self) -> None:
+        """A session is about to make its first sound: rendering ahead waits until
+        :meth:`heard`, so the first sound comes as soon as it can (the machine may have
+        two cores, and the render, the sound card and this share them)."""
+        self._free.clear()
+
+    def heard(self) -> None:
+        """The session's first sound is out, or it will make none: rendering ahead goes on."""
+        self._free.set()
 
     def clips(self, texts: Iterable[str], samplerate: int,
               store: bool = True) -> dict[str, SpeechClip]:
@@ -246,6 +274,8 @@ class Pyttsx3Voice:
         """The background thread: the texts given to :meth:`later`, one clip at a time, so a
         request from the session gets the worker between two of them."""
         while self._ahead and not self._closing.is_set() and self.failed is None:
+            if not self._free.wait(0.1):  # a session is starting: its first sound goes first
+                continue
             text = self._ahead.pop(0)
             if self._cached([text], samplerate, self._memo):
                 continue

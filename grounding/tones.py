@@ -32,13 +32,18 @@ def glide_end_phase(phase0: float, frames: int, samplerate: int, f0: float, f1: 
 
 def harmonics(c: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Σ w_k cos(kφ) from c = cos φ, by the Chebyshev recurrence T_{k+1} = 2c·T_k − T_{k−1}:
-    one cosine per sample however many partials there are."""
+    one cosine per sample however many partials there are. (Worked in place: a render
+    spends much of its time here.)"""
     total = weights[0] * c
-    previous, current = np.ones_like(c), c
+    twice, spare, scratch = 2 * c, None, np.empty_like(total)
+    previous, current = None, c  # no previous yet: T_0 is 1
     for w in weights[1:]:
-        previous, current = current, 2 * c * current - previous
+        following = np.multiply(twice, current, out=spare)
+        following -= 1 if previous is None else previous
+        spare = previous if previous is not c else None  # not needed any more
+        previous, current = current, following
         if w:
-            total += w * current
+            total += np.multiply(w, current, out=scratch)
     return total
 
 
@@ -50,28 +55,44 @@ def glide(offsets: np.ndarray, frames: int, samplerate: int, *, f0: float, f1: f
     Pitch glides from f0 to f1 Hz over the whole phase; the level moves from a0 to a1 over the
     first ``settle`` frames. The phase is phase0 + 2π ∫ f(t) dt, so it is continuous. It is
     counted in turns in float64 (exact over hours), and only the wrapped fraction of a turn
-    goes through float32 trigonometry, which numpy vectorises (about 15× faster).
+    goes through float32 trigonometry, which numpy vectorises (about 15× faster). The arrays
+    are worked in place where they can be: a render spends most of its time here.
     """
     x = offsets / frames
     seconds = frames / samplerate
-    turns = phase0 / TAU + seconds * (f0 + 0.5 * (f1 - f0)) * x
+    turns = np.multiply(seconds * (f0 + 0.5 * (f1 - f0)), x)
+    turns += phase0 / TAU
+    x32 = x.astype(np.float32)
+    half_turn = np.float32(math.pi) * x32  # the raised cosine's angle, when it eases
     if f1 != f0:
         if shape == "ease":
-            wobble = np.sin(np.float32(math.pi) * x.astype(np.float32))
-            turns -= (seconds * (f1 - f0) / TAU) * wobble
+            wobble = np.sin(half_turn)
+            wobble *= seconds * (f1 - f0) / TAU
+            turns -= wobble
         else:
             turns += seconds * (f1 - f0) * 0.5 * (x * x - x)
-    fraction = (turns - np.floor(turns)).astype(np.float32)
-    wave = harmonics(np.cos(np.float32(TAU) * fraction), weights.astype(np.float32))
+    whole = np.floor(turns)
+    np.subtract(turns, whole, out=whole)
+    fraction = whole.astype(np.float32)
+    fraction *= np.float32(TAU)
+    wave = harmonics(np.cos(fraction, out=fraction), weights.astype(np.float32))
     if settle >= frames:
-        level = a0 + (a1 - a0) * ease(x.astype(np.float32), shape)
+        if shape == "ease":  # ease(x), as ease() works it out, from the angle above
+            level = np.cos(half_turn, out=half_turn)
+            level *= 0.5
+            np.subtract(0.5, level, out=level)
+        else:
+            level = ease(x32, shape)
+        level *= a1 - a0
+        level += a0
     else:
         level = np.full(len(offsets), a1, dtype=np.float32)
         moving = offsets < settle
         if moving.any():
             y = (offsets[moving] / settle).astype(np.float32)
             level[moving] = a0 + (a1 - a0) * ease(y, shape)
-    return (level * wave).astype(np.float32, copy=False)
+    wave *= level
+    return wave
 
 
 def chime(offsets: np.ndarray, samplerate: int, *, hz: float,
