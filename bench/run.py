@@ -18,6 +18,7 @@ and table.py hold what they share.
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import importlib.util
 import os
@@ -194,6 +195,9 @@ def main() -> int:
     if not INSTALLED:  # children (and the speech worker) import this checkout
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO),
                                                                  os.environ.get("PYTHONPATH")]))
+    # compiled as an install compiles it: a start-up compiling grounding's sources first is
+    # not what a user's is (PYTHONDONTWRITEBYTECODE would have every start do that again)
+    compileall.compile_dir(REPO / "grounding", quiet=1)
     load_seconds = (60.0 if opts.quick else 180.0) if opts.load_seconds is None \
         else opts.load_seconds
     try:
