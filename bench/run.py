@@ -165,6 +165,9 @@ def main() -> int:
     """Every measure in turn, then the table."""
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _exit)
+    # started in the background by a shell without job control, SIGINT is ignored, and so in
+    # every child: the Ctrl-C that ends each measured session would then do nothing
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="one run of the heavy measures, 20 s of playback (about 4 min, "
