@@ -270,12 +270,10 @@ def _resumes(capture: np.ndarray, j: int, render: np.ndarray, i: int) -> tuple[i
     ``MAX_GAP`` before ``i`` to a little after the silence, the least lost first. A match
     must hold for ``MATCH`` samples past the render's next distinctly audible one (a quiet,
     steady tone matches itself a period later for a while)."""
-    quiet = np.abs(capture[j:j + MAX_GAP + 1]) <= TOLERANCE
-    if not quiet[0] or quiet.all():
+    back = _sounds_again(capture, j)
+    if back is None:
         return None
-    back = j + int(np.argmin(quiet))  # where the recording sounds again
-    audible = np.flatnonzero(np.abs(render[i:]) > 8 * TOLERANCE)
-    k = min(len(capture) - back, (int(audible[0]) if len(audible) else 0) + MATCH)
+    k = min(len(capture) - back, _to_match(render, i))
     target = capture[back:back + k]
 
     def holds(at: int) -> bool:
@@ -287,14 +285,7 @@ def _resumes(capture: np.ndarray, j: int, render: np.ndarray, i: int) -> tuple[i
         if holds(at):
             return back, at
     lo, hi = max(0, i - MAX_GAP), min(len(render) - k, i + silence + MATCH)
-    for start in range(lo, hi + 1, 4096):  # a cheap first look at 64 samples, in slices
-        stop = min(hi + 1, start + 4096)
-        windows = np.lib.stride_tricks.sliding_window_view(render[start:stop + 63], 64)
-        near = np.all(np.abs(windows - target[:64]) <= TOLERANCE, axis=1)
-        for at in start + np.flatnonzero(near):
-            if holds(int(at)):
-                return back, int(at)
-    return None
+    return next(((back, at) for at in _near(render, target, lo, hi) if holds(at)), None)
 
 
 def _fades_back(capture: np.ndarray, j: int, render: np.ndarray,
@@ -304,12 +295,10 @@ def _fades_back(capture: np.ndarray, j: int, render: np.ndarray,
     one; None if it does not. From ``FADE`` samples on, the recording must hold the render
     exactly again for ``MATCH`` samples past its next distinctly audible one, and through
     the fade it must be the same sound made quieter, never louder."""
-    quiet = np.abs(capture[j:j + MAX_GAP + 1]) <= TOLERANCE
-    if not quiet[0] or quiet.all():
+    back = _sounds_again(capture, j)
+    if back is None:
         return None
-    back = j + int(np.argmin(quiet))
-    audible = np.flatnonzero(np.abs(render[i:]) > 8 * TOLERANCE)
-    k = min(len(capture) - back - FADE, (int(audible[0]) if len(audible) else 0) + MATCH)
+    k = min(len(capture) - back - FADE, _to_match(render, i))
     if k < 64:
         return None
     target = capture[back + FADE:back + FADE + k]
@@ -321,15 +310,38 @@ def _fades_back(capture: np.ndarray, j: int, render: np.ndarray,
             and bool(np.all(faded <= np.abs(render[at:at + FADE]) + TOLERANCE))
 
     lo, hi = max(0, i - MAX_GAP), min(len(render) - FADE - k, i + (back - j) + MATCH)
-    near = []  # a cheap first look at 64 samples, in slices; then the nearest to i first
+    near = sorted(_near(render, target, lo, hi, FADE), key=lambda at: abs(at - i))
+    return next(((back, at) for at in near if holds(at)), None)
+
+
+def _sounds_again(capture: np.ndarray, j: int) -> int | None:
+    """Where a recording silent at ``j`` sounds again (within ``MAX_GAP``); None if it is
+    not silent there, or stays silent."""
+    quiet = np.abs(capture[j:j + MAX_GAP + 1]) <= TOLERANCE
+    if not quiet[0] or quiet.all():
+        return None
+    return j + int(np.argmin(quiet))
+
+
+def _to_match(render: np.ndarray, i: int) -> int:
+    """How many samples must match from ``i``: ``MATCH`` past the render's next distinctly
+    audible one."""
+    audible = np.flatnonzero(np.abs(render[i:]) > 8 * TOLERANCE)
+    return (int(audible[0]) if len(audible) else 0) + MATCH
+
+
+def _near(render: np.ndarray, target: np.ndarray, lo: int, hi: int,
+          shift: int = 0) -> list[int]:
+    """The render's samples ``at`` from ``lo`` to ``hi`` where ``render[at + shift:]`` starts
+    as ``target`` does, over 64 samples: a cheap first look, in slices, in order."""
+    near: list[int] = []
     for start in range(lo, hi + 1, 4096):
         stop = min(hi + 1, start + 4096)
         windows = np.lib.stride_tricks.sliding_window_view(
-            render[start + FADE:stop + FADE + 63], 64)
-        near.extend(start + np.flatnonzero(
+            render[start + shift:stop + shift + 63], 64)
+        near.extend(int(at) for at in start + np.flatnonzero(
             np.all(np.abs(windows - target[:64]) <= TOLERANCE, axis=1)))
-    return next(((back, int(at)) for at in sorted(near, key=lambda at: abs(at - i))
-                 if holds(int(at))), None)
+    return near
 
 
 # -- tests ----------------------------------------------------------------------------------
