@@ -10,8 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from grounding import lengths
 from grounding.breath import MAX_RATE, Pattern, parse_pattern
 from grounding.datafile import DataFile, check_keys, did_you_mean
+from grounding.defaults import RATE
+from grounding.duration import LONGEST, script_seconds
 from grounding.errors import ExerciseError, UsageError
 from grounding.limits import Limit, check_limits
 from grounding.printable import printable
@@ -96,6 +99,7 @@ def load_script(path: Path, name: str | None = None) -> Script:
         problems.extend(map(str, _hold_problems(doc, data, steps)))
     if problems:
         raise ExerciseError("\n".join(problems))
+    _check_length(doc, data, steps)
     return Script(name=printable(name or path.stem), title=printable(data["title"]).strip(),
                   summary=printable(data["summary"]).strip(), minutes=float(data["minutes"]),
                   tags=tuple(data["tags"]), holds=bool(data["holds"]),
@@ -124,6 +128,19 @@ def _steps(doc: DataFile, data: dict, problems: _Problems) -> list[Step | None]:
                                      '[[step]] then speak = "..." on the next line.',
                                      key="step")))
     return []
+
+
+def _check_length(doc: DataFile, data: dict, steps: list[Step]) -> None:
+    """Refuse an exercise whose steps add up to more than duration.LONGEST, whatever its
+    ``minutes`` says: it would take hours to prepare and play."""
+    script = Script(name="", title="", summary="", minutes=data["minutes"], tags=(),
+                    holds=False, source="", steps=tuple(steps))
+    if script_seconds(script, RATE, LONGEST) > LONGEST:
+        hours = f"{LONGEST / 3600:g} hours"
+        raise doc.fail(f"its steps add up to more than {hours}, though minutes = "
+                       f"{data['minutes']:g} says {lengths.words(60 * data['minutes'])}; an "
+                       f"exercise can last at most {hours}, so take steps out or make it "
+                       "several exercises.", key="minutes")
 
 
 def _check_top(doc: DataFile, data: dict) -> None:

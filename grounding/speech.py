@@ -19,6 +19,7 @@ import numpy as np
 from grounding import paths
 from grounding.cache import ClipCache, SpeechClip, clip_key
 from grounding.defaults import RATE, VOICE
+from grounding.duration import spoken_seconds
 from grounding.errors import SpeechUnavailable, VoiceNotFound
 from grounding.recording import PROCESSING, prepare_clip, read_audio
 from grounding.speechclient import CLIP_SECONDS, START_SECONDS, Worker
@@ -55,9 +56,6 @@ class Voice(Protocol):
         ...
 
 
-def spoken_seconds(text: str, rate: int) -> float:
-    """About how long ``text`` takes to say at ``rate`` words per minute."""
-    return 0.25 + 60.0 * len(text.split()) / rate
 
 
 class SilentVoice:

@@ -13,12 +13,11 @@ from typing import Mapping
 
 from grounding.breath import HOLD, IN, OUT, PHASE_NAMES, REST, TOP
 from grounding.cache import SpeechClip
+from grounding.duration import BELL_SECONDS
 from grounding.palette import Palette
 from grounding.script import Bell, Breathe, Choice, Pause, Script, Speak, phase_cues
 from grounding.tones import glide_end_phase
 
-BELL_SECONDS = 2.0
-"""How long a bell step holds the cursor; the chime rings on, quietly, under what follows."""
 
 SIGH_STEP = 0.8
 """A sigh's first in-breath rises this far (0 to 1) towards the top pitch; the small second
