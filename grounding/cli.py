@@ -426,6 +426,8 @@ def validate(
         help="Exercise files (.toml) to check.", exists=False, dir_okay=False)],
 ) -> None:
     """Check exercise files without playing them, and explain every mistake."""
+    from grounding import lengths
+    from grounding.duration import script_seconds
     from grounding.script import Breathe
     from grounding.scriptfile import load_script
 
@@ -438,8 +440,12 @@ def validate(
             say(str(exc))
             continue
         breaths = sum(1 for s in script.steps if isinstance(s, Breathe))
+        seconds = script_seconds(script, defaults.RATE)
+        stated = 60 * script.minutes
+        says = ("" if stated / 1.5 <= seconds <= stated * 1.5  # else: far from its minutes
+                else f" (minutes = {script.minutes:g} says {lengths.words(stated)})")
         typer.echo(f"{printable(str(path))}: fine. {script.title}, {len(script.steps)} steps "
-                   f"({breaths} breathing), about {script.minutes:g} minutes"
+                   f"({breaths} breathing), {lengths.words(seconds)}{says}"
                    f"{', with breath holds' if script.holds else ''}.")
     if broken:
         raise typer.Exit(2)
