@@ -238,6 +238,8 @@ def _play(script: Script, options: Options, notice: Callable[[str], None], palet
     sink = open_sink(options, notice)  # first, as the timeline is built at the sink's rate
     timeline = prepare(script, voice, palette, sink.samplerate, notice,
                        options.rate, options.minutes)  # the clips, and every sound's sample
+    if isinstance(sink, WavSink):
+        sink.check_size(timeline.frames)  # before anything is said to be written
     mix = replace(options.mix, loudness=programme_loudness(options, sink))
     controls = Controls()
     if isinstance(sink, DeviceSink):  # volume moves to the callback, so keys act at once

@@ -9,9 +9,11 @@ returns a report. A KeyboardInterrupt during ``play`` removes a partial file, th
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import secrets
+import stat
 import time
 import wave
 from dataclasses import dataclass
@@ -83,46 +85,131 @@ class NullSink:
         return report
 
 
+WAV_BYTES_MOST = 2**32 - 1
+"""The most a WAV file can hold: its sizes are 32-bit (4 GiB)."""
+WAV_HEADER = 44
+"""Bytes before the samples of a 16-bit mono WAV file."""
+
+
 class WavSink:
-    """Writes 16-bit mono WAV, atomically: the file appears only when it is complete."""
+    """Writes 16-bit mono WAV, atomically: the file appears only when it is complete. An
+    existing device or pipe (``/dev/null``, ``/dev/stdout`` into a program) is written
+    straight into instead, as it cannot be replaced."""
 
     blocksize = FILE_BLOCKSIZE
 
     def __init__(self, path: Path, samplerate: int = FILE_SAMPLERATE):
         self.path = Path(path)
         self.samplerate = samplerate
+        self.frames: int | None = None
+        """How many frames will be written, once known (:meth:`check_size`)."""
+        self.stream = _is_stream(self.path)
+        """Whether the path is a device or a pipe, written straight into."""
+        if self.stream:
+            return
+        if self.path.is_dir():
+            raise UsageError(f"'{path}' is a folder; name a file inside it, such as "
+                             f"'{self.path / 'session.wav'}'.")
         if self.path.suffix.lower() != ".wav":
             raise UsageError(f"'{path}': only .wav files can be written for now; "
                              "name the file something.wav.")
         folder = self.path.parent
         if not folder.is_dir():
             raise UsageError(f"'{folder}' is not a folder, so '{path}' cannot be written there.")
-        if not os.access(folder, os.W_OK):
-            raise UsageError(f"The folder '{folder}' cannot be written to.")
+        self.tmp = folder / f"{LEFTOVER_PREFIX}{secrets.token_hex(6)}.wav"
+        """The name beside the file it is written under until it is complete."""
+        try:  # tried for real: permissions alone do not tell (a read-only disk, /proc, root)
+            os.close(os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError as exc:
+            raise could_not_write(self.path, exc) from None
+        self.tmp.unlink(missing_ok=True)
+
+    def check_size(self, frames: int) -> None:
+        """Refuse, before anything is rendered, a session too long for a WAV file."""
+        size = WAV_HEADER + 2 * frames
+        if size > WAV_BYTES_MOST:
+            hours = frames / self.samplerate / 3600
+            raise UsageError(
+                f"'{self.path}' would be {size / 2**30:.1f} GiB ({hours:.1f} hours at "
+                f"{self.samplerate} Hz), more than a WAV file can hold (4 GiB); a lower "
+                "--samplerate (48000 is plenty for voice and tones) or a shorter session "
+                "makes it fit.")
+        self.frames = frames
 
     def play(self, blocks: Iterable[np.ndarray]) -> Report:
         """Write every block; on any interruption, leave no partial file behind."""
-        report = Report()
-        tmp = self.path.parent / f"{LEFTOVER_PREFIX}{secrets.token_hex(6)}.wav"
+        if self.stream:
+            try:
+                with open(self.path, "wb") as out:
+                    if out.isatty():
+                        raise UsageError(f"'{self.path}' is a terminal, where sound cannot be "
+                                         "shown; name a .wav file, or send it to a program.")
+                    return self._write(out, blocks)
+            except OSError as exc:
+                raise could_not_write(self.path, exc, stream=True) from None
+        tmp = self.tmp
         try:  # named first, made inside: a stop at any moment after leaves no file behind
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             leave_note_of(tmp)  # a kill before the end: the next start removes it
-            with wave.open(str(tmp), "wb") as out:
-                out.setnchannels(1)
-                out.setsampwidth(2)
-                out.setframerate(self.samplerate)
-                for block in blocks:
-                    pcm = np.round(np.clip(block[:, 0], -1, 1) * 32767).astype("<i2")
-                    out.writeframes(pcm.tobytes())
-                    report.frames += len(block)
+            with open(tmp, "wb") as out:
+                report = self._write(out, blocks)
             os.chmod(tmp, 0o644 & ~_umask())
             os.replace(tmp, self.path)
         except FileExistsError:  # the name was taken (48 random bits): not ours to remove
             raise
-        except BaseException:
+        except BaseException as exc:
             tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise could_not_write(self.path, exc) from None
             raise
         return report
+
+    def _write(self, out, blocks: Iterable[np.ndarray]) -> Report:
+        """The blocks as a WAV file into ``out``, an open binary file; its header says the
+        length from the start when it is known, so a pipe needs no going back."""
+        report = Report()
+        with wave.open(out, "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(self.samplerate)
+            if self.frames is not None:
+                wav.setnframes(self.frames)
+            for block in blocks:
+                pcm = np.round(np.clip(block[:, 0], -1, 1) * 32767).astype("<i2")
+                wav.writeframesraw(pcm.tobytes())  # the header is put right at the end
+                report.frames += len(block)
+        return report
+
+
+def could_not_write(path: Path, exc: OSError, stream: bool = False) -> UsageError:
+    """The sentence for a file that could not be written, from what the system said
+    (``stream``: a device or pipe written straight into, where nothing is tidied away)."""
+    folder = path.parent
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        left = "." if stream else "; nothing was left behind."
+        return UsageError(f"The disk is full, so '{path}' could not be written{left} Free "
+                          "some space, or choose another place with --out.")
+    if exc.errno == errno.EROFS:
+        return UsageError(f"'{folder}' is on a disk that is read-only, so '{path}' cannot be "
+                          "written there; choose another place with --out.")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return UsageError(f"The folder '{folder}' cannot be written to, so '{path}' cannot "
+                          "be written there; choose another place with --out.")
+    if exc.errno == errno.ENOENT:  # the folder is there: it makes no files (/proc)
+        return UsageError(f"The folder '{folder}' does not take new files, so '{path}' "
+                          "cannot be written there; choose another place with --out.")
+    reason = (exc.strerror or str(exc)).rstrip(".").lower()
+    return UsageError(f"'{path}' could not be written ({reason}); choose another place "
+                      "with --out.")
+
+
+def _is_stream(path: Path) -> bool:
+    """Whether ``path`` is an existing character device or pipe."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
 def _umask() -> int:
