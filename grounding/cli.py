@@ -48,8 +48,9 @@ app = typer.Typer(
 # The options the playing commands share, each declared once, and how a command takes them.
 
 Out = Annotated[Optional[Path], typer.Option(
-    "--out", "-o", help="Write the session to this .wav file instead of the sound card.",
-    dir_okay=False)]
+    "--out", "-o", help="Write the session to this .wav file instead of the sound card.")]
+Force = Annotated[bool, typer.Option(
+    "--force", help="With --out: replace the file if it exists, without asking.")]
 NoVoice = Annotated[bool, typer.Option("--no-voice", help="Leave out the spoken guidance.")]
 NoTones = Annotated[bool, typer.Option("--no-tones", help="Voice only, no breathing tones.")]
 VoiceOpt = Annotated[Optional[str], typer.Option(
@@ -93,6 +94,7 @@ class SessionFlags:
 
     no_holds: NoHolds = False
     out: Out = None
+    force: Force = False
     no_voice: NoVoice = False
     no_tones: NoTones = False
     voice: VoiceOpt = None
@@ -109,8 +111,10 @@ class SessionFlags:
     def options(self, **chosen):
         """How to play: these flags, with the user's settings filling what they leave out;
         ``chosen`` are what the command decides itself (``minutes``, its own ``rate``)."""
+        if self.out is not None and not self.dry_run and not self.force:
+            _may_replace(self.out)
         given = {f.name: getattr(self, f.name) for f in fields(self)
-                 if f.name not in ("plain", "quiet", "debug")}
+                 if f.name not in ("plain", "quiet", "debug", "force")}
         return session_options(**{**given, **chosen})
 
     def play(self, script, options=None, **how) -> None:
@@ -118,6 +122,33 @@ class SessionFlags:
         adjusted them; ``how``: the palette, the night display)."""
         run_script(script, options or self.options(), self.debug, self.plain, self.quiet,
                    **how)
+
+
+def _may_replace(out: Path) -> None:
+    """Before a session is written to ``out``: if a file is there already, ask on a
+    terminal whether to replace it; elsewhere (a script, a pipe) refuse, as no one can be
+    asked and the file may be wanted. ``--force`` skips this."""
+    from grounding.errors import UsageError
+    from grounding.terminal import show
+
+    if not out.is_file():
+        return
+    shown = printable(str(out))
+    if not on_terminal():
+        raise UsageError(f"'{shown}' exists already; add --force to replace it, or choose "
+                         "another name.")
+    show(f"{shown} exists. Replace it? [y/N] ", end="")
+    try:
+        answer = sys.stdin.readline()
+    except Stopped as stop:
+        show()
+        stop.tell(say, f"Stopped; {shown} is as it was.")
+        raise
+    if answer.strip().lower() not in ("y", "yes"):
+        if not answer:  # the end of the input: the answer line was never ended
+            show()
+        say(f"{shown} is as it was; nothing was written.")
+        raise typer.Exit(0)
 
 
 def session_flags(*, holds: bool = True, rate=Rate):
