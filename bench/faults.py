@@ -50,7 +50,7 @@ def render_fault(work: Path) -> np.ndarray:
     from grounding.render import DEVICE_LOUDNESS
 
     path = work / "fault-render.wav"
-    child = Child(grounding_argv() + FAULT + ["--out", str(path), "--loudness",
+    child = Child(grounding_argv() + FAULT + ["--out", str(path), "--force", "--loudness",
                                               str(DEVICE_LOUDNESS), "--quiet"])
     if child.reap(120) != 0:
         raise RuntimeError(f"the render exited with {child.code}: {child.text()[-300:]}")
