@@ -20,7 +20,7 @@ run: $(VENV)/.installed
 	  $(BIN)/grounding play quick-reset; \
 	else \
 	  echo "There is no sound output here; saving the session as a file instead."; \
-	  mkdir -p out && $(BIN)/grounding play quick-reset --out out/quick-reset.wav; \
+	  mkdir -p out && $(BIN)/grounding play quick-reset --force --out out/quick-reset.wav; \
 	fi
 
 test: $(VENV)/.installed-test
