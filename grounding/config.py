@@ -137,6 +137,8 @@ read."""
 
 
 def _not_utf8(text: str) -> bool:
+    """Whether ``text`` holds what UTF-8 cannot encode (bytes of a command-line argument
+    that were not UTF-8 arrive as lone surrogates)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -274,7 +276,8 @@ def _with(text: str, key: str, value: object) -> str:
     elif isinstance(value, bool):
         written = [f"{key} = {'true' if value else 'false'}"]
     else:
-        written = [f"{key} = {json.dumps(value) if isinstance(value, str) else value}"]
+        written = [f"{key} = "
+                   f"{json.dumps(value, ensure_ascii=False) if isinstance(value, str) else value}"]
     if at is not None:
         lines[at:at + 1] = written
     else:

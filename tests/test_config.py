@@ -239,3 +239,12 @@ def test_what_a_pause_or_the_volume_keys_remember_never_overwrites_an_unreadable
     _remember_volume(20)
     assert file.read_text() == "tones = false\nvolume = = 3\n"
     assert pausing.out.getvalue().startswith(f"\n{file}:2: the settings cannot be read: ")
+
+
+def test_a_setting_that_is_not_utf8_text_is_refused_and_others_are_kept_as_written(tmp_path):
+    refused = run(["config", "set", "device", "\udcff"], tmp_path)  # the byte 0xff
+    assert refused.returncode == 2
+    assert refused.stderr == "device has characters that cannot be written as UTF-8 text.\n"
+    assert run(["config", "set", "device", "Écran 2"], tmp_path).returncode == 0
+    assert 'device = "Écran 2"' in (tmp_path / "config" / "config.toml").read_text()
+    assert "device  Écran 2\n" in run(["config"], tmp_path).stdout
