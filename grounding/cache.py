@@ -108,11 +108,11 @@ class ClipCache:
                 _let_go(*lock)
 
     def read_json(self, name: str) -> dict:
-        """A small JSON note kept beside the clips (``{}`` if missing, unreadable or not an
-        ordinary file)."""
+        """A small JSON note kept beside the clips (``{}`` if missing, unreadable, not an
+        ordinary file or not a JSON object)."""
         try:
             data = json.loads(read_regular_text(self.folder / name))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # RecursionError: nested too deeply
             return {}
         return data if isinstance(data, dict) else {}
 

@@ -536,7 +536,9 @@ def help_now(
 
 @app.command("config")
 def config_command(
-    action: Annotated[Optional[str], typer.Argument(help="Leave out to show the settings, or 'set'.")] = None,
+    action: Annotated[Optional[str], typer.Argument(
+        help="Leave out to show the settings; 'set' to change one; 'reset' to put one, or all "
+             "of them, back to the default.")] = None,
     key: Annotated[Optional[str], typer.Argument(
         help="voice, rate, volume, device, tones, holds, country or log.")] = None,
     value: Annotated[Optional[str], typer.Argument(
@@ -545,26 +547,42 @@ def config_command(
 ) -> None:
     """Show your default settings, or change one: grounding config set volume 50, or
     grounding config set country NZ (any country; help-now and the pause then show its
-    lines, or its emergency number and findahelpline.com where there are none yet)."""
-    from dataclasses import fields, replace
+    lines, or its emergency number and findahelpline.com where there are none yet).
+    grounding config reset volume puts one back to its default; grounding config reset puts
+    them all back, keeping a copy of the old file.
+
+    The settings: voice, rate (words a minute, 80 to 300), volume (0 to 100), device, tones
+    (on or off), holds (on or off), country, log (on or off: the private log of pauses)."""
+    from dataclasses import fields
 
     from grounding import config
     from grounding.errors import UsageError
 
-    settings = config.load(say)
+    usage = ("Write 'grounding config' to see the settings, 'grounding config set KEY VALUE' "
+             "to change one, or 'grounding config reset [KEY]' to put them back.")
     if action is None:
+        settings = config.load(say)
         for f in fields(config.Config):
-            shown = getattr(settings, f.name)
-            shown = ("on" if shown else "off") if isinstance(shown, bool) else (shown or "(default)")
-            typer.echo(f"{f.name:<7} {shown}")
+            typer.echo(printable(f"{f.name:<7} {config.shown(f.name, getattr(settings, f.name))}"))
         typer.echo(f"(kept in {printable(str(config.path()))})")
-        return
-    if action != "set" or key is None or value is None:
-        raise UsageError("Write 'grounding config' to see the settings, or "
-                         "'grounding config set KEY VALUE' to change one.")
-    parsed = config.parse_value(key, value)
-    path = config.save(replace(settings, **{key: parsed}))
-    typer.echo(printable(f"{key} is now {parsed} (in {path})."))
+    elif action == "set" and key is not None and value is not None:
+        parsed = config.parse_value(config.known(key), value)
+        path = config.change({key: parsed})
+        now = config.shown(key, parsed)
+        typer.echo(printable(f"{key} is now {now} (in {path})." if now != "(default)" else
+                             f"{key} is now back to its default (in {path})."))
+    elif action == "reset" and value is None:
+        if key is None:
+            old = config.reset()
+            typer.echo(printable("Every setting is back to its default" + (
+                f"; what the file said is kept in {old}." if old else ".")))
+        else:
+            config.reset(config.known(key))
+            default = config.shown(key, getattr(config.Config(), key))
+            typer.echo(f"{key} is back to its default" +
+                       (f", {default}." if default != "(default)" else "."))
+    else:
+        raise UsageError(usage)
 
 
 @app.command()
@@ -615,6 +633,9 @@ def main() -> None:
     except GroundingError as exc:
         say(str(exc))
         sys.exit(exc.exit_code)
+    except paths.HomeUnusable as exc:
+        say(printable(str(exc)))
+        sys.exit(2)
     except Stopped as stop:
         sys.exit(stop.exit_code)
     except Exception as exc:  # anything unforeseen: an apology and where the details are
@@ -629,12 +650,12 @@ def _unexpected(exc: BaseException, debug: bool) -> None:
     if debug:
         traceback.print_exception(exc)
         sys.exit(70)
-    log = paths.cache_dir() / "error.log"
     try:
+        log = paths.cache_dir() / "error.log"
         log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
         where = f" The details are in {log}."
-    except OSError:
+    except (OSError, paths.HomeUnusable):
         where = " Run the same command with --debug to see the details."
     say(f"Sorry, something unexpected went wrong ({type(exc).__name__}).{where}")
     sys.exit(70)

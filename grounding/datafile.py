@@ -15,6 +15,11 @@ from grounding.errors import ExerciseError
 from grounding.paths import read_regular_text
 from grounding.printable import printable
 
+DEEPEST = 100
+"""How deeply a data file may nest (arrays and tables inside each other, or the parts of a
+dotted key): far beyond what any real file needs, and well within what tomllib can read
+without running out of stack or time."""
+
 _TYPE_NAMES = {str: "text in quotes", bool: "true or false", int: "a whole number",
                float: "a number", list: "a list in [brackets]", dict: "a table"}
 
@@ -34,18 +39,10 @@ class DataFile:
         except OSError as exc:
             raise ExerciseError(f"{self.label}: cannot be read ({exc.strerror}).") from None
         try:
-            self.data: dict[str, Any] = tomllib.loads(self.text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ExerciseError(self._decode_message(exc)) from None
+            self.data: dict[str, Any] = parse_toml(self.text)
+        except NotToml as exc:
+            raise ExerciseError(exc.sentence(self.label)) from None
         self.lines = self.text.splitlines()
-
-    def _decode_message(self, exc: tomllib.TOMLDecodeError) -> str:
-        message = str(exc)
-        found = re.search(r"\(at line (\d+), column \d+\)", message)
-        reason = re.sub(r"\s*\(at .*\)$", "", message).rstrip(".")
-        where = f"{self.label}:{found.group(1)}" if found else self.label
-        return printable(f"{where}: this is not valid TOML ({reason[0].lower() + reason[1:]}). "
-                         "Text goes in double quotes, and each key = value on its own line.")
 
     def fail(self, what: str, *, key: str | None = None, table: str | None = None,
              index: int | None = None) -> ExerciseError:
@@ -80,6 +77,92 @@ class DataFile:
             if pattern.match(self.lines[i]):
                 return i + 1
         return start + 1 if table is not None else None
+
+
+class NotToml(ValueError):
+    """Text that cannot be read as TOML: ``reason`` says why in a few lowercase words, and
+    ``line`` is where (1-based), if known. ``mistake``: it breaks TOML's rules (rather than
+    being too deep or too big to read)."""
+
+    def __init__(self, reason: str, line: int | None = None, mistake: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+        self.mistake = mistake
+
+    def sentence(self, label: str) -> str:
+        """What is wrong, starting ``label:line:``, in one sentence (two for a mistake)."""
+        where = f"{label}:{self.line}" if self.line else label
+        if self.mistake:
+            return printable(f"{where}: this is not valid TOML ({self.reason}). Text goes in "
+                             "double quotes, and each key = value on its own line.")
+        return printable(f"{where}: this file cannot be read: {self.reason}.")
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """The data in TOML ``text``; :class:`NotToml` for anything that cannot be read, however
+    it is broken: a mistake, nesting deeper than :data:`DEEPEST` (which would exhaust the
+    stack, or take tomllib minutes for a long dotted key), or a number too long to convert.
+    This is the one place grounding parses TOML."""
+    deep = _too_deep(text)
+    if deep:
+        raise NotToml(f"it nests more than {DEEPEST} levels deep (lists or tables inside each "
+                      "other, or the parts of a dotted key)", deep)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        found = re.search(r"\(at line (\d+), column \d+\)", message)
+        reason = re.sub(r"\s*\(at .*\)$", "", message).rstrip(".")
+        raise NotToml(reason[:1].lower() + reason[1:], int(found.group(1)) if found else None,
+                      mistake=True) from None
+    except (RecursionError, MemoryError):
+        raise NotToml("it nests too deeply, or is too big, to be read") from None
+    except ValueError:  # a whole number longer than Python converts (4300 digits)
+        raise NotToml("a number in it has too many digits to be read") from None
+
+
+_MARKS = re.compile(r'"""|\'\'\'|["\'#\[\]{}.,=\n]')
+_BASIC_REST = re.compile(r'[^"\\\n]*(?:\\.[^"\\\n]*)*"')
+_MULTI_BASIC_REST = re.compile(r'[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""', re.S)
+_MULTI_LITERAL_REST = re.compile(r".*?'''", re.S)
+
+
+def _too_deep(text: str) -> int | None:
+    """The line where ``text`` first nests deeper than :data:`DEEPEST`, counting open
+    brackets and braces, and the dots of a dotted key (between two of ``=,[]{}`` or line
+    ends); None if it never does. Strings and comments are skipped, in time linear in the
+    text's length."""
+    depth = dots = 0
+    at = 0
+    while (mark := _MARKS.search(text, at)) is not None:
+        found, at = mark.group(), mark.end()
+        if found == '"':
+            rest = _BASIC_REST.match(text, at)
+            at = rest.end() if rest else at
+        elif found == "'":
+            line_end = text.find("\n", at)
+            end = text.find("'", at, len(text) if line_end < 0 else line_end)
+            at = end + 1 if end >= 0 else at
+        elif found in ('"""', "'''"):
+            rest = (_MULTI_BASIC_REST if found == '"""' else _MULTI_LITERAL_REST).match(text, at)
+            at = rest.end() if rest else len(text)
+            while at < len(text) and text[at] == found[0]:
+                at += 1  # a closing quote may be followed by one or two of the text's own
+        elif found == "#":
+            end = text.find("\n", at)
+            at = end if end >= 0 else len(text)
+        elif found in "[{":
+            depth, dots = depth + 1, 0
+        elif found in "]}":
+            depth, dots = max(depth - 1, 0), 0
+        elif found == ".":
+            dots += 1
+        else:
+            dots = 0
+        if depth > DEEPEST or dots > DEEPEST:
+            return text.count("\n", 0, mark.start()) + 1
+    return None
 
 
 def did_you_mean(word: str, choices: list[str]) -> str:

@@ -32,9 +32,25 @@ STALE_SECONDS = 24 * 3600
 number may belong to another program by now; on Windows this is the only test)."""
 
 
+class HomeUnusable(Exception):
+    """``GROUNDING_HOME`` names something that cannot hold grounding's folders: a file, or a
+    ``~user`` for no user here. Its message is one sentence for the person."""
+
+
 def _home() -> Path | None:
+    """The folder ``GROUNDING_HOME`` names, if it is set; HomeUnusable if it cannot be one."""
     value = os.environ.get(HOME_ENV)
-    return Path(value).expanduser() if value else None
+    if not value:
+        return None
+    try:
+        home = Path(value).expanduser()
+    except RuntimeError:  # ~name for no such user, or ~ with no home known
+        raise HomeUnusable(f"{HOME_ENV} is {value}, but there is no home folder for its '~' "
+                           "here; write the folder's full path, or unset it.") from None
+    if home.exists() and not home.is_dir():
+        raise HomeUnusable(f"{HOME_ENV} is {value}, which is a file, not a folder; set it to "
+                           "a folder, or unset it.")
+    return home
 
 
 def cache_dir() -> Path:
@@ -128,10 +144,9 @@ def helper_environ() -> dict[str, str]:
 def sweep_temp() -> None:
     """Remove the temporary folders of processes that no longer run, or unused for long: what
     a killed process (SIGKILL, a power cut) could not tidy. Never raises."""
-    root = temp_root()
     try:
-        entries = list(root.iterdir())
-    except OSError:
+        entries = list(temp_root().iterdir())
+    except (OSError, HomeUnusable):
         return  # none (the usual case), or not readable: nothing to do
     now = time.time()
     for entry in entries:

@@ -277,7 +277,10 @@ class Pausing:
 
     def _set_log(self, value: str) -> None:
         settings = config.load(lambda line: None)
-        config.save(replace(settings, log=value))
+        try:
+            config.save(replace(settings, log=value))
+        except OSError as exc:  # a settings file that cannot be read is never overwritten
+            self._show(str(exc))
 
     def _keep(self, started: str, clock: float, entry: dict, ask: bool) -> None:
         setting = config.load(lambda line: None).log

@@ -103,6 +103,18 @@ def no_engine_message(detail: str) -> str:
             "(SAPI5) should be; check Settings, Speech.")
 
 
+def _usable_memo(memo: object) -> dict | None:
+    """A voice's note from ``voices.json`` if it has the shape this program writes, else None
+    (a note someone or something else changed is treated as none: the worker is asked, and
+    the note written anew)."""
+    if (isinstance(memo, dict) and all(isinstance(memo.get(k), str)
+                                       for k in ("voice_id", "engine", "driver"))
+            and isinstance(memo.get("libraries", {}), dict)
+            and all(isinstance(v, str) for v in memo.get("libraries", {}).values())):
+        return memo
+    return None
+
+
 class Pyttsx3Voice:
     """Offline text-to-speech through pyttsx3 in a worker process, with a clip cache.
 
@@ -178,7 +190,7 @@ class Pyttsx3Voice:
                 self._told = True
                 raise self.failed
             return SilentVoice(self.rate).clips(texts, samplerate)
-        memo = self._memo or self.cache.read_json("voices.json").get(self.voice)
+        memo = self._memo or _usable_memo(self.cache.read_json("voices.json").get(self.voice))
         try:
             found = self._cached(texts, samplerate, memo)
             missing = [text for text in texts if text not in found]

@@ -1,3 +1,8 @@
+import os
+from dataclasses import fields
+
+import pytest
+
 from support import run
 
 from grounding import config
@@ -85,3 +90,162 @@ def test_the_country_setting_takes_any_country_and_refuses_what_is_not_one(tmp_p
     result = run(["help-now"], tmp_path, env={"LC_ALL": "", "LC_MESSAGES": "", "LANG": "C"})
     assert result.returncode == 0 and "config.toml:1: 'Atlantis' is not a country" in result.stderr
     assert "findahelpline.com" in result.stdout
+
+
+DEEP = "x = " + "[" * 100_000 + "]" * 100_000 + "\n"
+"""A settings file nested far too deeply to read (tomllib alone runs out of stack on it)."""
+
+
+def settings_file(home, text: str | bytes):
+    """``home``'s config.toml, holding ``text``."""
+    folder = home / "config"
+    folder.mkdir(parents=True, exist_ok=True)
+    file = folder / "config.toml"
+    file.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return file
+
+
+def test_a_settings_file_too_deep_to_read_leaves_every_command_working(tmp_path):
+    file = settings_file(tmp_path, DEEP)
+    warning = (f"{file}:1: the settings cannot be read: it nests more than 100 levels deep "
+               "(lists or tables inside each other, or the parts of a dotted key); using the "
+               "default settings ('grounding config' shows them).")
+    for args in (["breathe", "--cycles", "1", "--no-voice", "--dry-run"], ["config"],
+                 ["history"], ["help-now"]):
+        result = run(args, tmp_path, timeout=30)
+        assert result.returncode == 0, (args, result.stderr)
+        assert result.stderr.count(warning) == 1, (args, result.stderr)
+    listed = run(["list"], tmp_path, timeout=30)
+    assert listed.returncode == 0 and "quick-reset" in listed.stdout
+
+
+def test_set_refuses_a_file_it_cannot_read_and_leaves_it_as_it_is(tmp_path):
+    for text, line in ((DEEP, 1), ("tones = false\nvolume = = 3\n", 2),
+                       (b"tones = false\nvoice = \"\xff\"\n", None)):
+        file = settings_file(tmp_path, text)
+        before = file.read_bytes()
+        for args in (["config", "set", "volume", "30"], ["config", "reset", "tones"]):
+            result = run(args, tmp_path, timeout=30)
+            assert result.returncode == 2, (args, result.stderr)
+            where = f"{file}:{line}" if line else f"{file}"
+            assert result.stderr.startswith(f"{where}: the settings cannot be read: "), \
+                result.stderr
+            assert "So that nothing in it is lost, it is left as it is" in result.stderr
+            assert len(result.stderr.splitlines()) == 1 and file.read_bytes() == before
+
+
+def test_reset_starts_afresh_and_keeps_the_old_file_beside_it(tmp_path):
+    file = settings_file(tmp_path, DEEP)
+    result = run(["config", "reset"], tmp_path, timeout=30)
+    old = file.with_name("config.toml.old")
+    assert result.returncode == 0
+    assert result.stdout.strip() == ("Every setting is back to its default; what the file said "
+                                     f"is kept in {old}.")
+    assert old.read_text() == DEEP and not file.exists()
+    assert run(["config", "set", "volume", "30"], tmp_path).returncode == 0
+    assert "volume  30" in run(["config"], tmp_path).stdout
+    again = run(["config", "reset"], tmp_path)
+    assert again.returncode == 0 and "volume = 30" in old.read_text()
+    assert "volume  30" not in run(["config"], tmp_path).stdout
+    nothing = run(["config", "reset"], tmp_path)
+    assert nothing.stdout.strip() == "Every setting is back to its default."
+
+
+def test_set_and_reset_change_only_their_own_line(tmp_path):
+    mine = ('# my settings\nvolume = "loud"  # to fix later\ncolour = "blue"\n\n'
+            '[later]\nrate = 90\n')
+    file = settings_file(tmp_path, mine)
+    assert run(["config", "set", "rate", "120"], tmp_path).returncode == 0
+    assert file.read_text() == mine.replace("\n\n[later]", "\nrate = 120\n\n[later]")
+    assert run(["config", "set", "volume", "30"], tmp_path).returncode == 0
+    assert file.read_text() == mine.replace('"loud"  # to fix later', "30").replace(
+        "\n\n[later]", "\nrate = 120\n\n[later]")
+    reset = run(["config", "reset", "rate"], tmp_path)
+    assert reset.stdout == "rate is back to its default, 150.\n"
+    assert run(["config", "reset", "volume"], tmp_path).returncode == 0
+    assert file.read_text() == mine.replace('volume = "loud"  # to fix later\n', "")
+
+
+def test_set_answers_in_the_words_config_shows(tmp_path):
+    shown = {}
+    for key, value in (("tones", "false"), ("holds", "no"), ("volume", "30"),
+                       ("country", "new zealand"), ("log", "on"), ("rate", "120")):
+        said = run(["config", "set", key, value], tmp_path)
+        assert said.returncode == 0, said.stderr
+        shown[key] = said.stdout.split(" is now ")[1].split(" (in ")[0]
+    listing = run(["config"], tmp_path).stdout
+    for key, value in shown.items():
+        assert f"{key:<7} {value}\n" in listing
+    assert shown["tones"] == "off" and shown["country"] == "NZ"
+    cleared = run(["config", "set", "country", ""], tmp_path)
+    assert cleared.stdout.startswith("country is now back to its default (in ")
+    assert "country (default)" in run(["config"], tmp_path).stdout
+
+
+def test_config_help_names_every_setting_and_reset(tmp_path):
+    text = " ".join(run(["config", "--help"], tmp_path).stdout.split())
+    for f in fields(config.Config):
+        assert f" {f.name}" in text.split("Arguments:")[0], f.name
+    assert "grounding config reset" in text
+    wrong = run(["config", "reset", "volum"], tmp_path)
+    assert wrong.returncode == 2 and "Did you mean 'volume'?" in wrong.stderr
+    odd = run(["config", "reset", "volume", "3"], tmp_path)
+    assert odd.returncode == 2 and "grounding config reset [KEY]" in odd.stderr
+
+
+@pytest.mark.parametrize("kind", ["folder", "named pipe"])
+def test_a_settings_file_that_is_not_a_file_is_said_and_never_waited_on(tmp_path, kind):
+    file = tmp_path / "config" / "config.toml"
+    file.parent.mkdir()
+    os.mkdir(file) if kind == "folder" else os.mkfifo(file)
+    result = run(["breathe", "--cycles", "1", "--no-voice", "--dry-run"], tmp_path, timeout=20)
+    assert result.returncode == 0 and f"{file} cannot be read (it is a" in result.stderr
+    refused = run(["config", "set", "volume", "30"], tmp_path, timeout=20)
+    assert refused.returncode == 2 and "it is left as it is" in refused.stderr
+    reset = run(["config", "reset"], tmp_path, timeout=20)
+    assert reset.returncode == 0 and file.with_name("config.toml.old").exists()
+    assert run(["config", "set", "volume", "30"], tmp_path).returncode == 0
+
+
+def test_huge_values_and_control_characters_in_the_file_are_each_told(tmp_path):
+    file = settings_file(tmp_path, 'volume = 1e400\nvoice = "' + "e" * 10_000_000 + '"\n'
+                                   'device = "\\u001b[31mred\\u0007"\ntones = false\n')
+    result = run(["config"], tmp_path, timeout=60)
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [
+        f"{file}:1: volume is a whole number. Using the default for it.",
+        f"{file}:2: voice is at most 200 characters long. Using the default for it."]
+    assert "device  red\n" in result.stdout and "tones   off" in result.stdout
+    assert "\x1b" not in result.stdout + result.stderr
+    refused = run(["config", "set", "device", "\x1b[2Jx"], tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr == "device is plain text, without control characters.\n"
+
+
+def test_what_a_pause_or_the_volume_keys_remember_never_overwrites_an_unreadable_file(
+        tmp_path, monkeypatch):
+    """The log's setting chosen at the end of a pause, and the volume the + and - keys leave,
+    are saved on the side: with a settings file that cannot be read, the file stays as the
+    user wrote it, the pause says why, and the session goes on."""
+    import io
+
+    from grounding.pause_flow import Pausing
+    from grounding.terminal import _remember_volume
+
+    monkeypatch.setenv("GROUNDING_HOME", str(tmp_path))
+    file = settings_file(tmp_path, "tones = false\nvolume = = 3\n")
+    pausing = Pausing(None, 3, "", lambda script: None, print, None)
+    pausing.out = io.StringIO()
+    pausing._set_log("on")
+    _remember_volume(20)
+    assert file.read_text() == "tones = false\nvolume = = 3\n"
+    assert pausing.out.getvalue().startswith(f"\n{file}:2: the settings cannot be read: ")
+
+
+def test_a_setting_that_is_not_utf8_text_is_refused_and_others_are_kept_as_written(tmp_path):
+    refused = run(["config", "set", "device", "\udcff"], tmp_path)  # the byte 0xff
+    assert refused.returncode == 2
+    assert refused.stderr == "device has characters that cannot be written as UTF-8 text.\n"
+    assert run(["config", "set", "device", "Écran 2"], tmp_path).returncode == 0
+    assert 'device = "Écran 2"' in (tmp_path / "config" / "config.toml").read_text()
+    assert "device  Écran 2\n" in run(["config"], tmp_path).stdout

@@ -16,7 +16,7 @@ from grounding.scriptfile import load_script
 from grounding.sinks import NullSink
 from grounding.speech import DEFAULT_RATE, Pyttsx3Voice
 from grounding.cache import ClipCache
-from support import require_espeak
+from support import require_espeak, run
 
 EXERCISES = sorted(bundled("scripts").glob("*.toml"))
 PARTS = sorted(bundled("scripts").glob("pause/*.toml")) + sorted(
@@ -245,3 +245,63 @@ def test_the_pause_asks_nothing_about_the_past_and_the_reflection_keeps_those_qu
     kept = [p for s in load_script(bundled("scripts") / "reflection.toml").steps
             if isinstance(s, Reflect) for p in s.prompts]
     assert any(PAST.search(p) for p in kept)
+
+
+NESTED = {
+    "lists": "x = " + "[" * 100_000 + "]" * 100_000,
+    "inline tables": "x = " + "{a = " * 100_000 + "1" + "}" * 100_000,
+    "a dotted key": ".".join(["a"] * 100_000) + " = 1",
+    "a table header": "[" + ".".join(["a"] * 100_000) + "]",
+}
+"""Files nested far too deeply to read: tomllib alone runs out of stack on the first two, and
+takes minutes over the last two."""
+
+
+@pytest.mark.parametrize("text", NESTED.values(), ids=NESTED.keys())
+def test_a_file_nested_too_deeply_is_one_sentence_at_once(tmp_path, text):
+    path = tmp_path / "deep.toml"
+    path.write_text('title = "Deep"\n' + text + "\n")
+    result = run(["validate", str(path)], tmp_path, timeout=20)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "deep.toml:2: this file cannot be read: it nests more than 100 levels deep (lists or "
+        "tables inside each other, or the parts of a dotted key)."]
+
+
+def test_a_number_too_long_to_read_is_one_sentence(tmp_path):
+    path = tmp_path / "long.toml"
+    path.write_text("minutes = 1" + "0" * 5000 + "\n")
+    result = run(["validate", str(path)], tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "long.toml: this file cannot be read: a number in it has too many digits to be read."]
+
+
+def test_brackets_and_dots_in_texts_and_comments_are_not_nesting(tmp_path):
+    """Only the file's structure counts as nesting: what its texts and comments say does
+    not, whichever of TOML's four kinds of string holds it."""
+    marks = "[{." * 300
+    text = (bundled("scripts") / "quick-reset.toml").read_text()
+    text = re.sub(r'(?m)^source = .*$', lambda _: f'source = "{marks} \\" {marks}"', text)
+    text = re.sub(r'(?m)^summary = .*$', lambda _: f"summary = '{marks}'", text)
+    text = re.sub(r'(?m)^title = .*$', lambda _: f'title = """\n{marks}\n\\""""', text)
+    said = "[]. " * 100  # braces are not for speaking
+    text += f"# {marks}\n[[step]]\nspeak = '''{said}\n{said}'''\n"
+    path = tmp_path / "marks.toml"
+    path.write_text(text)
+    assert load_script(path).steps[-1].text == " ".join((said + said).split())
+    result = run(["validate", str(path)], tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_one_unreadable_exercise_leaves_the_others_listed(tmp_path):
+    own = tmp_path / "config" / "exercises"
+    own.mkdir(parents=True)
+    deep = own / "deep.toml"
+    deep.write_text(NESTED["lists"] + "\n")
+    result = run(["list"], tmp_path, timeout=30)
+    assert result.returncode == 0, result.stderr
+    listed = {line.split()[0] for line in result.stdout.splitlines()}
+    assert {p.stem for p in EXERCISES} <= listed and "deep" not in listed
+    assert f"{deep} cannot be read; 'grounding validate {deep}' says why." in result.stderr
+    assert "Traceback" not in result.stderr and "unexpected" not in result.stderr

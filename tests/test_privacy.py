@@ -237,3 +237,21 @@ def test_reasons_written_read_aloud_and_forgotten_leave_nothing_anywhere(
     found = subprocess.run(["grep", "-r", "-l", "SECRETWORD", str(tmp_path)],
                            capture_output=True)
     assert found.stdout == b""  # in no file, in any folder the runs could reach
+
+
+def test_a_grounding_home_that_cannot_be_a_folder_is_one_sentence(tmp_path):
+    """GROUNDING_HOME naming a file, or a ~user there is no such user for: every command that
+    needs the folders says so in one sentence and exits 2; help-now still answers."""
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    for home, why in ((str(afile), "which is a file, not a folder"),
+                      ("~nosuchuser-grounding/x", "but there is no home folder for its '~' here")):
+        for args in (["config", "set", "volume", "30"], ["list"], ["config"],
+                     ["breathe", "--cycles", "1", "--no-voice", "--dry-run"]):
+            result = run(args, tmp_path, env={"GROUNDING_HOME": home}, cwd=tmp_path)
+            assert result.returncode == 2, (args, result.stderr)
+            assert result.stderr.startswith(f"GROUNDING_HOME is {home}, {why};"), result.stderr
+            assert len(result.stderr.splitlines()) == 1
+        helped = run(["help-now"], tmp_path, env={"GROUNDING_HOME": home}, cwd=tmp_path)
+        assert helped.returncode == 0 and "findahelpline.com" in helped.stdout
+    assert afile.read_text() == "mine\n" and sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
