@@ -222,6 +222,6 @@ def test_an_unknown_key_in_the_data_file_is_caught_with_its_line(tmp_path, monke
             safety.helplines()
         # and help-now still answers, with what needs no data
         assert safety.help_now("NZ") == "\n".join(
-            [safety.DANGER, "", *safety._wrap(f"Anywhere: {safety.ANYWHERE}")])
+            [*safety._wrap(safety.DANGER), "", *safety._wrap(f"Anywhere: {safety.ANYWHERE}")])
     finally:
         safety.helplines.cache_clear()
