@@ -397,7 +397,7 @@ def pause(
             Pausing(options, minutes, country,
                     lambda script: run_script(script, options, debug, plain, quiet,
                                               voice=voice, short=short),
-                    say, voice, ask=ask, quiet=quiet, before_closing=tell_once).run()
+                    tell, voice, ask=ask, quiet=quiet, before_closing=tell_once).run()
         finally:
             tell_once()  # if it stopped early
 

@@ -122,10 +122,10 @@ class Pausing:
             entry["ended"] = "finished"
         except Stopped as stop:
             self._keep(started, clock, entry, ask=False)
-            if not self.quiet and stop.told:  # a part that was playing said "Stopped."
+            if not self.quiet:  # "Stopped." is said here if it came at a question
+                stop.tell(self.say)
+                self.before_closing()
                 self.say(TAKE_CARE)
-            elif not self.quiet:  # it came between parts, at a question
-                stop.tell(self.say, f"Stopped. {TAKE_CARE}")
             raise
         self._keep(started, clock, entry, ask=self.ask)
         self.before_closing()
@@ -267,7 +267,7 @@ class Pausing:
                 kept = self._write_aside(entry)
         except Stopped as stop:  # the main screen is back: said on a line of its own
             if not self.quiet:
-                stop.tell(self.say, f"Stopped. {LET_GO} {TAKE_CARE}")
+                stop.tell(self.say, f"Stopped. {LET_GO}")
             raise
         if kept and self.log_turned_on:
             self._show(f"Kept. {history.turned_on()}")
