@@ -294,7 +294,7 @@ def _wrap(text: str, indent: str = "") -> list[str]:
 def _group(label: str, lines: list[Line]) -> list[str]:
     if len(lines) == 1:
         return _wrap(f"{label}: {lines[0].text()}", "  ")
-    out = [f"  {label}:"] if lines else []
+    out = _wrap(f"{label}:", "  ") if lines else []
     for line in lines:
         text = line.text()
         out += _wrap(text[0].upper() + text[1:], "    ")

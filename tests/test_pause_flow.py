@@ -372,3 +372,39 @@ def test_stopping_in_the_writing_step_lets_the_words_go_and_ends_with_a_kind_wor
                            "help-now'."), shown  # and last
     assert "\nexit=130\n" in shown and "SECRETWORD" not in shown
     assert "Traceback" not in shown and "-icanon" not in shown.split("exit=")[-1]
+
+
+def test_turning_the_log_on_to_keep_a_message_says_what_is_kept_and_where(instant_device,
+                                                                           tmp_path):
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "first-run-done").touch()
+    term = Terminal({**instant_device, "GROUNDING_HOME": str(home), "TERM": "xterm"},
+                    width=120, height=30)  # the log's long test path fits on a line
+    try:
+        term.grounding("pause --minutes 3 --no-voice --rate 300 --device instant")
+        to_the_writing_step(term)
+        term.send("a message to keep", enter=True)
+        term.send("", enter=True)
+        term.send("", enter=True)
+        term.wait_for("Keep it in your private log, or let it go?")
+        term.send("k")
+        term.wait_for("Keeping it turns on the private log")
+        term.send("y")
+        term.wait_for("'grounding history' shows them")  # on the main screen, after it
+        term.send("", enter=True)  # nothing more from the menu
+        term.wait_for("Before you go: the pull to reach out")
+        term.send("s")
+        term.wait_for("And how stressed or upset, 0 to 10?")
+        term.send("s")
+        shown = term.wait_for("[finished]", timeout=20)
+    finally:
+        term.close()
+    said = " ".join(shown.split())
+    told = re.search(r"Kept\. The log is on\. .* are kept in (\S+), on this computer only\.",
+                     said)
+    assert told and "exit=0" in said, said
+    kept = json.loads(run(["history", "--export", "json"], home).stdout)
+    assert [entry["note"] for entry in kept] == ["a message to keep"]
+    assert Path(told.group(1)).is_file() and home in Path(told.group(1)).parents
+    assert "Would you like to keep a private log" not in said  # asked once, already answered
