@@ -58,7 +58,10 @@ class _Playing(TyperCommand):
     def format_help(self, ctx: typer.Context, formatter) -> None:
         from grounding import config
 
-        settings = config.load(lambda line: None)
+        try:
+            settings = config.load(lambda line: None)
+        except Exception:  # the help is always shown, with the built-in defaults if need be
+            settings = config.Config()
         for param in self.params:
             if param.name == "volume":
                 param.help = volume_help(settings.volume)
