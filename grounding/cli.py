@@ -39,13 +39,13 @@ class _Commands(TyperGroup):
 def range_words(param) -> str | None:
     """What an option with a range takes, in plain words ("--minutes is a number from 0.5
     to 60."), for any value it cannot use; None for other parameters."""
-    kind = getattr(getattr(param, "type", None), "name", "")  # Click's IntRange, FloatRange
+    bounds = getattr(param, "type", None)
+    kind = getattr(bounds, "name", "")  # as Click names its IntRange and FloatRange
     if kind not in ("int range", "float range") or not param.opts:
         return None
     what = "a whole number" if kind == "int range" else "a number"
-    kind = param.type
-    low = "" if kind.min is None else f"{kind.min:g}"
-    high = "" if kind.max is None else f"{kind.max:g}"
+    low = "" if bounds.min is None else f"{bounds.min:g}"
+    high = "" if bounds.max is None else f"{bounds.max:g}"
     span = (f"from {low} to {high}" if low and high else
             f"of at least {low}" if low else f"of at most {high}")
     return f"{max(param.opts, key=len)} is {what} {span}."

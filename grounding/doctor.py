@@ -59,7 +59,7 @@ _SPEECH = """
 import json, tempfile
 from pathlib import Path
 from grounding import paths
-from grounding.printable import printable, text_width, wrap_line
+from grounding.printable import printable
 from grounding.cache import ClipCache
 from grounding.speech import Pyttsx3Voice
 cache = ClipCache(Path(tempfile.mkdtemp(prefix="doctor-", dir=paths.temp_dir())))
