@@ -5,12 +5,13 @@ devices``). Whatever comes from a file or the system is shown without control ch
 from __future__ import annotations
 
 from grounding.errors import AudioUnavailable, GroundingError, UsageError
-from grounding.printable import printable
+from grounding.printable import printable, text_width, wrap_line
 
 
-def exercises(tag: str | None = None) -> tuple[list[str], list[str]]:
+def exercises(tag: str | None = None, width: int | None = None) -> tuple[list[str], list[str]]:
     """The table of exercises (name, stated length rounded as it is said, whether they hold
-    the breath, tags, what each is for), only those with ``tag`` if one is given; and the
+    the breath, tags; below each, what it is for, indented), wrapped to ``width`` columns
+    (the screen's, by default), only those with ``tag`` if one is given; and the
     notes to go with it: the user's own, those that cannot be read, those that set a bundled
     one aside."""
     from grounding.lengths import figures
@@ -40,8 +41,13 @@ def exercises(tag: str | None = None) -> tuple[list[str], list[str]]:
         return [], [f"No exercise has the tag '{tag}'." if tag else
                     "There are no exercises yet.", *notes]
     name_w, tags_w = max(len(r[0]) for r in rows), max(len(r[3]) for r in rows)
-    lines = [f"{name:<{name_w}}  {minutes:>9}  {holds:<5}  {tags:<{tags_w}}  {summary}"
-             for name, minutes, holds, tags, summary in rows]
+    width = text_width() if width is None else width
+    lines = []
+    for name, minutes, holds, tags, summary in rows:
+        head = f"{name:<{name_w}}  {minutes:>9}  {holds:<5}  {tags}".rstrip()
+        if len(f"{head:<{name_w + 20 + tags_w}}") > width:  # the columns do not fit
+            head = "  ".join(part for part in (name, minutes.strip(), holds, tags) if part)
+        lines += wrap_line(head, width, hang="    ") + wrap_line(summary, width, "    ")
     if any(r[0].endswith(" *") for r in rows):
         notes.insert(0, "* your own exercise")
     return lines, notes

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Annotated, Optional, get_type_hints
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from grounding import defaults
-from grounding.errors import GroundingError, Stopped
-from grounding.printable import printable
+from grounding.errors import GroundingError, Stopped, UsageError
+from grounding.printable import printable, text_width, wrap
 from grounding.terminal import (NOT_SAFE, ask, on_terminal, run_script, say, session_options,
                                 tell_short)
 
@@ -27,8 +27,66 @@ class _Commands(TyperGroup):
     def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            words = range_words(exc.param)
+            if words is None:
+                raise
+            raise UsageError(words) from None
         except Stopped as stop:
             raise _PastTyper(stop) from None
+
+
+def range_words(param) -> str | None:
+    """What an option with a range takes, in plain words ("--minutes is a number from 0.5
+    to 60."), for any value it cannot use; None for other parameters."""
+    bounds = getattr(param, "type", None)
+    kind = getattr(bounds, "name", "")  # as Click names its IntRange and FloatRange
+    if kind not in ("int range", "float range") or not param.opts:
+        return None
+    what = "a whole number" if kind == "int range" else "a number"
+    low = "" if bounds.min is None else f"{bounds.min:g}"
+    high = "" if bounds.max is None else f"{bounds.max:g}"
+    span = (f"from {low} to {high}" if low and high else
+            f"of at least {low}" if low else f"of at most {high}")
+    return f"{max(param.opts, key=len)} is {what} {span}."
+
+
+class _Playing(TyperCommand):
+    """A command that plays a session: its help gives the volume and speaking speed the
+    user keeps in their settings, where they differ from the built-in ones."""
+
+    def format_help(self, ctx: typer.Context, formatter) -> None:
+        from grounding import config
+
+        try:
+            settings = config.load(lambda line: None)
+        except Exception:  # the help is always shown, with the built-in defaults if need be
+            settings = config.Config()
+        for param in self.params:
+            if param.name == "volume":
+                param.help = volume_help(settings.volume)
+            elif param.name == "rate" and param.help == RATE_HELP:
+                param.help = rate_help(settings.rate)
+        super().format_help(ctx, formatter)
+
+
+def volume_help(kept: int = defaults.VOLUME) -> str:
+    """--volume's help, with the volume the user keeps (``kept``) as its default."""
+    low, high = defaults.VOLUME_RANGE
+    return f"Loudness from {low} to {high} ({_default(kept, defaults.VOLUME)})."
+
+
+def rate_help(kept: int = defaults.RATE) -> str:
+    """--rate's help, with the speed the user keeps (``kept``) as its default."""
+    return f"Speaking speed in words per minute ({_default(kept, defaults.RATE)})."
+
+
+def _default(kept: int, built_in: int) -> str:
+    return (f"default {built_in}" if kept == built_in else
+            f"default {kept}, from your settings; 'grounding config set' changes it")
+
+
+RATE_HELP = rate_help()
 
 
 class _PastTyper(BaseException):
@@ -57,14 +115,13 @@ VoiceOpt = Annotated[Optional[str], typer.Option(
     "--voice", help="A voice id or a language such as en or en-us (see 'grounding voices').")]
 Rate = Annotated[Optional[int], typer.Option(
     "--rate", min=defaults.RATE_RANGE[0], max=defaults.RATE_RANGE[1],
-    help=f"Speaking speed in words per minute (default {defaults.RATE}).")]
+    help=RATE_HELP)]
 NightRate = Annotated[Optional[int], typer.Option(
     "--rate", min=defaults.RATE_RANGE[0], max=defaults.RATE_RANGE[1],
     help="Speaking speed in words per minute (default: your usual rate, 15 % slower).")]
 Volume = Annotated[Optional[int], typer.Option(
     "--volume", min=defaults.VOLUME_RANGE[0], max=defaults.VOLUME_RANGE[1],
-    help=f"Loudness from {defaults.VOLUME_RANGE[0]} to {defaults.VOLUME_RANGE[1]} "
-         f"(default {defaults.VOLUME}).")]
+    help=volume_help())]
 Device = Annotated[Optional[str], typer.Option(
     "--device", help="Output device: a number or part of a name (see 'grounding devices').")]
 Samplerate = Annotated[Optional[int], typer.Option(
@@ -72,7 +129,8 @@ Samplerate = Annotated[Optional[int], typer.Option(
     help=f"Sample rate in Hz (default: the device's own rate, or {defaults.FILE_SAMPLERATE} "
          "for files).")]
 DryRun = Annotated[bool, typer.Option(
-    "--dry-run", help="Render everything but play nothing, and print a summary.")]
+    "--dry-run", help="Play nothing: print what would be said and when, and each breath "
+                      "phase.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show timings and full error details.")]
 NoHolds = Annotated[bool, typer.Option(
     "--no-holds", help="Turn every breath hold into ordinary breathing.")]
@@ -185,12 +243,17 @@ def start(ctx: typer.Context) -> None:
     if not on_terminal():
         typer.echo(ctx.get_help())
         return
-    name = ask()
+    try:
+        name = ask()
+        if name == "":  # show me everything
+            ctx.invoke(list_command)
+            name = _pick_from_list()
+    except Stopped as stop:
+        typer.echo("")  # the question's line ends before the words below it
+        stop.tell(tell, f"Stopped. {NOTHING_STARTED}")
+        raise
     if name is None:
-        return
-    if name == "":
-        ctx.invoke(list_command)
-        typer.echo("\nTo start one: grounding play NAME")
+        tell(NOTHING_STARTED)
         return
     if name in (NOT_SAFE, "when-they-reach-out"):
         from grounding import config, moments
@@ -209,6 +272,34 @@ def start(ctx: typer.Context) -> None:
         ctx.invoke(play, name=name)
 
 
+def tell(text: str) -> None:
+    """Say ``text`` on standard error, wrapped to the screen (see :func:`say`)."""
+    say(wrap(text, text_width(sys.stderr)))
+
+
+BEDTIME_POINTER = ("For sleep: grounding bedtime, a slow, quiet wind-down that fades to "
+                   "silence by itself.")
+"""What ``list --tag sleep`` ends with: the routine made for the night is a command of its
+own, not an exercise in the list."""
+
+
+NOTHING_STARTED = "Nothing was started, and that's fine. Take care of yourself."
+"""The last words when the first question is left without starting anything."""
+
+
+def _pick_from_list() -> str | None:
+    """After the list: the name of one to start, typed there, or None to leave."""
+    from grounding.library import COMMANDS, find_script
+    from grounding.questions import type_a_name
+
+    def check(name: str) -> None:
+        if name not in COMMANDS:
+            find_script(name)
+
+    return type_a_name(sys.stdout, "To start one, type its name and press Enter (Enter "
+                                   "alone to leave):", check)
+
+
 @app.command("list")
 def list_command(
     tag: Annotated[Optional[str], typer.Option(
@@ -221,11 +312,13 @@ def list_command(
     lines, notes = available.exercises(tag)
     for line in lines:
         typer.echo(line)
-    for note in notes:
+    for note in notes:  # as they are: a path in one is easier to copy on one line
         say(note)
+    if tag == "sleep":
+        tell(BEDTIME_POINTER)
 
 
-@app.command()
+@app.command(cls=_Playing)
 @session_flags()
 def play(
     name: Annotated[str, typer.Argument(help="An exercise from 'grounding list', or a .toml file.")],
@@ -241,7 +334,7 @@ def play(
     flags.play(find_script(name), flags.options(minutes=minutes))
 
 
-@app.command()
+@app.command(cls=_Playing)
 @session_flags()
 def breathe(
     pattern: Annotated[str, typer.Argument(
@@ -277,7 +370,7 @@ def breathe(
     flags.play(breathing_script(shape, count, spoken=not flags.no_voice, ramp=ramp))
 
 
-@app.command()
+@app.command(cls=_Playing)
 @session_flags(holds=False)
 def pause(
     minutes: Annotated[float, typer.Option(
@@ -305,15 +398,15 @@ def pause(
     live = flags.out is None and not flags.dry_run
     if not quiet:  # a few lines at most before the first word (the help stays one key away)
         if live and safety.first_run():
-            say(FIRST_NOTICE)
+            tell(FIRST_NOTICE)
             safety.mark_shown()
         line = safety.abuse_line(country)
         if line:
-            say(line)
+            tell(line)
         if live:
-            say(f"A pause of {lengths.words(60 * planned_minutes(minutes))}, and the time "
-                "your answers take.")
-            say("h shows the help lines at any moment.")
+            tell(f"A pause of {lengths.words(60 * planned_minutes(minutes))}, and the time "
+                 "your answers take.")
+            tell("h shows the help lines at any moment.")
     if not live:  # one file, or one timeline to print
         run_script(pause_script(minutes), options, debug, plain, quiet)
         return
@@ -338,12 +431,12 @@ def pause(
             Pausing(options, minutes, country,
                     lambda script: run_script(script, options, debug, plain, quiet,
                                               voice=voice, short=short),
-                    say, voice, ask=ask, quiet=quiet, before_closing=tell_once).run()
+                    tell, voice, ask=ask, quiet=quiet, before_closing=tell_once).run()
         finally:
             tell_once()  # if it stopped early
 
 
-@app.command()
+@app.command(cls=_Playing)
 @session_flags(holds=False, rate=NightRate)
 def bedtime(
     minutes: Annotated[float, typer.Option(
@@ -501,7 +594,7 @@ def about() -> None:
     """What this program is and is not, how to stay safe with it, and when to seek help."""
     from grounding import safety
 
-    typer.echo(safety.NOTICE + "\n\n" + safety.WHEN_TO_SEEK_HELP)
+    typer.echo(wrap(safety.NOTICE + "\n\n" + safety.WHEN_TO_SEEK_HELP))
 
 
 @app.command("help-now")
@@ -530,7 +623,7 @@ def help_now(
             code = config.load(say).country
         text = safety.help_now(code)
     except Exception:  # a crisis command never answers with an error: what needs no data
-        text = f"{safety.DANGER}\n\nAnywhere: {safety.ANYWHERE}"
+        text = wrap(f"{safety.DANGER}\n\nAnywhere: {safety.ANYWHERE}")
     typer.echo(text)
 
 

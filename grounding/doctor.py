@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass, field
 
 from grounding import paths
-from grounding.printable import printable
+from grounding.printable import printable, text_width, wrap_line
 
 FIXES = {
     "portaudio": [
@@ -78,10 +78,14 @@ class Check:
     summary: str
     fixes: list[str] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
-        """The finding as printed: ok or FIX, what was found, and each fix indented below."""
-        return [printable(f"{'ok  ' if self.ok else 'FIX '}  {self.name}: {self.summary}"),
-                *(f"        {printable(fix)}" for fix in self.fixes)]
+    def lines(self, width: int | None = None) -> list[str]:
+        """The finding as printed, wrapped to ``width`` columns (the screen's by default): ok
+        or FIX, what was found, and each fix indented below."""
+        width = text_width() if width is None else width
+        found = wrap_line(printable(f"{'ok  ' if self.ok else 'FIX '}  {self.name}: "
+                                    f"{self.summary}"), width, hang=" " * 6)
+        return found + [line for fix in self.fixes
+                        for line in wrap_line(printable(fix), width, " " * 8, " " * 10)]
 
 
 def _probe(code: str, timeout: float = 30) -> tuple[dict | None, str]:
@@ -128,12 +132,14 @@ def check_devices() -> Check:
 
 
 def check_speech() -> Check:
-    """Can the speech engine say a test phrase?"""
+    """Can the speech engine make a test phrase? It is synthesised, not played: the sound
+    output is checked on its own."""
     answer, why = _probe(_SPEECH, timeout=60)
     if answer and answer["seconds"] > 0.3:
-        return Check("speech", True, f"a test phrase was spoken ({answer['seconds']} s)")
-    return Check("speech", False, f"the speech engine could not say a test phrase ({why})",
-                 FIXES["speech"])
+        return Check("speech", True, f"a test phrase was synthesised ({answer['seconds']} s "
+                                     "of speech, not played)")
+    return Check("speech", False, f"the speech engine could not synthesise a test phrase "
+                                  f"({why})", FIXES["speech"])
 
 
 def check_folders() -> Check:

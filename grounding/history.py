@@ -59,6 +59,15 @@ def _connect() -> sqlite3.Connection:
     return private.connect(FILE, _SCHEMA)
 
 
+def turned_on() -> str:
+    """What saying yes to the log means, said right after: what is kept, where, and how to
+    see it or delete it."""
+    return (f"The log is on. Each pause's time, length, ratings and your choice at the end "
+            f"(and a message, only if you keep one) are kept in {path()}, on this computer "
+            "only. 'grounding history' shows them; 'grounding history --forget' deletes "
+            "them and turns the log off.")
+
+
 def record(entry: PauseRecord) -> None:
     """Add one pause, in a single transaction."""
     names = [f.name for f in fields(PauseRecord)]

@@ -17,6 +17,7 @@ from grounding.errors import GroundingError, Stopped
 from grounding.library import find_script
 from grounding.pause_plan import part, surf_part, surf_stretches
 from grounding.player import as_played
+from grounding.printable import text_width, wrap
 from grounding.questions import (DISTRESS_ANCHORS, URGE_ANCHORS, Aside, choose, let_go,
                                   rating, write_here)
 from grounding.script import Script
@@ -41,6 +42,10 @@ FIRST_NOTICE = ("This is a pause, not therapy or a crisis service. Everything in
 the first word (the full text stays in ``grounding about``)."""
 CLOSING = "Take care. The help lines are h in any session, or 'grounding help-now'."
 """The last line of every pause: calm, and where help is."""
+TAKE_CARE = "Take care of yourself. The help lines are in 'grounding help-now'."
+"""The last line of a pause stopped early (q, Ctrl-C): stopping is fine, and help is there."""
+LET_GO = "What you wrote was let go; it was not written anywhere."
+"""Said when the writing step ends without keeping the words: written, or stopped."""
 
 MENU = [("1", "Wait a little longer, and check in again"),
         ("2", "Write the message here, without sending it"),
@@ -85,17 +90,22 @@ class Pausing:
         self.before_closing = before_closing
         """Called just before the last line: what is to be said once about the whole pause."""
         self.out = sys.stdout
+        self.log_turned_on = False
+        """Whether the user turned the log on during this pause."""
         self.offered: dict[str, int] = {}
         """The highest ratings at which something was offered (see :func:`escalation`)."""
 
-    def _show(self, text: str) -> None:
+    def _show(self, text: str, lines: str = "") -> None:
+        """Show ``text`` after a blank line, wrapped to the screen, and below it ``lines``
+        as they are (the help lines, laid out already)."""
         if self.quiet:
             return
-        self.out.write(f"\n{text}\n")
+        shown = "\n".join(part for part in (wrap(text, text_width(self.out)), lines) if part)
+        self.out.write(f"\n{shown}\n")
         self.out.flush()
 
     def _help(self) -> None:
-        self._show(safety.help_now(self.country))
+        self._show("", safety.help_now(self.country))
 
     def _rating(self, question: str, anchors: str = "") -> int | None:
         return rating(self.out, question, anchors=anchors, on_help=self._help)
@@ -112,8 +122,10 @@ class Pausing:
             entry["ended"] = "finished"
         except Stopped as stop:
             self._keep(started, clock, entry, ask=False)
-            if not self.quiet:  # said here if it came between parts, at a question
+            if not self.quiet:  # "Stopped." is said here if it came at a question
                 stop.tell(self.say)
+                self.before_closing()
+                self.say(TAKE_CARE)
             raise
         self._keep(started, clock, entry, ask=self.ask)
         self.before_closing()
@@ -187,8 +199,8 @@ class Pausing:
         of body-first grounding, or, most often, nothing."""
         body_first, help_lines = escalation(urge, distress, self.offered)
         if help_lines:
-            self._show("If talking to someone would help right now, these lines are there:\n"
-                       + safety.help_now(self.country))
+            self._show("If talking to someone would help right now, these lines are there:",
+                       safety.help_now(self.country))
         if body_first:
             picked = self._choose("That's a lot to hold. Would a few minutes with the room "
                                   "and the body help first?",
@@ -234,8 +246,8 @@ class Pausing:
             elif picked == "2":
                 self._write(entry)
             elif picked == "3":
-                self._show("A friend, someone you trust, or a support line:\n"
-                           + safety.help_now(self.country))
+                self._show("A friend, someone you trust, or a support line:",
+                           safety.help_now(self.country))
             elif picked == "4":
                 self._show(BODY)
             elif picked == "6":
@@ -250,30 +262,43 @@ class Pausing:
     def _write(self, entry: dict) -> None:
         """Write the message in a screen of its own, so nothing of it stays in view or in
         the scrollback; keep it only if the log is on, or the user turns it on now."""
-        kept = False
-        with Aside(self.out):
-            text = write_here(self.out)
-            if not text:
-                return
-            try:
-                keep = self._choose("Keep it in your private log, or let it go?",
-                                    [("k", "Keep it (only on this computer)"),
-                                     ("l", "Let it go")])
-                if keep == "k" and config.load(lambda line: None).log != "on":
-                    keep = self._choose("Keeping it turns on the private log of your pauses, "
-                                        "on this computer only ('grounding history --forget' "
-                                        "deletes it and turns it off). Turn it on?",
-                                        [("y", "Yes, keep the log and this message"),
-                                         ("n", "No, let it go")])
-                    if keep == "y":
-                        self._set_log("on")
-                if keep in ("k", "y"):
-                    entry["note"] = text.decode("utf-8", "replace")
-                    kept = True
-            finally:
-                let_go(text)
-        self._show("Kept in your private log ('grounding history' shows it)." if kept
-                   else "Let go. It was not written anywhere.")
+        try:
+            with Aside(self.out):
+                kept = self._write_aside(entry)
+        except Stopped as stop:  # the main screen is back: said on a line of its own
+            if not self.quiet:
+                stop.tell(self.say, f"Stopped. {LET_GO}")
+            raise
+        if kept and self.log_turned_on:
+            self._show(f"Kept. {history.turned_on()}")
+        elif kept is not None:
+            self._show("Kept in your private log ('grounding history' shows it)." if kept
+                       else "Let go. It was not written anywhere.")
+
+    def _write_aside(self, entry: dict) -> bool | None:
+        """The writing step, on the screen :meth:`_write` set aside: whether the message
+        was kept, or None if nothing was written."""
+        text = write_here(self.out)
+        if not text:
+            return None
+        try:
+            keep = self._choose("Keep it in your private log, or let it go?",
+                                [("k", "Keep it (only on this computer)"),
+                                 ("l", "Let it go")])
+            if keep == "k" and config.load(lambda line: None).log != "on":
+                keep = self._choose("Keeping it turns on the private log of your pauses, "
+                                    "on this computer only ('grounding history --forget' "
+                                    "deletes it and turns it off). Turn it on?",
+                                    [("y", "Yes, keep the log and this message"),
+                                     ("n", "No, let it go")])
+                if keep == "y":
+                    self._set_log("on")
+            if keep not in ("k", "y"):
+                return False
+            entry["note"] = text.decode("utf-8", "replace")
+            return True
+        finally:
+            let_go(text)
 
     def _set_log(self, value: str) -> None:
         settings = config.load(lambda line: None)
@@ -281,6 +306,8 @@ class Pausing:
             config.save(replace(settings, log=value))
         except OSError as exc:  # a settings file that cannot be read is never overwritten
             self._show(str(exc))
+            return
+        self.log_turned_on = self.log_turned_on or value == "on"
 
     def _keep(self, started: str, clock: float, entry: dict, ask: bool) -> None:
         setting = config.load(lambda line: None).log
@@ -292,6 +319,8 @@ class Pausing:
                                   [("y", "Yes, keep a log"), ("n", "No, thank you")])
             setting = "on" if answer == "y" else "off"
             self._set_log(setting)
+            if setting == "on":
+                self._show(history.turned_on())
         if setting != "on":
             entry.pop("note", None)
             return

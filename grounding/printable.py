@@ -27,3 +27,90 @@ def printable(text: str, newlines: bool = False) -> str:
     text = _CONTROLS.sub("", _SEQUENCES.sub("", text.replace("\r\n", "\n")))
     text = text.replace("\t", " ")
     return text if newlines else text.replace("\n", " ")
+
+
+READABLE_WIDTH = 88
+"""The widest long text is wrapped to, however wide the terminal: longer lines are hard to
+follow from one to the next."""
+NARROWEST = 20
+"""The narrowest long text is wrapped to, however narrow the terminal."""
+PIPED_WIDTH = 80
+"""The width for output that is not a terminal, unless the COLUMNS variable says another."""
+
+
+def text_width(stream=None) -> int:
+    """How many columns long text written to ``stream`` (standard output by default) is
+    wrapped to: the terminal's width when it is one, else the COLUMNS variable, else
+    :data:`PIPED_WIDTH`; never more than :data:`READABLE_WIDTH` nor less than
+    :data:`NARROWEST`."""
+    import os
+    import sys
+
+    stream = sys.stdout if stream is None else stream
+    columns = 0
+    try:
+        if stream is not None and stream.isatty():
+            columns = os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = int(os.environ.get("COLUMNS", ""))
+        except ValueError:
+            columns = 0
+    if columns <= 0:
+        columns = PIPED_WIDTH
+    return max(NARROWEST, min(READABLE_WIDTH, columns))
+
+
+_GLUED = re.compile(r"(?<=\d) (?=[\d(%]|(?:s|ms|Hz|min)\b)")
+"""The spaces inside a number (0800 733 843), and between a number and its brackets or its
+unit (1.5 s, 44100 Hz, 15 %)."""
+
+
+def wrap_line(text: str, width: int, indent: str = "", hang: str | None = None) -> list[str]:
+    """One paragraph, ``text``, in lines of at most ``width`` columns: the first starts with
+    ``indent``, the others with ``hang`` (``indent`` by default). A word is never split, nor
+    a number such as 0800 733 843, nor a number from its unit or from what follows it in
+    brackets; a single word longer than the line stays whole."""
+    import textwrap
+
+    glued = _GLUED.sub("\0", text)
+    lines = textwrap.wrap(glued, width, initial_indent=indent,
+                          subsequent_indent=indent if hang is None else hang,
+                          break_on_hyphens=False, break_long_words=False)
+    return [line.replace("\0", " ") for line in lines] or [indent.rstrip()]
+
+
+_ITEM = re.compile(r"[-*•·] ")
+"""How a list item starts."""
+
+
+def wrap(text: str, width: int | None = None) -> str:
+    """``text`` re-flowed to ``width`` columns (:func:`text_width` of standard output by
+    default), words never split (see :func:`wrap_line`). Paragraphs, apart by blank lines,
+    stay apart; a list item ("- ") or a line indented differently from the one before starts
+    a new line of its own, and its further lines hang under its first word."""
+    width = text_width() if width is None else width
+    out: list[str] = []
+    items: list[list] = []  # [indent, hang, words] for each line of the paragraph so far
+
+    def flush() -> None:
+        for indent, hang, words in items:
+            out.extend(wrap_line(words, width, " " * indent, " " * hang))
+        items.clear()
+
+    for line in text.split("\n"):
+        words = line.lstrip(" ")
+        if not words.strip():
+            flush()
+            out.append("")
+            continue
+        indent = len(line) - len(words)
+        item = _ITEM.match(words)
+        if items and not item and indent == items[-1][1]:
+            items[-1][2] += " " + words
+        else:
+            items.append([indent, indent + (len(item.group()) if item else 0), words])
+    flush()
+    return "\n".join(out)

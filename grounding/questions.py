@@ -14,6 +14,7 @@ from typing import Callable, TextIO
 
 from grounding.errors import Stopped
 from grounding.keys import Keys
+from grounding.printable import text_width, wrap_line
 
 MAX_WRITTEN = 64 * 1024
 """The most that "write it here" takes, in bytes (about 30 pages)."""
@@ -51,14 +52,20 @@ class _Typed:
         return key
 
 
+def _fit(out: TextIO, text: str, indent: str = "", hang: str | None = None) -> str:
+    """``text`` wrapped to the width of the screen ``out`` writes to."""
+    return "\n".join(wrap_line(text, text_width(out), indent, hang))
+
+
 def rating(out: TextIO, question: str, anchors: str = "",
            on_help: Callable[[], None] | None = None) -> int | None:
     """A number from 0 to 10 with one key (1 then 0 for ten), or None when skipped;
     ``anchors`` says what the numbers mean (the first time a scale is asked)."""
-    out.write(f"\n{question}\n")
+    out.write(f"\n{_fit(out, question)}\n")
     if anchors:
-        out.write(f"  ({anchors})\n")
-    out.write("  Press 0 to 9, 1 then 0 for ten, or s to skip. Any number is fine.\n")
+        out.write(f"{_fit(out, f'({anchors})', '  ', '   ')}\n")
+    out.write(_fit(out, "Press 0 to 9, 1 then 0 for ten, or s to skip. Any number is fine.",
+                   "  ") + "\n")
     out.flush()
     with Keys() as keys:
         typed = _Typed(keys)
@@ -68,7 +75,7 @@ def rating(out: TextIO, question: str, anchors: str = "",
                 raise Stopped()
             if key in "hH" and on_help:
                 on_help()
-                out.write(f"\n{question} (0 to 10, or s to skip)\n")
+                out.write(f"\n{_fit(out, f'{question} (0 to 10, or s to skip)')}\n")
                 out.flush()
                 continue
             if key in "sS\r\n ":
@@ -88,9 +95,9 @@ def choose(out: TextIO, prompt: str, options: list[tuple[str, str]],
     """One of ``options`` (key, label) by its key, or None on Enter or s."""
 
     def ask() -> None:
-        out.write(f"\n{prompt}\n")
+        out.write(f"\n{_fit(out, prompt)}\n")
         for key, label in options:
-            out.write(f"  {key}  {label}\n")
+            out.write(_fit(out, f"{key}  {label}", "  ", " " * (4 + len(key))) + "\n")
         out.flush()
 
     ask()
@@ -111,6 +118,32 @@ def choose(out: TextIO, prompt: str, options: list[tuple[str, str]],
                 return None
 
 
+def type_a_name(out: TextIO, prompt: str, check: Callable[[str], None],
+                stream=None) -> str | None:
+    """A name, typed and ended with Enter: the first one ``check`` accepts (for any other it
+    raises GroundingError, whose sentence is shown before asking again); None for an empty
+    line or the end of input."""
+    from grounding.errors import GroundingError
+
+    stream = stream if stream is not None else sys.stdin
+    while True:
+        out.write(f"\n{_fit(out, prompt)} ")
+        out.flush()
+        line = stream.readline()
+        if not line:  # Ctrl-D: the line is left open
+            out.write("\n")
+            out.flush()
+        name = line.strip()
+        if not name:
+            return None
+        try:
+            check(name)
+        except GroundingError as exc:
+            out.write(_fit(out, str(exc)) + "\n")
+            continue
+        return name
+
+
 def wait_for_enter() -> bool:
     """Wait for Enter (or space): True; q or Escape: False."""
     with Keys() as keys:
@@ -128,8 +161,8 @@ def write_here(out: TextIO, stream=None) -> bytearray:
     read straight into a mutable buffer, so letting it go can overwrite every byte of it
     (see :func:`let_go`); it is never written anywhere by this function."""
     stream = stream if stream is not None else sys.stdin
-    out.write("\nWrite it here. Nothing is sent anywhere. When you're done, press Enter on an "
-              "empty line twice (or Ctrl-D).\n\n")
+    out.write("\n" + _fit(out, "Write it here. Nothing is sent anywhere. When you're done, "
+                           "press Enter on an empty line twice (or Ctrl-D).") + "\n\n")
     out.flush()
     fd = stream.fileno()
     text = bytearray(MAX_WRITTEN)  # never grown, so no old copy is left behind in memory

@@ -13,13 +13,13 @@ import datetime
 import difflib
 import os
 import re
-import textwrap
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from grounding import paths
 from grounding.errors import UsageError
+from grounding.printable import text_width, wrap_line
 
 NOTICE = """\
 This program offers breathing, grounding and relaxation exercises for everyday stress and for
@@ -60,8 +60,6 @@ DANGER = "If you are in danger right now, call your local emergency number."
 ANYWHERE = ("findahelpline.com lists free, confidential helplines in about 130 countries, "
             "for crisis support and for domestic abuse.")
 """What is shown even if the data file could not be read."""
-WIDTH = 96
-"""Lines are wrapped to this many characters, so none is over 100."""
 
 ALIASES = {"UK": "GB", "U.K.": "GB", "GREAT BRITAIN": "GB", "BRITAIN": "GB", "ENGLAND": "GB",
            "SCOTLAND": "GB", "WALES": "GB", "NORTHERN IRELAND": "GB", "USA": "US",
@@ -287,18 +285,16 @@ def locale_country(environ: dict | None = None) -> tuple[str, str] | None:
 
 
 def _wrap(text: str, indent: str = "") -> list[str]:
-    """``text`` in lines of at most WIDTH, never breaking inside a number (``0800 733 843``)
-    or between a number and what follows it in brackets."""
-    glued = re.sub(r"(?<=\d) (?=[\d(])", "\0", text)
-    return [line.replace("\0", " ") for line in textwrap.wrap(
-        glued, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ",
-        break_on_hyphens=False, break_long_words=False)]
+    """``text`` in lines as wide as the screen allows, its later lines indented two more
+    than its first, never breaking inside a number (``0800 733 843``) or between a number
+    and what follows it in brackets."""
+    return wrap_line(text, text_width(), indent, indent + "  ")
 
 
 def _group(label: str, lines: list[Line]) -> list[str]:
     if len(lines) == 1:
         return _wrap(f"{label}: {lines[0].text()}", "  ")
-    out = [f"  {label}:"] if lines else []
+    out = _wrap(f"{label}:", "  ") if lines else []
     for line in lines:
         text = line.text()
         out += _wrap(text[0].upper() + text[1:], "    ")
@@ -348,13 +344,13 @@ def help_now(country: str = "", abuse_only: bool = False) -> str:
     try:
         return _help_now(country, abuse_only)
     except Exception:  # a broken data file must not take the help away: what needs no data
-        return "\n".join([DANGER, "", *_wrap(f"Anywhere: {ANYWHERE}")])
+        return "\n".join([*_wrap(DANGER), "", *_wrap(f"Anywhere: {ANYWHERE}")])
 
 
 def _help_now(country: str, abuse_only: bool) -> str:
     data = helplines()
     code = _lookup(country) if country else None
-    out = [DANGER, ""]
+    out = [*_wrap(DANGER), ""]
     tail = [""] + _wrap(f"Anywhere: {data.anywhere.say}")
     if code:
         out += _block(code, abuse_only)

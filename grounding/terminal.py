@@ -65,11 +65,12 @@ def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = 
     import os
 
     from grounding import lengths, safety
+    from grounding.printable import text_width, wrap
 
     tell = (lambda line: None) if quiet else say
     where = (f"to {options.out}" if options.out else "(dry run)" if options.dry_run else "")
     if safety.first_run() and not quiet and not options.dry_run:
-        _write(sys.stderr, safety.NOTICE + "\n")
+        _write(sys.stderr, wrap(safety.NOTICE, text_width(sys.stderr)) + "\n")
         safety.mark_shown()
 
     def announce(session) -> None:

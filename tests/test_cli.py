@@ -30,10 +30,23 @@ def test_no_arguments_shows_help(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def listed(stdout: str) -> dict[str, str]:
+    """Each exercise of ``grounding list``, by name: its line, and the indented lines below
+    it (what it is for) joined to it with spaces."""
+    rows: dict[str, str] = {}
+    for line in stdout.splitlines():
+        if line.startswith(" "):
+            rows[name] += " " + line.strip()
+        else:
+            name = line.split()[0]
+            rows[name] = line
+    return rows
+
+
 def test_list_shows_each_bundled_exercise_with_minutes_and_summary(tmp_path):
     result = run(["list"], tmp_path)
     assert result.returncode == 0
-    rows = {line.split()[0]: line for line in result.stdout.splitlines()}
+    rows = listed(result.stdout)
     assert {"quick-reset", "resonance", "gentle-box"} <= set(rows)
     # quick-reset states 2.75 minutes: to the nearest half minute, halves up, that is 3
     assert " 3 min " in rows["quick-reset"] and "holds" not in rows["quick-reset"]
@@ -62,7 +75,9 @@ def test_minutes_round_to_whole_breaths(tmp_path):
     (["breathe", "2-2"], "15.0 breaths a minute"),
     (["breathe", "4-6", "--minutes", "2", "--cycles", "3"], "either --minutes or --cycles"),
     (["play", "resonanse"], "Did you mean 'resonance'?"),
-    (["breathe", "--volume", "120"], "Invalid value for '--volume'"),
+    (["breathe", "--volume", "120"], "--volume is a whole number from 0 to 100."),
+    (["play", "box", "--minutes", "100"], "--minutes is a number from 0.5 to 60."),
+    (["breathe", "--cycles", "many"], "--cycles is a whole number from 1 to 1000."),
     (["breathe", "--out", "/no/such/folder/x.wav"], "is not a folder"),
     (["breathe", "--out", "x.mp3"], "only .wav files"),
 ])
@@ -88,7 +103,7 @@ def test_every_playing_command_takes_the_session_options_and_checks_them(tmp_pat
     for option, value in (("--rate", "10"), ("--volume", "101"), ("--samplerate", "100")):
         refused = run([*command, option, value, "--dry-run"], tmp_path)
         assert refused.returncode == 2
-        assert f"Invalid value for '{option}'" in refused.stderr
+        assert refused.stderr.startswith(f"{option} is a whole number from "), refused.stderr
 
 
 def without_sound(result, started: float) -> None:
@@ -218,11 +233,12 @@ def test_validate_of_every_bundled_exercise_is_fine(tmp_path):
 
 def test_list_can_filter_by_tag(tmp_path):
     result = run(["list", "--tag", "quick"], tmp_path)
-    names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert "quick-reset" in names and "resonance" not in names
-    assert all("quick" in line for line in result.stdout.splitlines())
+    rows = listed(result.stdout)
+    assert "quick-reset" in rows and "resonance" not in rows
+    assert all("quick" in line.split("  ")[-1] for line in result.stdout.splitlines()
+               if not line.startswith(" "))  # in the tags, at the end of each exercise's line
     practice = run(["list", "--tag", "practice"], tmp_path)
-    names = [line.split()[0] for line in practice.stdout.splitlines()]
+    names = listed(practice.stdout)
     assert {"4-7-8", "4-7-8-standard"} <= set(names) and "quick-reset" not in names
     wrong = run(["list", "--tag", "calm"], tmp_path)
     assert wrong.returncode == 2 and "There is no tag 'calm'" in wrong.stderr
@@ -234,7 +250,7 @@ def test_own_exercises_are_listed_and_win_a_name_clash(tmp_path):
     (own / "mine.toml").write_text(MINE)
     (own / "resonance.toml").write_text(MINE.replace('"Mine"', '"My resonance"'))
     result = run(["list"], tmp_path)
-    rows = {line.split()[0]: line for line in result.stdout.splitlines()}
+    rows = listed(result.stdout)
     assert "mine *" in rows["mine"] and "30 s" in rows["mine"]  # half a minute
     assert "My own short one." in rows["resonance"]
     assert "* your own exercise" in result.stderr
@@ -333,3 +349,186 @@ def test_breathe_can_ramp_down_to_the_pattern(tmp_path):
 def test_playing_a_routine_by_name_points_to_its_own_command(tmp_path, name):
     result = run(["play", name], tmp_path)
     assert result.returncode == 2 and f"grounding {name}" in result.stderr
+
+
+def on_screen(width: int, args: str, home) -> list[str]:
+    """What ``grounding ARGS`` shows, standard error too, in a real terminal ``width``
+    columns wide: every line it printed, as the terminal shows them (its own line breaks and
+    the terminal's, scrolled-off lines included)."""
+    import shlex
+
+    from terminal import Terminal
+
+    term = Terminal({"GROUNDING_HOME": str(home)}, width=width, height=24)
+    try:
+        term.send(f"echo BEGIN\"\"MARK; {shlex.quote(sys.executable)} -m grounding {args}; "
+                  "echo END\"\"MARK", enter=True)
+        term.wait_for("ENDMARK")
+        shown = term.everything().splitlines()
+    finally:
+        term.close()
+    begin = max(i for i, line in enumerate(shown) if line == "BEGINMARK")
+    return shown[begin + 1: shown.index("ENDMARK", begin)]
+
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
+def exercise_summaries() -> list[str]:
+    """What each bundled exercise is for, as its file says (read here with tomllib)."""
+    import tomllib
+
+    return [tomllib.loads(path.read_text(encoding="utf-8"))["summary"]
+            for path in sorted((ROOT / "scripts").glob("*.toml"))]
+
+
+@pytest.mark.parametrize("width", [80, 50])
+def test_long_text_fits_the_terminal_without_splitting_a_word(tmp_path, width):
+    from grounding import safety
+
+    about = on_screen(width, "about", tmp_path)
+    assert about and all(len(line) <= width for line in about)
+    # every word of the notice and of when to seek help, whole and in order: a word split by
+    # a line end, the program's or the terminal's, would be two words here
+    assert words(" ".join(about)) == words(safety.NOTICE + " " + safety.WHEN_TO_SEEK_HELP)
+    assert "- you feel afraid of someone" in "\n".join(about)  # a list item starts a line
+
+    listed = " ".join(" ".join(on_screen(width, "list", tmp_path)).split())
+    for summary in exercise_summaries():
+        assert " ".join(words(summary)) in listed
+
+    lines = on_screen(width, "help-now --country GB", tmp_path)
+    assert lines and all(len(line) <= width for line in lines)
+    said = " ".join(" ".join(lines).split())
+    assert " ".join(words(safety.DANGER)) in said
+    for number in ("0808 2000 247", "116 123", "999"):  # a number never broken in two
+        assert number in said and any(number in line for line in lines)
+
+
+def test_wrapped_text_keeps_to_a_readable_width_on_a_wide_screen(tmp_path):
+    lines = on_screen(200, "about", tmp_path)
+    assert max(len(line) for line in lines) <= 88
+    assert max(len(line) for line in lines) > 70  # but uses the room there is
+
+
+def test_output_to_a_pipe_is_wrapped_to_80_columns_or_to_COLUMNS(tmp_path):
+    from grounding import safety
+
+    for env, width in (({}, 80), ({"COLUMNS": "40"}, 40)):
+        result = run(["about"], tmp_path, env={"COLUMNS": "", **env})
+        lines = result.stdout.splitlines()
+        assert max(len(line) for line in lines) <= width < max(len(line) for line in lines) + 10
+        assert words(result.stdout) == words(safety.NOTICE + " " + safety.WHEN_TO_SEEK_HELP)
+
+
+def test_list_of_the_sleep_tag_ends_by_pointing_to_bedtime(tmp_path):
+    result = run(["list", "--tag", "sleep"], tmp_path)
+    assert result.returncode == 0
+    assert " ".join(result.stderr.split()).endswith(
+        "For sleep: grounding bedtime, a slow, quiet wind-down that fades to silence by "
+        "itself.")
+    assert "bedtime" not in run(["list", "--tag", "quick"], tmp_path).stderr
+
+
+def help_of(command: str, home) -> str:
+    result = run([command, "--help"], home)
+    assert result.returncode == 0, result.stderr
+    return " ".join(result.stdout.split())
+
+
+def test_the_help_gives_the_volume_and_rate_the_user_keeps(tmp_path):
+    assert "Loudness from 0 to 100 (default 70)." in help_of("play", tmp_path)
+    assert "words per minute (default 150)." in help_of("breathe", tmp_path)
+    assert run(["config", "set", "volume", "45"], tmp_path).returncode == 0
+    assert run(["config", "set", "rate", "120"], tmp_path).returncode == 0
+    for command in ("play", "breathe", "pause", "bedtime"):
+        shown = help_of(command, tmp_path)
+        assert "Loudness from 0 to 100 (default 45, from your settings;" in shown, command
+        assert "(default 70)" not in shown
+    assert "words per minute (default 120, from your settings;" in help_of("play", tmp_path)
+    # bedtime's own rate is the user's, slower: its help says so, whatever is kept
+    assert "your usual rate, 15 % slower" in help_of("bedtime", tmp_path)
+
+
+def test_dry_run_help_says_it_shows_what_is_said_and_when(tmp_path):
+    for command in ("play", "breathe", "pause", "bedtime"):
+        assert "--dry-run Play nothing: print what would be said and when" in help_of(
+            command, tmp_path)
+
+
+@pytest.mark.parametrize("command", ["play", "breathe", "pause", "bedtime"])
+def test_every_range_option_names_its_range_in_plain_words(tmp_path, command):
+    """Each option with a range, given a value below it, above it, and not a number."""
+    params = get_command(app).commands[command].params
+    ranged = [p for p in params if getattr(p.type, "min", None) is not None]
+    assert ranged
+    args = ["box"] if command in ("play", "breathe") else []
+    for param in ranged:
+        option = max(param.opts, key=len)
+        low, high = param.type.min, param.type.max
+        kind = "a number" if type(param.type).__name__ == "FloatRange" else "a whole number"
+        for value in (str(low - 1), str(high + 1), "lots"):
+            result = run([command, *args, option, value, "--dry-run"], tmp_path)
+            assert result.returncode == 2, (option, value)
+            assert result.stderr == f"{option} is {kind} from {low:g} to {high:g}.\n", (
+                option, value, result.stderr)
+
+
+def first_question(home, width: int = 50):
+    """A real terminal ``width`` columns wide, the first question asked in it."""
+    from terminal import Terminal
+
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "first-run-done").touch()
+    term = Terminal({"GROUNDING_HOME": str(home), "PULSE_SERVER": f"unix:{home}/nothing"},
+                    width=width, height=24)
+    term.grounding("")
+    term.wait_for("Press a number")
+    return term
+
+
+@pytest.mark.parametrize("key, code", [("C-c", 130), ("q", 0)])
+def test_leaving_the_countdown_ends_its_line_with_a_kind_word(tmp_path, key, code):
+    term = first_question(tmp_path)
+    try:
+        term.send("6")
+        term.wait_for("Starting 'resonance' in")
+        term.send(key, literal=False)
+        shown = term.wait_for("[finished]")
+    finally:
+        term.close()
+    after = shown.split("(q to cancel)")[-1]
+    # the countdown's line ends where it is; the words start on a line of their own, and the
+    # shell's exit line on the next
+    assert after.startswith(" \n") or after.startswith("\n"), after
+    said = " ".join(after.split("exit=")[0].split())
+    assert said.endswith("Nothing was started, and that's fine. Take care of yourself."), said
+    assert f"\nexit={code}\n" in after and "Traceback" not in shown
+
+
+def test_show_me_everything_lets_one_be_started_there(tmp_path):
+    require_espeak()
+    term = first_question(tmp_path, width=100)
+    try:
+        term.send("7")
+        term.wait_for("type its name and press Enter")
+        term.send("resonanse", enter=True)
+        term.wait_for("Did you mean 'resonance'?")
+        term.send("resonance", enter=True)
+        term.wait_for("Resonance breathing ·", timeout=60)  # it plays (on screen, soundless)
+        term.send("q")
+        shown = term.wait_for("[finished]")
+    finally:
+        term.close()
+    assert "exit=130" in shown and "Traceback" not in shown
+
+
+def test_the_first_run_notice_fits_the_terminal_without_splitting_a_word(tmp_path):
+    from grounding import safety
+
+    out = tmp_path / "b.wav"
+    shown = on_screen(50, f"breathe 4-6 --cycles 1 --no-voice --out {out}", tmp_path)
+    notice = " ".join(words(safety.NOTICE))
+    assert notice in " ".join(" ".join(shown).split())
+    assert (tmp_path / "config" / "first-run-done").exists()

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -160,6 +161,13 @@ def a_whole_interactive_pause(home, env: dict[str, str], device: str = "",
         shown = term.wait_for("[finished]", timeout=20)
         assert "exit=0" in shown
         said = " ".join(shown.split("exit=")[0].split())
+        # saying yes is answered with what is kept and where, and that place is the log
+        told = re.search(r"The log is on\. Each pause's time, length, ratings and your choice "
+                         r"at the end \(and a message, only if you keep one\) are kept in "
+                         r"(\S+), on this computer only\. 'grounding history' shows them; "
+                         r"'grounding history --forget' deletes them", said)
+        assert told, said
+        told_path = Path(told.group(1))
         assert said.endswith("Take care. The help lines are h in any session, or "
                              "'grounding help-now'.")  # calm, and last
         if everything:  # a device that takes sound at once is always short: said once
@@ -167,6 +175,7 @@ def a_whole_interactive_pause(home, env: dict[str, str], device: str = "",
     finally:
         term.close()
     kept = json.loads(run(["history", "--export", "json"], home).stdout)
+    assert told_path.is_file() and home in told_path.parents
     assert len(kept) == 1
     assert kept[0]["urge_before"] == 9 and kept[0]["urge_after"] == 4
     assert kept[0]["distress_before"] is None and kept[0]["distress_after"] == 9
@@ -175,6 +184,8 @@ def a_whole_interactive_pause(home, env: dict[str, str], device: str = "",
     found = subprocess.run(["grep", "-r", "-l", "SECRETWORD", str(home)], capture_output=True)
     assert found.stdout == b""  # the discarded message is in no file
     assert "In 1 pause with both ratings, the urge fell by 5 points" in run(["history"], home).stdout
+    assert run(["history", "--forget"], home).returncode == 0
+    assert not told_path.exists()  # the file the confirmation named was the log
 
 
 def test_a_first_pause_shows_a_few_calm_lines_before_its_first_word(pulse_daemon, tmp_path):
@@ -309,3 +320,91 @@ def test_a_pause_with_standard_input_closed_plays_without_questions(pulse_daemon
     out, err = process.communicate(timeout=20)
     assert process.returncode == 130, err
     assert "Traceback" not in err and "Sorry" not in err and "0 to 10" not in out
+
+
+def to_the_writing_step(term: Terminal) -> None:
+    """Take a pause started in ``term`` to the place to write, every rating skipped."""
+    term.wait_for("How strong is the pull to reach out", timeout=90)
+    term.send("s")
+    term.wait_for("how stressed or upset do you feel")
+    term.send("s")
+    asked = 0
+    deadline = time.monotonic() + 120
+    while "What would you like to do now?" not in term.screen():
+        assert time.monotonic() < deadline, term.screen()
+        if term.everything().count("Where is the urge now") > asked:
+            asked += 1
+            term.send("s")
+        time.sleep(0.1)
+    term.send("2")
+    term.wait_for("Write it here. Nothing is sent anywhere.")
+
+
+@pytest.mark.parametrize("way", ["Ctrl-C while writing", "q when asked to keep it"])
+def test_stopping_in_the_writing_step_lets_the_words_go_and_ends_with_a_kind_word(
+        instant_device, tmp_path, way):
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "first-run-done").touch()
+    term = Terminal({**instant_device, "GROUNDING_HOME": str(home), "TERM": "xterm"},
+                    width=60, height=30)
+    try:
+        term.grounding("pause --minutes 3 --no-voice --rate 300 --device instant")
+        to_the_writing_step(term)
+        term.send("a message to let go of SECRETWORD", enter=True)
+        if way.startswith("Ctrl-C"):
+            term.send("C-c", literal=False)
+        else:
+            term.send("", enter=True)
+            term.send("", enter=True)
+            term.wait_for("Keep it in your private log, or let it go?")
+            term.send("q")
+        shown = term.wait_for("[finished]", timeout=20)
+    finally:
+        term.close()
+    lines = shown.split("exit=")[0].rstrip().splitlines()
+    stopped = next(i for i, line in enumerate(lines) if "Stopped." in line)
+    assert lines[stopped].startswith("Stopped."), shown  # on a line of its own
+    ending = " ".join(" ".join(lines[stopped:]).split())
+    assert ending.startswith("Stopped. What you wrote was let go; it was not written "
+                             "anywhere."), shown
+    assert ending.endswith("Take care of yourself. The help lines are in 'grounding "
+                           "help-now'."), shown  # and last
+    assert "\nexit=130\n" in shown and "SECRETWORD" not in shown
+    assert "Traceback" not in shown and "-icanon" not in shown.split("exit=")[-1]
+
+
+def test_turning_the_log_on_to_keep_a_message_says_what_is_kept_and_where(instant_device,
+                                                                           tmp_path):
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "first-run-done").touch()
+    term = Terminal({**instant_device, "GROUNDING_HOME": str(home), "TERM": "xterm"},
+                    width=120, height=30)  # the log's long test path fits on a line
+    try:
+        term.grounding("pause --minutes 3 --no-voice --rate 300 --device instant")
+        to_the_writing_step(term)
+        term.send("a message to keep", enter=True)
+        term.send("", enter=True)
+        term.send("", enter=True)
+        term.wait_for("Keep it in your private log, or let it go?")
+        term.send("k")
+        term.wait_for("Keeping it turns on the private log")
+        term.send("y")
+        term.wait_for("'grounding history' shows them")  # on the main screen, after it
+        term.send("", enter=True)  # nothing more from the menu
+        term.wait_for("Before you go: the pull to reach out")
+        term.send("s")
+        term.wait_for("And how stressed or upset, 0 to 10?")
+        term.send("s")
+        shown = term.wait_for("[finished]", timeout=20)
+    finally:
+        term.close()
+    said = " ".join(shown.split())
+    told = re.search(r"Kept\. The log is on\. .* are kept in (\S+), on this computer only\.",
+                     said)
+    assert told and "exit=0" in said, said
+    kept = json.loads(run(["history", "--export", "json"], home).stdout)
+    assert [entry["note"] for entry in kept] == ["a message to keep"]
+    assert Path(told.group(1)).is_file() and home in Path(told.group(1)).parents
+    assert "Would you like to keep a private log" not in said  # asked once, already answered

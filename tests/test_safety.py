@@ -222,6 +222,43 @@ def test_an_unknown_key_in_the_data_file_is_caught_with_its_line(tmp_path, monke
             safety.helplines()
         # and help-now still answers, with what needs no data
         assert safety.help_now("NZ") == "\n".join(
-            [safety.DANGER, "", *safety._wrap(f"Anywhere: {safety.ANYWHERE}")])
+            [*safety._wrap(safety.DANGER), "", *safety._wrap(f"Anywhere: {safety.ANYWHERE}")])
     finally:
         safety.helplines.cache_clear()
+
+
+def _numbers_in_the_data_file() -> set[str]:
+    """Every phone number helplines.toml lists (read here with tomllib, not the program)."""
+    found: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("number"), str) and re.search(r"\d \d", node["number"]):
+                found.add(node["number"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(tomllib.loads(safety.HELPLINES.read_text(encoding="utf-8")))
+    return found
+
+
+@pytest.mark.parametrize("columns", [20, 33, 40, 50, 64, 80, 88, 120])
+def test_help_now_fits_any_width_and_never_breaks_a_number(monkeypatch, columns):
+    numbers = _numbers_in_the_data_file()
+    assert len(numbers) > 5
+    monkeypatch.setenv("COLUMNS", str(columns))  # standard output is not a terminal here
+    for country in ("", "GB", "NZ", "IE", "AU"):
+        lines = safety.help_now(country).splitlines()
+        width = min(columns, 88)
+        # a line is longer only when it is one piece that must not break: a word, or a
+        # number with what follows it in brackets, "0808 2000 247 (England),"
+        assert all(len(line) <= width or
+                   " " not in re.sub(r"(?<=\d) (?=[\d(])", "", line.strip())
+                   for line in lines), lines
+        shown = "\n".join(lines)
+        for number in numbers:
+            if number in " ".join(shown.split()):  # this country's: whole on one line
+                assert number in shown, (number, columns)
