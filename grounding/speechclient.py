@@ -34,7 +34,7 @@ class Worker:
                 "written to the system's temporary folder instead. Make the cache folder "
                 "writable, or point GROUNDING_HOME at a writable folder.") from None
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grounding.speechworker"],
+            [sys.executable, "-m", "grounding.speechworker", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
         self.buffer = b""
         self.start_timeout = start_timeout

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -19,6 +20,10 @@ import time
 from grounding import paths
 
 UTTERANCE_SECONDS = 30.0
+PARENT_CHECK_SECONDS = 0.2
+"""How often the worker looks whether the player that started it is still there."""
+PR_SET_PDEATHSIG = 1
+"""prctl(2)'s option for a signal sent to this process when its parent ends (Linux)."""
 
 
 def _protocol_stream():
@@ -158,10 +163,48 @@ def _scratch() -> str:
     return scratch
 
 
+def _leave_with(parent: int, scratch: str) -> None:
+    """End this process, its scratch folder removed, as soon as the player (process
+    ``parent``) is gone, however it ended (a SIGKILL included). Its end closes stdin, but a
+    worker only reads stdin between clips, and a copy of the player made by a fork keeps the
+    pipe open: so Linux is asked to signal the player's end (PR_SET_PDEATHSIG), and a thread
+    looks for it every PARENT_CHECK_SECONDS everywhere else (the worker is then the child
+    of another process).
+
+    Linux sends that signal when the *thread* that started the worker ends, which may be the
+    player's background thread while the player goes on: so the signal only makes the worker
+    look, and it leaves only when its parent has changed."""
+
+    def leave_if_alone(*_) -> None:
+        if os.getppid() != parent:
+            shutil.rmtree(scratch, ignore_errors=True)
+            os._exit(0)
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            signal.signal(signal.SIGUSR1, leave_if_alone)
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGUSR1))
+        except (OSError, AttributeError, ValueError):
+            pass  # the thread below still notices
+    leave_if_alone()  # it may have ended before the signal was asked for
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_SECONDS)
+            leave_if_alone()
+
+    threading.Thread(target=watch, name="grounding-parent-watch", daemon=True).start()
+
+
 def main() -> None:
-    """Answer requests until stdin closes; then remove the scratch folder."""
+    """Answer requests until stdin closes or the player is gone; then remove the scratch
+    folder. The player gives its process id as the one argument."""
+    parent = int(sys.argv[1]) if len(sys.argv) > 1 else os.getppid()
     answers = _protocol_stream()
     scratch = _scratch()
+    _leave_with(parent, scratch)
     try:
         serve(answers, scratch)
     finally:

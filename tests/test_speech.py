@@ -4,10 +4,12 @@ Each pyttsx3 behaviour from docs/audio-stack.md §1.2 that the worker guards aga
 here that would fail without the guard.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -268,3 +270,85 @@ def test_a_lower_pitch_gives_a_lower_voice_and_its_own_clip(tmp_path):
     usual = clips_of(voice(tmp_path), [text], 16000)[text]
     lower = clips_of(voice(tmp_path, pitch=30), [text], 16000)[text]
     assert median_f0(lower, 16000) < 0.9 * median_f0(usual, 16000)
+
+
+_PLAYER_WITH_A_FORK = """
+import os, sys, threading, time
+from grounding.speechclient import Worker
+worker = Worker()
+assert worker.ask(15, op="hello", voice="en-us", rate=150)["ok"]
+copy = os.fork()  # a copy of the player, holding the worker's stdin open
+if copy == 0:
+    time.sleep(60)
+    os._exit(0)
+print(worker.process.pid, copy, flush=True)
+time.sleep(60)
+"""
+
+
+def ended(pid: int) -> bool:
+    """Whether process ``pid`` has ended (gone, or a zombie waiting to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return any(line.split()[1:2] == ["Z"] for line in status if line.startswith("State:"))
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_worker_ends_within_2_s_of_its_player_being_killed(tmp_path):
+    # The player is SIGKILLed while a forked copy of it still holds the worker's stdin open,
+    # so the end of stdin never comes: the worker must notice its parent is gone.
+    player = subprocess.Popen([sys.executable, "-c", _PLAYER_WITH_A_FORK], cwd=ROOT,
+                              env={**os.environ, "GROUNDING_HOME": str(tmp_path / "home")},
+                              stdout=subprocess.PIPE, text=True)
+    worker, copy = (int(n) for n in player.stdout.readline().split())
+    try:
+        assert not ended(worker)
+        player.send_signal(signal.SIGKILL)
+        player.wait()
+        assert wait_until(lambda: ended(worker), 2.0), "the worker outlived its player by 2 s"
+        assert not ended(copy)  # what held the pipe was still there
+    finally:
+        for pid in (worker, copy):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_worker_started_from_a_thread_that_ends_keeps_working(tmp_path):
+    # Linux signals a child when the *thread* that started it ends (PR_SET_PDEATHSIG): the
+    # player's background thread may start the worker and end while the player goes on.
+    started, answers = [], []
+
+    def start() -> None:  # the thread ends once the worker has answered
+        started.append(Worker())
+        answers.append(started[0].ask(15, op="hello", voice="en-us", rate=150))
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    thread.join()
+    worker = started[0]
+    try:
+        assert answers[0]["ok"]
+        time.sleep(0.5)  # longer than the worker takes to look for its parent
+        answer = worker.ask(15, op="say", text="Still here.", path=str(tmp_path / "x.wav"))
+        assert answer["ok"] and (tmp_path / "x.wav").stat().st_size > 44
+    finally:
+        worker.close()
+
+
+def test_a_voiced_session_killed_with_sigkill_leaves_no_worker_behind(tmp_path):
+    env = {**os.environ, "GROUNDING_HOME": str(tmp_path / "home")}
+    process = subprocess.Popen([sys.executable, "-m", "grounding", "play", "resonance", "--out",
+                                str(tmp_path / "r.wav")], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def worker() -> int | None:
+        found = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "grounding.speechworker"],
+                               capture_output=True, text=True).stdout.split()
+        return int(found[0]) if found else None
+
+    assert wait_until(lambda: worker() is not None, 20)
+    pid = worker()
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert wait_until(lambda: ended(pid), 2.0), "the worker outlived its player by 2 s"
