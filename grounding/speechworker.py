@@ -136,13 +136,13 @@ class Engine:
         self.engine.save_to_file(text, path)
         self.engine.runAndWait()
         if not self.done.wait(UTTERANCE_SECONDS):
-            return "the speech engine did not finish the clip"
+            return f"it did not finish it within {UTTERANCE_SECONDS:g} seconds"
         if self.errors:
             return self.errors[0]
         deadline = time.monotonic() + 2.0
         while not (os.path.exists(path) and os.path.getsize(path) > 44):
             if time.monotonic() > deadline:
-                return "the speech engine wrote no audio"
+                return "it wrote no audio"
             time.sleep(0.005)
         return None
 
