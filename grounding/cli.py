@@ -525,9 +525,14 @@ def config_command(
     if action != "set" or key is None or value is None:
         raise UsageError("Write 'grounding config' to see the settings, or "
                          "'grounding config set KEY VALUE' to change one.")
+    from grounding.available import checked_setting
+
     parsed = config.parse_value(key, value)
+    note = checked_setting(key, parsed)
     path = config.save(replace(settings, **{key: parsed}))
     typer.echo(printable(f"{key} is now {parsed} (in {path})."))
+    if note:
+        say(note)
 
 
 @app.command()

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grounding.datafile import did_you_mean
 from grounding.errors import AudioUnavailable, UsageError
+from grounding.printable import printable
 
 
 def import_sounddevice():
@@ -117,3 +119,22 @@ def _device_problem(device: str | int | None, detail: str) -> str:
         return no_device_message()
     return (f"No output device matches '{device}' ({detail.rstrip('.')}). "
             "'grounding devices' lists the ones you can use.")
+
+
+def check_device(sd, device: str) -> str | None:
+    """The name of the output device that ``device`` (a number or part of a name) finds, as a
+    session would find it; None if there is no sound output here at all, so nothing can be
+    checked. UsageError with a sentence if no output, or more than one, matches."""
+    outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
+    if not outputs:
+        return None
+    try:
+        return sd.query_devices(_device_arg(device), "output")["name"]
+    except (ValueError, sd.PortAudioError) as exc:
+        shown = printable(device)
+        if "Multiple" in str(exc):
+            raise UsageError(f"'{shown}' matches more than one output device; give its number "
+                             "or more of its name. 'grounding devices' lists them.") from None
+        names = [d["name"] for d in outputs]
+        raise UsageError(f"No output device matches '{shown}'.{did_you_mean(device, names)} "
+                         "'grounding devices' lists the ones you can use.") from None

@@ -19,7 +19,9 @@ import numpy as np
 from grounding import paths
 from grounding.cache import ClipCache, SpeechClip, clip_key
 from grounding.defaults import RATE, VOICE
+from grounding.datafile import did_you_mean
 from grounding.errors import SpeechUnavailable, VoiceNotFound
+from grounding.printable import printable
 from grounding.recording import PROCESSING, prepare_clip, read_audio
 from grounding.speechclient import CLIP_SECONDS, START_SECONDS, Worker
 
@@ -54,6 +56,11 @@ class Voice(Protocol):
         on."""
         ...
 
+    def notes(self) -> list[str]:
+        """What to tell the person about this voice, each only the first time it is asked
+        for (after :meth:`clips`)."""
+        ...
+
 
 def spoken_seconds(text: str, rate: int) -> float:
     """About how long ``text`` takes to say at ``rate`` words per minute."""
@@ -81,6 +88,10 @@ class SilentVoice:
 
     def heard(self) -> None:
         """Nothing is prepared ahead."""
+
+    def notes(self) -> list[str]:
+        """Nothing to tell."""
+        return []
 
     def clips(self, texts: Iterable[str], samplerate: int,
               store: bool = True) -> dict[str, np.ndarray]:
@@ -128,6 +139,7 @@ class Pyttsx3Voice:
         self.failed: SpeechUnavailable | None = None
         """Why speech stopped working, once it has."""
         self._told = False
+        self._noted = False
         self._lock = threading.Lock()  # one request at a time to the worker and the memo
         self._worker: Worker | None = None
         self._memo: dict | None = None
@@ -163,6 +175,16 @@ class Pyttsx3Voice:
     def heard(self) -> None:
         """The session's first sound is out, or it will make none: rendering ahead goes on."""
         self._free.set()
+
+    def notes(self) -> list[str]:
+        """Once, after clips were made: that the voice speaks another language than English,
+        the language of the exercises."""
+        memo = self._memo or self.cache.read_json("voices.json").get(self.voice)
+        if self._noted or not memo or "languages" not in memo:
+            return []
+        self._noted = True
+        note = language_note(self.voice, memo)
+        return [note] if note else []
 
     def clips(self, texts: Iterable[str], samplerate: int,
               store: bool = True) -> dict[str, SpeechClip]:
@@ -322,11 +344,11 @@ class Pyttsx3Voice:
             if answer.get("error") == "no-engine":
                 raise SpeechUnavailable(no_engine_message(answer.get("detail", "")))
             if answer.get("error") == "unknown-voice":
-                raise VoiceNotFound(f"No installed voice matches '{self.voice}'. "
-                                    "'grounding voices' lists the voices you can use.")
+                raise VoiceNotFound(unknown_voice_message(self.voice, answer.get("voices", [])))
             raise SpeechUnavailable(f"The speech engine could not start: {answer.get('error')}.")
         memo = {k: answer[k] for k in ("voice_id", "engine", "driver")}
         memo["libraries"] = answer.get("libraries", {})
+        memo.update({k: answer[k] for k in ("name", "languages") if k in answer})
         memos = self.cache.read_json("voices.json")
         memos[self.voice] = memo
         try:
@@ -344,6 +366,41 @@ class Pyttsx3Voice:
                                         f"{answer.get('error')}.")
             samples, rate = read_audio(path)
         return prepare_clip(samples, rate, samplerate)
+
+
+def unknown_voice_message(wanted: str, voices: list[dict]) -> str:
+    """The sentence for a voice that no installed one matches, with the closest id, name or
+    language if one is close (``voices`` as :func:`list_voices` gives them)."""
+    names = sorted({name for v in voices for name in (
+        v["id"].lower(), v["name"].lower(),
+        *(lang.lstrip("\x05").lower() for lang in v["languages"]))})
+    base = wanted.partition("+")[0].lower()
+    return (f"No installed voice matches '{printable(wanted)}'."
+            f"{did_you_mean(base, names)} 'grounding voices' lists the voices you can use.")
+
+
+def language_note(wanted: str, voice: dict) -> str | None:
+    """That the voice (a memo or a :func:`list_voices` entry: ``name``, ``languages``) speaks
+    another language than English, the language of the exercises; None if it speaks English
+    or says nothing of its language."""
+    langs = [lang.lstrip("\x05").lower() for lang in voice.get("languages", [])]
+    if not langs or any(lang == "en" or lang.startswith(("en-", "en_")) for lang in langs):
+        return None
+    return (f"The voice {printable(wanted)} speaks {printable(voice.get('name') or langs[0])}; "
+            "these exercises are in English, so it may sound odd.")
+
+
+def check_voice(wanted: str) -> dict:
+    """The installed voice that ``wanted`` names (``id``, ``name``, ``languages``), found as
+    the speech worker finds it; VoiceNotFound with a sentence if there is none,
+    SpeechUnavailable if the speech engine cannot be asked."""
+    from grounding.speechworker import resolve
+
+    voices = list_voices()
+    found = resolve(wanted, voices)
+    if found is None:
+        raise VoiceNotFound(unknown_voice_message(wanted, voices))
+    return next(v for v in voices if v["id"] == found.partition("+")[0])
 
 
 def list_voices() -> list[dict]:

@@ -50,6 +50,7 @@ class Engine:
         self.engine.connect("finished-utterance", self._finished)
         self.engine.connect("error", self._error)
         self.voices = self.engine.getProperty("voices")
+        self.listed = [listed(voice) for voice in self.voices]
         self.scratch = scratch
         # The first runAndWait after init() returns before the file exists, and settings made
         # before it run in the same pump as the first utterance (pyttsx3 #219;
@@ -86,28 +87,9 @@ class Engine:
         return self.driver
 
     def resolve(self, wanted: str) -> str | None:
-        """A voice id for an id, a language tag (``en``, ``en-us``) or either plus ``+variant``."""
-        base, plus, variant = wanted.partition("+")
-        want = base.replace("_", "-").lower()
-        chosen = None
-        for voice in self.voices:
-            if voice.id.lower() == want or voice.name.lower() == want:
-                chosen = voice.id
-                break
-        if chosen is None:
-            ranked = []
-            for voice in self.voices:
-                for lang in voice.languages or []:
-                    tag = (lang.decode() if isinstance(lang, bytes) else str(lang))
-                    tag = tag.replace("_", "-").lower().lstrip("\x05")
-                    if tag == want:
-                        ranked.append((0, voice.id))
-                    elif tag.startswith(want + "-"):
-                        ranked.append((1 + len(tag), voice.id))
-            chosen = min(ranked)[1] if ranked else None
-        if chosen is None:
-            return None
-        return chosen + (plus + variant if variant and self.driver == "espeak" else "")
+        """A voice id for an id, a name, a language tag (``en``, ``en-us``) or any of them
+        plus ``+variant``."""
+        return resolve(wanted, self.listed, variants=self.driver == "espeak")
 
     def configure(self, voice_id: str, rate: int, pitch: int | None) -> None:
         """Set voice, rate and pitch (0-100; espeak only, the other drivers print that they
@@ -145,6 +127,39 @@ class Engine:
                 return "it wrote no audio"
             time.sleep(0.005)
         return None
+
+
+def listed(voice) -> dict:
+    """A pyttsx3 voice as it is answered: ``id``, ``name``, ``languages`` (text; espeak-ng's
+    start with a priority byte, ``\\x05``)."""
+    return {"id": voice.id, "name": voice.name,
+            "languages": [lang.decode() if isinstance(lang, bytes) else str(lang)
+                          for lang in (voice.languages or [])]}
+
+
+def resolve(wanted: str, voices: list[dict], variants: bool = True) -> str | None:
+    """The id of the voice among ``voices`` (as :func:`listed` gives them) that ``wanted``
+    names: its id or name, else the closest language tag (``en`` finds ``en`` before
+    ``en-gb``), either with ``+variant`` (kept only if ``variants``); None if none does.
+    Languages are compared as pyttsx3 compares them, ``_`` as ``-`` and in lower case
+    (docs/audio-stack.md §1.2)."""
+    base, plus, variant = wanted.partition("+")
+    want = base.replace("_", "-").lower()
+    chosen = next((v["id"] for v in voices
+                   if v["id"].lower() == want or v["name"].lower() == want), None)
+    if chosen is None:
+        ranked = []
+        for voice in voices:
+            for lang in voice["languages"]:
+                tag = lang.replace("_", "-").lower().lstrip("\x05")
+                if tag == want:
+                    ranked.append((0, voice["id"]))
+                elif tag.startswith(want + "-"):
+                    ranked.append((1 + len(tag), voice["id"]))
+        chosen = min(ranked)[1] if ranked else None
+    if chosen is None:
+        return None
+    return chosen + (plus + variant if variant and variants else "")
 
 
 def _scratch() -> str:
@@ -228,21 +243,19 @@ def serve(answers, scratch: str) -> None:
         if op == "hello":
             voice_id = engine.resolve(request["voice"])
             if voice_id is None:
-                reply(ok=False, error="unknown-voice")
+                reply(ok=False, error="unknown-voice", voices=engine.listed)
                 continue
             pitch = request.get("pitch")
             engine.configure(voice_id, int(request["rate"]), None if pitch is None else int(pitch))
+            chosen = next(v for v in engine.listed if v["id"] == voice_id.partition("+")[0])
             reply(ok=True, voice_id=voice_id, engine=engine.version(), driver=engine.driver,
-                  libraries=engine.libraries())
+                  libraries=engine.libraries(), name=chosen["name"],
+                  languages=chosen["languages"])
         elif op == "say":
             problem = engine.save(request["text"], request["path"])
             reply(ok=problem is None, error=problem)
         elif op == "voices":
-            reply(ok=True, voices=[{
-                "id": v.id, "name": v.name,
-                "languages": [lang.decode() if isinstance(lang, bytes) else str(lang)
-                              for lang in (v.languages or [])],
-            } for v in engine.voices])
+            reply(ok=True, voices=engine.listed)
         else:
             reply(ok=False, error=f"unknown request {op!r}")
 

@@ -357,3 +357,45 @@ def test_a_voiced_session_killed_with_sigkill_leaves_no_worker_behind(tmp_path):
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert wait_until(lambda: ended(pid), 2.0), "the worker outlived its player by 2 s"
+
+
+def espeak_voice_names() -> set[str]:
+    """The voice names the espeak-ng command lists (its own list, not grounding's)."""
+    listed = subprocess.run([require_espeak_cli(), "--voices"], capture_output=True,
+                            text=True).stdout.splitlines()[1:]
+    return {line.split()[3].lower() for line in listed if len(line.split()) > 3}
+
+
+def test_an_unknown_voice_is_a_sentence_with_the_closest_name_and_exit_2(tmp_path):
+    assert "german" in espeak_voice_names()
+    result = run(["breathe", "4-6", "--cycles", "1", "--voice", "germn", "--dry-run"],
+                 tmp_path / "home")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("No installed voice matches 'germn'. Did you mean "
+                                     "'german'? 'grounding voices' lists the voices you can use.")
+    assert result.stdout == ""  # nothing was played or printed first
+
+
+def test_a_voice_in_another_language_is_told_once_and_the_session_goes_on(tmp_path):
+    home = tmp_path / "home"
+    for _ in range(2):  # from the worker, then from the cache without one
+        result = run(["play", "senses", "--voice", "de", "--dry-run"], home)
+        assert result.returncode == 0, result.stderr
+        notes = [line for line in result.stderr.splitlines() if "may sound odd" in line]
+        assert notes == ["The voice de speaks German; these exercises are in English, so it "
+                         "may sound odd."]
+    english = run(["breathe", "4-6", "--cycles", "1", "--voice", "en-gb", "--dry-run"], home)
+    assert english.returncode == 0 and "may sound odd" not in english.stderr
+
+
+def test_config_set_voice_checks_the_voice_before_keeping_it(tmp_path):
+    home = tmp_path / "home"
+    wrong = run(["config", "set", "voice", "en-uss"], home)
+    assert wrong.returncode == 2
+    assert "No installed voice matches 'en-uss'. Did you mean 'en-us'?" in wrong.stderr
+    assert "'grounding voices'" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert not (home / "config" / "config.toml").exists()  # nothing was kept
+    german = run(["config", "set", "voice", "de"], home)
+    assert german.returncode == 0
+    assert "The voice de speaks German" in german.stderr
+    assert 'voice = "de"' in (home / "config" / "config.toml").read_text()
