@@ -179,8 +179,10 @@ class Pyttsx3Voice:
     def notes(self) -> list[str]:
         """Once, after clips were made: that the voice speaks another language than English,
         the language of the exercises."""
+        if self._noted:
+            return []
         memo = self._memo or self.cache.read_json("voices.json").get(self.voice)
-        if self._noted or not memo or "languages" not in memo:
+        if not memo or "languages" not in memo:
             return []
         self._noted = True
         note = language_note(self.voice, memo)
