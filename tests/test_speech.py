@@ -21,7 +21,8 @@ from grounding.errors import SpeechUnavailable, VoiceNotFound
 from grounding.recording import LOUDNESS_TARGET
 from grounding.speech import Pyttsx3Voice, SilentVoice
 from grounding.speechclient import Worker
-from support import ROOT, read_wav, require_espeak, require_espeak_cli, run, without_library
+from support import (ROOT, read_wav, require_espeak, require_espeak_cli, run, seen_notice,
+                     without_library)
 
 pytestmark = pytest.mark.tts
 
@@ -399,3 +400,19 @@ def test_config_set_voice_checks_the_voice_before_keeping_it(tmp_path):
     assert german.returncode == 0
     assert "The voice de speaks German" in german.stderr
     assert 'voice = "de"' in (home / "config" / "config.toml").read_text()
+
+
+def test_an_unknown_voice_in_a_terminal_is_a_sentence_and_the_terminal_is_given_back(
+        instant_device, tmp_path):
+    from terminal import Terminal  # tests/terminal.py
+
+    home = seen_notice(tmp_path / "home")
+    term = Terminal({**instant_device, "GROUNDING_HOME": str(home)}, width=80, height=24)
+    try:
+        term.grounding("breathe 4-6 --cycles 1 --device instant --voice germn")
+        shown = term.wait_for("[finished]", timeout=30)
+    finally:
+        term.close()
+    assert "No installed voice matches 'germn'. Did you mean 'german'?" in shown, shown
+    assert "exit=2" in shown and "icanon echo" in shown, shown
+    assert "Traceback" not in shown
