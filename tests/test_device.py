@@ -658,3 +658,15 @@ def test_config_set_device_keeps_only_a_device_that_is_there(instant_device, tmp
     kept = grounding(["config", "set", "device", "instant"], env, timeout=30)
     assert kept.returncode == 0, kept.stderr
     assert 'device = "instant"' in settings.read_text()
+
+
+def test_a_device_that_is_not_there_is_a_sentence_and_exit_2_before_anything_plays(
+        instant_device, tmp_path):
+    home = seen_notice(tmp_path / "home")
+    env = {**os.environ, **instant_device, "GROUNDING_HOME": str(home)}
+    done = grounding(["breathe", "4-6", "--cycles", "1", "--no-voice", "--device", "instnt"],
+                     env, timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == ("No output device matches 'instnt'. Did you mean 'instant'? "
+                                   "'grounding devices' lists the ones you can use.")
+    assert done.stdout == ""
