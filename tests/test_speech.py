@@ -416,3 +416,12 @@ def test_an_unknown_voice_in_a_terminal_is_a_sentence_and_the_terminal_is_given_
     assert "No installed voice matches 'germn'. Did you mean 'german'?" in shown, shown
     assert "exit=2" in shown and "icanon echo" in shown, shown
     assert "Traceback" not in shown
+
+
+def test_without_espeak_config_set_voice_keeps_the_voice_and_says_it_is_unchecked(tmp_path):
+    home = tmp_path / "home"
+    result = run(["config", "set", "voice", "de"], home, prefix=without_library("espeak-ng"))
+    assert result.returncode == 0, result.stderr
+    assert "sudo apt install espeak-ng" in result.stderr
+    assert result.stderr.strip().endswith("The voice is kept, unchecked.")
+    assert 'voice = "de"' in (home / "config" / "config.toml").read_text()
