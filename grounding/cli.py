@@ -597,12 +597,23 @@ def main() -> None:
         except _PastTyper as passing:
             raise passing.stop from None
     except GroundingError as exc:
-        say(str(exc))
+        say(str(exc) + _from_settings(exc, sys.argv[1:]))
         sys.exit(exc.exit_code)
     except Stopped as stop:
         sys.exit(stop.exit_code)
     except Exception as exc:  # anything unforeseen: an apology and where the details are
         _unexpected(exc, "--debug" in sys.argv)
+
+
+def _from_settings(exc: GroundingError, args: list[str]) -> str:
+    """For a voice that is not installed and was not given with --voice: that it comes from
+    the settings, and how to change it there."""
+    from grounding.errors import VoiceNotFound
+
+    given = any(arg == "--voice" or arg.startswith("--voice=") for arg in args)
+    if not isinstance(exc, VoiceNotFound) or given or args[:2] == ["config", "set"]:
+        return ""
+    return " It is your voice setting: grounding config set voice NAME changes it."
 
 
 def _unexpected(exc: BaseException, debug: bool) -> None:

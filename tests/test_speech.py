@@ -425,3 +425,16 @@ def test_without_espeak_config_set_voice_keeps_the_voice_and_says_it_is_unchecke
     assert "sudo apt install espeak-ng" in result.stderr
     assert result.stderr.strip().endswith("The voice is kept, unchecked.")
     assert 'voice = "de"' in (home / "config" / "config.toml").read_text()
+
+
+def test_a_voice_setting_that_matches_no_voice_says_where_it_comes_from(tmp_path):
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "config.toml").write_text('voice = "germn"\n', encoding="utf-8")
+    result = run(["breathe", "4-6", "--cycles", "1", "--dry-run"], home)
+    assert result.returncode == 2
+    assert "No installed voice matches 'germn'. Did you mean 'german'?" in result.stderr
+    assert "It is your voice setting: grounding config set voice NAME changes it." in \
+        result.stderr
+    given = run(["breathe", "4-6", "--cycles", "1", "--dry-run", "--voice", "germn"], home)
+    assert given.returncode == 2 and "your voice setting" not in given.stderr
