@@ -346,7 +346,8 @@ class Pyttsx3Voice:
             if answer.get("error") == "no-engine":
                 raise SpeechUnavailable(no_engine_message(answer.get("detail", "")))
             if answer.get("error") == "unknown-voice":
-                raise VoiceNotFound(unknown_voice_message(self.voice, answer.get("voices", [])))
+                raise VoiceNotFound(unknown_voice_message(self.voice, answer.get("voices", []),
+                                                          answer.get("variants")))
             raise SpeechUnavailable(f"The speech engine could not start: {answer.get('error')}.")
         memo = {k: answer[k] for k in ("voice_id", "engine", "driver")}
         memo["libraries"] = answer.get("libraries", {})
@@ -370,9 +371,18 @@ class Pyttsx3Voice:
         return prepare_clip(samples, rate, samplerate)
 
 
-def unknown_voice_message(wanted: str, voices: list[dict]) -> str:
+def unknown_voice_message(wanted: str, voices: list[dict],
+                          variants: list[str] | None = None) -> str:
     """The sentence for a voice that no installed one matches, with the closest id, name or
-    language if one is close (``voices`` as :func:`list_voices` gives them)."""
+    language if one is close (``voices`` as :func:`list_voices` gives them); or, for a voice
+    that is there with a variant that is not (one of ``variants``), the closest variant."""
+    from grounding.speechworker import resolve
+
+    base, _, variant = wanted.partition("+")
+    if variant and variants is not None and resolve(base, voices, variants):
+        close = did_you_mean(variant.lower(), [v.lower() for v in variants])
+        return (f"The voice {printable(base)} has no variant '{printable(variant)}'.{close} "
+                f"Without the +{printable(variant)}, it speaks in its usual way.")
     names = sorted({name for v in voices for name in (
         v["id"].lower(), v["name"].lower(),
         *(lang.lstrip("\x05").lower() for lang in v["languages"]))})
@@ -398,15 +408,22 @@ def check_voice(wanted: str) -> dict:
     SpeechUnavailable if the speech engine cannot be asked."""
     from grounding.speechworker import resolve
 
-    voices = list_voices()
-    found = resolve(wanted, voices)
+    answer = _ask_voices()
+    voices, variants = answer["voices"], answer.get("variants")
+    found = resolve(wanted, voices, variants)
     if found is None:
-        raise VoiceNotFound(unknown_voice_message(wanted, voices))
+        raise VoiceNotFound(unknown_voice_message(wanted, voices, variants))
     return next(v for v in voices if v["id"] == found.partition("+")[0])
 
 
 def list_voices() -> list[dict]:
     """The voices the speech engine offers: ``id``, ``name``, ``languages``."""
+    return _ask_voices()["voices"]
+
+
+def _ask_voices() -> dict:
+    """The speech worker's answer about its voices: ``voices``, and ``variants`` (None where
+    the engine has none)."""
     worker = Worker()
     try:
         answer = worker.ask(START_SECONDS, op="voices")
@@ -414,4 +431,4 @@ def list_voices() -> list[dict]:
         worker.close()
     if not answer.get("ok"):
         raise SpeechUnavailable(no_engine_message(answer.get("detail", "")))
-    return answer["voices"]
+    return answer

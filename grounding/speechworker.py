@@ -51,6 +51,7 @@ class Engine:
         self.engine.connect("error", self._error)
         self.voices = self.engine.getProperty("voices")
         self.listed = [listed(voice) for voice in self.voices]
+        self.variants = self._variants()
         self.scratch = scratch
         # The first runAndWait after init() returns before the file exists, and settings made
         # before it run in the same pump as the first utterance (pyttsx3 #219;
@@ -89,7 +90,22 @@ class Engine:
     def resolve(self, wanted: str) -> str | None:
         """A voice id for an id, a name, a language tag (``en``, ``en-us``) or any of them
         plus ``+variant``."""
-        return resolve(wanted, self.listed, variants=self.driver == "espeak")
+        return resolve(wanted, self.listed, self.variants)
+
+    def _variants(self) -> list[str] | None:
+        """espeak-ng's voice variants (``f3``, ``whisper``: the files in its ``voices/!v``),
+        which it does not list among the voices (pyttsx3 #220), and which it leaves out
+        without a word when one is not there; None for engines without variants."""
+        if self.driver != "espeak":
+            return None
+        import ctypes
+
+        from pyttsx3.drivers import _espeak
+
+        spec = _espeak.VOICE()
+        spec.languages = b"variant"
+        found = _espeak.ListVoices(ctypes.pointer(spec))
+        return [v.identifier.decode().rpartition("/")[2] for v in found if v.identifier]
 
     def configure(self, voice_id: str, rate: int, pitch: int | None) -> None:
         """Set voice, rate and pitch (0-100; espeak only, the other drivers print that they
@@ -137,13 +153,17 @@ def listed(voice) -> dict:
                           for lang in (voice.languages or [])]}
 
 
-def resolve(wanted: str, voices: list[dict], variants: bool = True) -> str | None:
+def resolve(wanted: str, voices: list[dict], variants: list[str] | None) -> str | None:
     """The id of the voice among ``voices`` (as :func:`listed` gives them) that ``wanted``
     names: its id or name, else the closest language tag (``en`` finds ``en`` before
-    ``en-gb``), either with ``+variant`` (kept only if ``variants``); None if none does.
-    Languages are compared as pyttsx3 compares them, ``_`` as ``-`` and in lower case
-    (docs/audio-stack.md §1.2)."""
+    ``en-gb``), either with ``+variant``, one of ``variants`` (left out where the engine has
+    none: None); None if nothing matches. Languages are compared as pyttsx3 compares them,
+    ``_`` as ``-`` and in lower case (docs/audio-stack.md §1.2)."""
     base, plus, variant = wanted.partition("+")
+    if variant and variants is not None:
+        variant = variant_named(variant, variants)
+        if variant is None:
+            return None
     want = base.replace("_", "-").lower()
     chosen = next((v["id"] for v in voices
                    if v["id"].lower() == want or v["name"].lower() == want), None)
@@ -159,7 +179,14 @@ def resolve(wanted: str, voices: list[dict], variants: bool = True) -> str | Non
         chosen = min(ranked)[1] if ranked else None
     if chosen is None:
         return None
-    return chosen + (plus + variant if variant and variants else "")
+    return chosen + (plus + variant if variant and variants is not None else "")
+
+
+def variant_named(wanted: str, variants: list[str]) -> str | None:
+    """The variant among ``variants`` that ``wanted`` names, in its own case (espeak-ng opens
+    its file by that name); a number ``n`` is ``mn``, as espeak-ng reads it."""
+    want = f"m{wanted}" if wanted.isdigit() else wanted
+    return next((v for v in variants if v.lower() == want.lower()), None)
 
 
 def _scratch() -> str:
@@ -243,7 +270,8 @@ def serve(answers, scratch: str) -> None:
         if op == "hello":
             voice_id = engine.resolve(request["voice"])
             if voice_id is None:
-                reply(ok=False, error="unknown-voice", voices=engine.listed)
+                reply(ok=False, error="unknown-voice", voices=engine.listed,
+                      variants=engine.variants)
                 continue
             pitch = request.get("pitch")
             engine.configure(voice_id, int(request["rate"]), None if pitch is None else int(pitch))
@@ -255,7 +283,7 @@ def serve(answers, scratch: str) -> None:
             problem = engine.save(request["text"], request["path"])
             reply(ok=problem is None, error=problem)
         elif op == "voices":
-            reply(ok=True, voices=engine.listed)
+            reply(ok=True, voices=engine.listed, variants=engine.variants)
         else:
             reply(ok=False, error=f"unknown request {op!r}")
 

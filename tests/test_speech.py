@@ -438,3 +438,25 @@ def test_a_voice_setting_that_matches_no_voice_says_where_it_comes_from(tmp_path
         result.stderr
     given = run(["breathe", "4-6", "--cycles", "1", "--dry-run", "--voice", "germn"], home)
     assert given.returncode == 2 and "your voice setting" not in given.stderr
+
+
+def test_a_variant_that_is_not_there_is_a_sentence_with_the_closest_one(tmp_path):
+    variants = subprocess.run([require_espeak_cli(), "--voices=variant"], capture_output=True,
+                              text=True).stdout
+    assert "!v/f3" in variants  # espeak-ng's own list
+    result = run(["breathe", "4-6", "--cycles", "1", "--voice", "en-us+f33", "--dry-run"],
+                 tmp_path / "home")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("The voice en-us has no variant 'f33'. Did you mean 'f3'? "
+                                     "Without the +f33, it speaks in its usual way.")
+
+
+def test_a_variant_is_found_whatever_its_case(tmp_path):
+    # espeak-ng opens a variant's file by its name, so a wrong case used to be left out
+    # without a word.
+    text = "Let the breath be soft."
+    plain = clips_of(voice(tmp_path, voice="en-us"), [text], 16000)[text]
+    whisper = clips_of(voice(tmp_path, voice="en-us+whisper"), [text], 16000)[text]
+    shouted = clips_of(voice(tmp_path, voice="en-us+WHISPER"), [text], 16000)[text]
+    assert not np.array_equal(plain[:len(whisper)], whisper[:len(plain)])
+    assert np.array_equal(whisper, shouted)
