@@ -140,6 +140,7 @@ class Pyttsx3Voice:
         """Why speech stopped working, once it has."""
         self._told = False
         self._noted = False
+        self._spoken = False  # whether clips have been given
         self._lock = threading.Lock()  # one request at a time to the worker and the memo
         self._worker: Worker | None = None
         self._memo: dict | None = None
@@ -216,9 +217,16 @@ class Pyttsx3Voice:
         except SpeechUnavailable as exc:
             self.failed, self._told = exc, True
             raise
+        except VoiceNotFound as exc:
+            if not self._spoken:  # nothing said yet: the name is to be corrected
+                raise
+            # it was found before, by another version of the engine: the session goes on
+            self.failed, self._told = SpeechUnavailable(str(exc)), True
+            raise self.failed from None
         finally:
             if not self._held:
                 self._stop_worker()
+        self._spoken = True
         running = self._background is not None and self._background.is_alive()
         if self._held and self._ahead and not running:
             self._background = threading.Thread(
@@ -306,8 +314,9 @@ class Pyttsx3Voice:
             try:
                 with self._rendering(ahead=True):  # a clip at a time: other sessions go first
                     self._clip(text, samplerate, self._memo)
-            except SpeechUnavailable as exc:
-                self.failed = self.failed or exc
+            except (SpeechUnavailable, VoiceNotFound) as exc:  # the latter: see clips()
+                self.failed = self.failed or (
+                    exc if isinstance(exc, SpeechUnavailable) else SpeechUnavailable(str(exc)))
             except OSError:
                 pass  # a clip that cannot be made now is tried again when it is needed
 
@@ -346,6 +355,7 @@ class Pyttsx3Voice:
             if answer.get("error") == "no-engine":
                 raise SpeechUnavailable(no_engine_message(answer.get("detail", "")))
             if answer.get("error") == "unknown-voice":
+                self._forget_memo()
                 raise VoiceNotFound(unknown_voice_message(self.voice, answer.get("voices", []),
                                                           answer.get("variants")))
             raise SpeechUnavailable(f"The speech engine could not start: {answer.get('error')}.")
@@ -359,6 +369,16 @@ class Pyttsx3Voice:
         except OSError:
             pass  # as above: without the note, the next start asks the engine again
         return memo
+
+    def _forget_memo(self) -> None:
+        """Take this voice out of ``voices.json``: the engine no longer finds it (it was
+        found by another version, or written before variants were checked)."""
+        memos = self.cache.read_json("voices.json")
+        if memos.pop(self.voice, None) is not None:
+            try:
+                self.cache.write_json("voices.json", memos)
+            except OSError:
+                pass  # the engine is asked again each time, and answers the same
 
     def _render(self, worker: Worker, text: str, samplerate: int) -> np.ndarray:
         with tempfile.TemporaryDirectory(prefix="clip-", dir=paths.temp_dir()) as folder:

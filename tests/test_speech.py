@@ -460,3 +460,29 @@ def test_a_variant_is_found_whatever_its_case(tmp_path):
     shouted = clips_of(voice(tmp_path, voice="en-us+WHISPER"), [text], 16000)[text]
     assert not np.array_equal(plain[:len(whisper)], whisper[:len(plain)])
     assert np.array_equal(whisper, shouted)
+
+
+def test_a_voice_the_engine_no_longer_finds_mid_session_leaves_captions_and_is_forgotten(
+        tmp_path):
+    # voices.json remembers what a voice resolved to; after an engine change (here, a note
+    # made before variants were checked) the worker no longer finds it. The first lines come
+    # from the cache; the lines rendered ahead in the background then fail.
+    cache = ClipCache(tmp_path / "cache")
+    clips_of(voice(tmp_path, voice="en-us"), ["Hello."], 48000)
+    memos = cache.read_json("voices.json")
+    cache.write_json("voices.json", {**memos, "en-us+nonsense": memos["en-us"]})
+    with Pyttsx3Voice(voice="en-us+nonsense", cache=cache) as stale:
+        stale.later(["A line for later."])
+        assert len(clips_of(stale, ["Hello."], 48000)["Hello."]) > 0
+        assert wait_until(lambda: stale.failed is not None, 20)
+        with pytest.raises(SpeechUnavailable, match="has no variant 'nonsense'"):
+            clips_of(stale, ["One more line."], 48000)
+        assert not clips_of(stale, ["One more line."], 48000)["One more line."].any()
+    assert "en-us+nonsense" not in cache.read_json("voices.json")
+    cache.write_json("voices.json", {**memos, "en-us+nonsense": memos["en-us"]})
+    unheld = Pyttsx3Voice(voice="en-us+nonsense", cache=cache)
+    clips_of(unheld, ["Hello."], 48000)  # from the cache: the session has begun
+    with pytest.raises(SpeechUnavailable, match="has no variant 'nonsense'"):
+        clips_of(unheld, ["Another line."], 48000)
+    with pytest.raises(VoiceNotFound):  # before a session has begun, it is to be corrected
+        clips_of(voice(tmp_path, voice="en-us+nonsense"), ["Hello."], 48000)
