@@ -111,8 +111,10 @@ class SessionFlags:
         ``chosen`` are what the command decides itself (``minutes``, its own ``rate``)."""
         given = {f.name: getattr(self, f.name) for f in fields(self)
                  if f.name not in ("plain", "quiet", "debug")}
-        if self.device and self.out is None and not self.dry_run:
-            _check_device(self.device)
+        if self.device:  # a name typed now that matches no output is to be corrected
+            from grounding.devices import Typed
+
+            given["device"] = Typed(self.device)
         return session_options(**{**given, **chosen})
 
     def play(self, script, options=None, **how) -> None:
@@ -120,20 +122,6 @@ class SessionFlags:
         adjusted them; ``how``: the palette, the night display)."""
         run_script(script, options or self.options(), self.debug, self.plain, self.quiet,
                    **how)
-
-
-def _check_device(device: str) -> None:
-    """A --device that names no output here is a sentence and exit 2, before anything plays
-    (with no sound output here at all, or no PortAudio, the session says so itself and goes
-    on on screen)."""
-    from grounding.devices import check_device, import_sounddevice
-    from grounding.errors import AudioUnavailable
-
-    try:
-        sd = import_sounddevice()
-    except AudioUnavailable:
-        return
-    check_device(sd, device)
 
 
 def session_flags(*, holds: bool = True, rate=Rate):

@@ -84,16 +84,24 @@ class Output:
     samplerate: int
 
 
+class Typed(str):
+    """A device name or number as typed on the command line (``--device``), not from the
+    settings: one that matches no output is a mistake to correct (UsageError, exit 2), where
+    a device from the settings may be unplugged for now (the session then goes on on screen).
+    """
+
+
 def find_output(sd, device: str | int | None = None, samplerate: int | None = None) -> Output:
     """The output named or numbered by ``device`` (None: the default), checked to play
     float32 at ``samplerate`` (None: the device's own rate); AudioUnavailable or UsageError,
-    with a sentence, if it cannot."""
+    with a sentence, if it cannot: UsageError for a :class:`Typed` device that matches none
+    of the outputs there are."""
     wanted = _device_arg(device)
     try:
         info = sd.query_devices(wanted, "output")
-    except ValueError as exc:
-        raise AudioUnavailable(_device_problem(device, str(exc))) from None
-    except sd.PortAudioError as exc:
+    except (ValueError, sd.PortAudioError) as exc:
+        if isinstance(device, Typed):
+            check_device(sd, device)  # UsageError, unless there is no output at all
         raise AudioUnavailable(_device_problem(device, str(exc))) from None
     found = Output(wanted, info["name"], max(1, min(2, int(info["max_output_channels"]))),
                    int(samplerate or info["default_samplerate"]))
