@@ -183,9 +183,9 @@ class Pyttsx3Voice:
         if self._noted:
             return []
         memo = self._memo or self.cache.read_json("voices.json").get(self.voice)
-        if not memo or "languages" not in memo:
+        if not memo:
             return []
-        self._noted = True
+        self._noted = True  # a note written by an older version has no languages: nothing
         note = language_note(self.voice, memo)
         return [note] if note else []
 
