@@ -88,7 +88,11 @@ class Typed(str):
     """A device name or number as typed on the command line (``--device``), not from the
     settings: one that matches no output is a mistake to correct (UsageError, exit 2), where
     a device from the settings may be unplugged for now (the session then goes on on screen).
-    """
+    Once it has been found, it is a device that went away if it is missing later (the next
+    part of a pause, after the sound server restarted)."""
+
+    found = False
+    """Whether it has matched an output in this run."""
 
 
 def find_output(sd, device: str | int | None = None, samplerate: int | None = None) -> Output:
@@ -100,9 +104,11 @@ def find_output(sd, device: str | int | None = None, samplerate: int | None = No
     try:
         info = sd.query_devices(wanted, "output")
     except (ValueError, sd.PortAudioError) as exc:
-        if isinstance(device, Typed):
+        if isinstance(device, Typed) and not device.found:
             check_device(sd, device)  # UsageError, unless there is no output at all
         raise AudioUnavailable(_device_problem(device, str(exc))) from None
+    if isinstance(device, Typed):
+        device.found = True
     found = Output(wanted, info["name"], max(1, min(2, int(info["max_output_channels"]))),
                    int(samplerate or info["default_samplerate"]))
     try:
