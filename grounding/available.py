@@ -92,3 +92,29 @@ def devices() -> list[str]:
         lines.append(f"{mark} {d['index']:>2}  {printable(d['name'])}  ({api}, "
                      f"{d['max_output_channels']} ch, {d['default_samplerate']:g} Hz)")
     return lines
+
+
+def checked_setting(key: str, value: object) -> str | None:
+    """Check a ``voice`` or ``device`` setting against what is installed here before it is
+    kept: UsageError with a sentence if nothing matches it. What to tell besides, if anything:
+    that the voice speaks another language than the exercises, or that it cannot be checked
+    now (it is kept all the same)."""
+    if key not in ("voice", "device") or not value:
+        return None
+    if key == "voice":
+        from grounding.errors import SpeechUnavailable
+        from grounding.speech import check_voice, language_note
+
+        try:
+            return language_note(str(value), check_voice(str(value)))
+        except SpeechUnavailable as exc:
+            return f"{exc} The voice is kept, unchecked."
+    from grounding.devices import check_device, import_sounddevice
+
+    try:
+        found = check_device(import_sounddevice(), str(value))
+    except AudioUnavailable as exc:
+        return f"{exc} The device is kept, unchecked."
+    if found is None:
+        return "There is no sound output here now, so the device is kept, unchecked."
+    return None

@@ -173,6 +173,10 @@ class SessionFlags:
             _may_replace(self.out)
         given = {f.name: getattr(self, f.name) for f in fields(self)
                  if f.name not in ("plain", "quiet", "debug", "force")}
+        if self.device:  # a name typed now that matches no output is to be corrected
+            from grounding.devices import Typed
+
+            given["device"] = Typed(self.device)
         return session_options(**{**given, **chosen})
 
     def play(self, script, options=None, **how) -> None:
@@ -659,11 +663,16 @@ def config_command(
             typer.echo(printable(f"{f.name:<7} {config.shown(f.name, getattr(settings, f.name))}"))
         typer.echo(f"(kept in {printable(str(config.path()))})")
     elif action == "set" and key is not None and value is not None:
+        from grounding.available import checked_setting
+
         parsed = config.parse_value(config.known(key), value)
+        note = checked_setting(key, parsed)
         path = config.change({key: parsed})
         now = config.shown(key, parsed)
         typer.echo(printable(f"{key} is now {now} (in {path})." if now != "(default)" else
                              f"{key} is now back to its default (in {path})."))
+        if note:
+            say(note)
     elif action == "reset" and value is None:
         if key is None:
             old = config.reset()
@@ -724,7 +733,7 @@ def main() -> None:
         except _PastTyper as passing:
             raise passing.stop from None
     except GroundingError as exc:
-        say(str(exc))
+        say(str(exc) + _from_settings(exc, sys.argv[1:]))
         sys.exit(exc.exit_code)
     except paths.HomeUnusable as exc:
         say(printable(str(exc)))
@@ -733,6 +742,17 @@ def main() -> None:
         sys.exit(stop.exit_code)
     except Exception as exc:  # anything unforeseen: an apology and where the details are
         _unexpected(exc, "--debug" in sys.argv)
+
+
+def _from_settings(exc: GroundingError, args: list[str]) -> str:
+    """For a voice that is not installed and was not given with --voice: that it comes from
+    the settings, and how to change it there."""
+    from grounding.errors import VoiceNotFound
+
+    given = any(arg == "--voice" or arg.startswith("--voice=") for arg in args)
+    if not isinstance(exc, VoiceNotFound) or given or args[:2] == ["config", "set"]:
+        return ""
+    return " It is your voice setting: grounding config set voice NAME changes it."
 
 
 def _unexpected(exc: BaseException, debug: bool) -> None:

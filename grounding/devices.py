@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grounding.datafile import did_you_mean
 from grounding.errors import AudioUnavailable, UsageError
+from grounding.printable import printable
 
 
 def import_sounddevice():
@@ -82,17 +84,31 @@ class Output:
     samplerate: int
 
 
+class Typed(str):
+    """A device name or number as typed on the command line (``--device``), not from the
+    settings: one that matches no output is a mistake to correct (UsageError, exit 2), where
+    a device from the settings may be unplugged for now (the session then goes on on screen).
+    Once it has been found, it is a device that went away if it is missing later (the next
+    part of a pause, after the sound server restarted)."""
+
+    found = False
+    """Whether it has matched an output in this run."""
+
+
 def find_output(sd, device: str | int | None = None, samplerate: int | None = None) -> Output:
     """The output named or numbered by ``device`` (None: the default), checked to play
     float32 at ``samplerate`` (None: the device's own rate); AudioUnavailable or UsageError,
-    with a sentence, if it cannot."""
+    with a sentence, if it cannot: UsageError for a :class:`Typed` device that matches none
+    of the outputs there are."""
     wanted = _device_arg(device)
     try:
         info = sd.query_devices(wanted, "output")
-    except ValueError as exc:
+    except (ValueError, sd.PortAudioError) as exc:
+        if isinstance(device, Typed) and not device.found:
+            check_device(sd, device)  # UsageError, unless there is no output at all
         raise AudioUnavailable(_device_problem(device, str(exc))) from None
-    except sd.PortAudioError as exc:
-        raise AudioUnavailable(_device_problem(device, str(exc))) from None
+    if isinstance(device, Typed):
+        device.found = True
     found = Output(wanted, info["name"], max(1, min(2, int(info["max_output_channels"]))),
                    int(samplerate or info["default_samplerate"]))
     try:
@@ -117,3 +133,22 @@ def _device_problem(device: str | int | None, detail: str) -> str:
         return no_device_message()
     return (f"No output device matches '{device}' ({detail.rstrip('.')}). "
             "'grounding devices' lists the ones you can use.")
+
+
+def check_device(sd, device: str) -> str | None:
+    """The name of the output device that ``device`` (a number or part of a name) finds, as a
+    session would find it; None if there is no sound output here at all, so nothing can be
+    checked. UsageError with a sentence if no output, or more than one, matches."""
+    outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
+    if not outputs:
+        return None
+    try:
+        return sd.query_devices(_device_arg(device), "output")["name"]
+    except (ValueError, sd.PortAudioError) as exc:
+        shown = printable(device)
+        if "Multiple" in str(exc):
+            raise UsageError(f"'{shown}' matches more than one output device; give its number "
+                             "or more of its name. 'grounding devices' lists them.") from None
+        names = [d["name"] for d in outputs]
+        raise UsageError(f"No output device matches '{shown}'.{did_you_mean(device, names)} "
+                         "'grounding devices' lists the ones you can use.") from None

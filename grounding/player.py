@@ -160,7 +160,10 @@ class _Speech:
         if not texts:
             return {}
         try:
-            return self.voice.clips(texts, self.samplerate, store=self.store)
+            clips = self.voice.clips(texts, self.samplerate, store=self.store)
+            for note in self.voice.notes():
+                self.notice(note)
+            return clips
         except SpeechUnavailable as exc:
             self.notice(f"Carrying on with tones and captions, without a voice. {exc}")
             self.voice = SilentVoice(self.rate)

@@ -19,8 +19,10 @@ import numpy as np
 from grounding import paths
 from grounding.cache import ClipCache, SpeechClip, clip_key
 from grounding.defaults import RATE, VOICE
+from grounding.datafile import did_you_mean
 from grounding.duration import spoken_seconds
 from grounding.errors import SpeechUnavailable, VoiceNotFound
+from grounding.printable import printable
 from grounding.recording import PROCESSING, prepare_clip, read_audio
 from grounding.speechclient import CLIP_SECONDS, START_SECONDS, Worker
 
@@ -55,6 +57,11 @@ class Voice(Protocol):
         on."""
         ...
 
+    def notes(self) -> list[str]:
+        """What to tell the person about this voice, each only the first time it is asked
+        for (after :meth:`clips`)."""
+        ...
+
 
 
 
@@ -79,6 +86,10 @@ class SilentVoice:
 
     def heard(self) -> None:
         """Nothing is prepared ahead."""
+
+    def notes(self) -> list[str]:
+        """Nothing to tell."""
+        return []
 
     def clips(self, texts: Iterable[str], samplerate: int,
               store: bool = True) -> dict[str, np.ndarray]:
@@ -138,6 +149,8 @@ class Pyttsx3Voice:
         self.failed: SpeechUnavailable | None = None
         """Why speech stopped working, once it has."""
         self._told = False
+        self._noted = False
+        self._spoken = False  # whether clips have been given
         self._lock = threading.Lock()  # one request at a time to the worker and the memo
         self._worker: Worker | None = None
         self._memo: dict | None = None
@@ -174,6 +187,18 @@ class Pyttsx3Voice:
         """The session's first sound is out, or it will make none: rendering ahead goes on."""
         self._free.set()
 
+    def notes(self) -> list[str]:
+        """Once, after clips were made: that the voice speaks another language than English,
+        the language of the exercises."""
+        if self._noted:
+            return []
+        memo = self._memo or self.cache.read_json("voices.json").get(self.voice)
+        if not memo:
+            return []
+        self._noted = True  # a note written by an older version has no languages: nothing
+        note = language_note(self.voice, memo)
+        return [note] if note else []
+
     def clips(self, texts: Iterable[str], samplerate: int,
               store: bool = True) -> dict[str, SpeechClip]:
         """A clip per text: from the cache, or rendered now by the worker, and stored there
@@ -202,9 +227,16 @@ class Pyttsx3Voice:
         except SpeechUnavailable as exc:
             self.failed, self._told = exc, True
             raise
+        except VoiceNotFound as exc:
+            if not self._spoken:  # nothing said yet: the name is to be corrected
+                raise
+            # it was found before, by another version of the engine: the session goes on
+            self.failed, self._told = SpeechUnavailable(str(exc)), True
+            raise self.failed from None
         finally:
             if not self._held:
                 self._stop_worker()
+        self._spoken = True
         running = self._background is not None and self._background.is_alive()
         if self._held and self._ahead and not running:
             self._background = threading.Thread(
@@ -292,8 +324,9 @@ class Pyttsx3Voice:
             try:
                 with self._rendering(ahead=True):  # a clip at a time: other sessions go first
                     self._clip(text, samplerate, self._memo)
-            except SpeechUnavailable as exc:
-                self.failed = self.failed or exc
+            except (SpeechUnavailable, VoiceNotFound) as exc:  # the latter: see clips()
+                self.failed = self.failed or (
+                    exc if isinstance(exc, SpeechUnavailable) else SpeechUnavailable(str(exc)))
             except OSError:
                 pass  # a clip that cannot be made now is tried again when it is needed
 
@@ -332,11 +365,13 @@ class Pyttsx3Voice:
             if answer.get("error") == "no-engine":
                 raise SpeechUnavailable(no_engine_message(answer.get("detail", "")))
             if answer.get("error") == "unknown-voice":
-                raise VoiceNotFound(f"No installed voice matches '{self.voice}'. "
-                                    "'grounding voices' lists the voices you can use.")
+                self._forget_memo()
+                raise VoiceNotFound(unknown_voice_message(self.voice, answer.get("voices", []),
+                                                          answer.get("variants")))
             raise SpeechUnavailable(f"The speech engine could not start: {answer.get('error')}.")
         memo = {k: answer[k] for k in ("voice_id", "engine", "driver")}
         memo["libraries"] = answer.get("libraries", {})
+        memo.update({k: answer[k] for k in ("name", "languages") if k in answer})
         memos = self.cache.read_json("voices.json")
         memos[self.voice] = memo
         try:
@@ -344,6 +379,16 @@ class Pyttsx3Voice:
         except OSError:
             pass  # as above: without the note, the next start asks the engine again
         return memo
+
+    def _forget_memo(self) -> None:
+        """Take this voice out of ``voices.json``: the engine no longer finds it (it was
+        found by another version, or written before variants were checked)."""
+        memos = self.cache.read_json("voices.json")
+        if memos.pop(self.voice, None) is not None:
+            try:
+                self.cache.write_json("voices.json", memos)
+            except OSError:
+                pass  # the engine is asked again each time, and answers the same
 
     def _render(self, worker: Worker, text: str, samplerate: int) -> np.ndarray:
         with tempfile.TemporaryDirectory(prefix="clip-", dir=paths.temp_dir()) as folder:
@@ -356,8 +401,59 @@ class Pyttsx3Voice:
         return prepare_clip(samples, rate, samplerate)
 
 
+def unknown_voice_message(wanted: str, voices: list[dict],
+                          variants: list[str] | None = None) -> str:
+    """The sentence for a voice that no installed one matches, with the closest id, name or
+    language if one is close (``voices`` as :func:`list_voices` gives them); or, for a voice
+    that is there with a variant that is not (one of ``variants``), the closest variant."""
+    from grounding.speechworker import resolve
+
+    base, _, variant = wanted.partition("+")
+    if variant and variants is not None and resolve(base, voices, variants):
+        close = did_you_mean(variant.lower(), [v.lower() for v in variants])
+        return (f"The voice {printable(base)} has no variant '{printable(variant)}'.{close} "
+                f"Without the +{printable(variant)}, it speaks in its usual way.")
+    names = sorted({name for v in voices for name in (
+        v["id"].lower(), v["name"].lower(),
+        *(lang.lstrip("\x05").lower() for lang in v["languages"]))})
+    base = wanted.partition("+")[0].lower()
+    return (f"No installed voice matches '{printable(wanted)}'."
+            f"{did_you_mean(base, names)} 'grounding voices' lists the voices you can use.")
+
+
+def language_note(wanted: str, voice: dict) -> str | None:
+    """That the voice (a memo or a :func:`list_voices` entry: ``name``, ``languages``) speaks
+    another language than English, the language of the exercises; None if it speaks English
+    or says nothing of its language."""
+    langs = [lang.lstrip("\x05").lower() for lang in voice.get("languages", [])]
+    if not langs or any(lang == "en" or lang.startswith(("en-", "en_")) for lang in langs):
+        return None
+    return (f"The voice {printable(wanted)} speaks {printable(voice.get('name') or langs[0])}; "
+            "these exercises are in English, so it may sound odd.")
+
+
+def check_voice(wanted: str) -> dict:
+    """The installed voice that ``wanted`` names (``id``, ``name``, ``languages``), found as
+    the speech worker finds it; VoiceNotFound with a sentence if there is none,
+    SpeechUnavailable if the speech engine cannot be asked."""
+    from grounding.speechworker import resolve
+
+    answer = _ask_voices()
+    voices, variants = answer["voices"], answer.get("variants")
+    found = resolve(wanted, voices, variants)
+    if found is None:
+        raise VoiceNotFound(unknown_voice_message(wanted, voices, variants))
+    return next(v for v in voices if v["id"] == found.partition("+")[0])
+
+
 def list_voices() -> list[dict]:
     """The voices the speech engine offers: ``id``, ``name``, ``languages``."""
+    return _ask_voices()["voices"]
+
+
+def _ask_voices() -> dict:
+    """The speech worker's answer about its voices: ``voices``, and ``variants`` (None where
+    the engine has none)."""
     worker = Worker()
     try:
         answer = worker.ask(START_SECONDS, op="voices")
@@ -365,4 +461,4 @@ def list_voices() -> list[dict]:
         worker.close()
     if not answer.get("ok"):
         raise SpeechUnavailable(no_engine_message(answer.get("detail", "")))
-    return answer["voices"]
+    return answer

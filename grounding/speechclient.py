@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,7 +35,7 @@ class Worker:
                 "written to the system's temporary folder instead. Make the cache folder "
                 "writable, or point GROUNDING_HOME at a writable folder.") from None
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grounding.speechworker"],
+            [sys.executable, "-m", "grounding.speechworker", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
         self.buffer = b""
         self.start_timeout = start_timeout
@@ -57,8 +58,8 @@ class Worker:
                 if not selector.select(timeout):
                     self.kill()
                     raise SpeechUnavailable(
-                        f"The speech engine stopped answering for {timeout:g} seconds, so it was "
-                        "stopped.")
+                        f"The speech engine took longer than {timeout:g} "
+                        f"second{'' if timeout == 1 else 's'} to answer, so it was stopped.")
                 chunk = os.read(fd, 65536)
                 if not chunk:
                     self._gone()
@@ -70,11 +71,7 @@ class Worker:
         code = self.process.wait()
         self.stderr.seek(0)
         lines = self.stderr.read().decode("utf-8", "replace").strip().splitlines()
-        said = f": {lines[-1].strip().rstrip('.')}" if lines else ""
-        hint = (" To repair it: sudo apt install --reinstall espeak-ng-data"
-                if sys.platform.startswith("linux") else "")
-        raise SpeechUnavailable(f"The speech engine stopped unexpectedly (exit code {code}"
-                                f"{said}).{hint}")
+        raise SpeechUnavailable(gone_message(code, lines[-1].strip() if lines else ""))
 
     def kill(self) -> None:
         """Stop the worker at once."""
@@ -91,3 +88,26 @@ class Worker:
             self.kill()
         self.process.stdout.close()
         self.stderr.close()
+
+
+def gone_message(code: int, said: str) -> str:
+    """Why the worker ended by itself, from its exit code and the last line it wrote on
+    stderr: ended by a signal (killed, perhaps by the system short of memory), its voice data
+    missing (libespeak-ng writes ``Error processing file '…/phontab'`` and exits with 1:
+    docs/audio-stack.md §1.2), or something else, said as it was."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return (f"The speech engine stopped unexpectedly: something ended it ({name}). "
+                "Speech starts afresh next time.")
+    said = said.rstrip(".")
+    if "espeak-ng-data" in said or said.startswith("Error processing file"):
+        hint = (" To repair it: sudo apt install --reinstall espeak-ng-data"
+                if sys.platform.startswith("linux") else "")
+        return (f"The speech engine stopped unexpectedly: its voice data cannot be read "
+                f"({said}).{hint}")
+    why = f": {said}" if said else ""
+    return (f"The speech engine stopped unexpectedly (exit code {code}{why}). "
+            "'grounding doctor' can look for the cause.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -19,6 +20,10 @@ import time
 from grounding import paths
 
 UTTERANCE_SECONDS = 30.0
+PARENT_CHECK_SECONDS = 0.2
+"""How often the worker looks whether the player that started it is still there."""
+PR_SET_PDEATHSIG = 1
+"""prctl(2)'s option for a signal sent to this process when its parent ends (Linux)."""
 
 
 def _protocol_stream():
@@ -45,6 +50,8 @@ class Engine:
         self.engine.connect("finished-utterance", self._finished)
         self.engine.connect("error", self._error)
         self.voices = self.engine.getProperty("voices")
+        self.listed = [listed(voice) for voice in self.voices]
+        self.variants = self._variants()
         self.scratch = scratch
         # The first runAndWait after init() returns before the file exists, and settings made
         # before it run in the same pump as the first utterance (pyttsx3 #219;
@@ -81,28 +88,24 @@ class Engine:
         return self.driver
 
     def resolve(self, wanted: str) -> str | None:
-        """A voice id for an id, a language tag (``en``, ``en-us``) or either plus ``+variant``."""
-        base, plus, variant = wanted.partition("+")
-        want = base.replace("_", "-").lower()
-        chosen = None
-        for voice in self.voices:
-            if voice.id.lower() == want or voice.name.lower() == want:
-                chosen = voice.id
-                break
-        if chosen is None:
-            ranked = []
-            for voice in self.voices:
-                for lang in voice.languages or []:
-                    tag = (lang.decode() if isinstance(lang, bytes) else str(lang))
-                    tag = tag.replace("_", "-").lower().lstrip("\x05")
-                    if tag == want:
-                        ranked.append((0, voice.id))
-                    elif tag.startswith(want + "-"):
-                        ranked.append((1 + len(tag), voice.id))
-            chosen = min(ranked)[1] if ranked else None
-        if chosen is None:
+        """A voice id for an id, a name, a language tag (``en``, ``en-us``) or any of them
+        plus ``+variant``."""
+        return resolve(wanted, self.listed, self.variants)
+
+    def _variants(self) -> list[str] | None:
+        """espeak-ng's voice variants (``f3``, ``whisper``: the files in its ``voices/!v``),
+        which it does not list among the voices (pyttsx3 #220), and which it leaves out
+        without a word when one is not there; None for engines without variants."""
+        if self.driver != "espeak":
             return None
-        return chosen + (plus + variant if variant and self.driver == "espeak" else "")
+        import ctypes
+
+        from pyttsx3.drivers import _espeak
+
+        spec = _espeak.VOICE()
+        spec.languages = b"variant"
+        found = _espeak.ListVoices(ctypes.pointer(spec))
+        return [v.identifier.decode().rpartition("/")[2] for v in found if v.identifier]
 
     def configure(self, voice_id: str, rate: int, pitch: int | None) -> None:
         """Set voice, rate and pitch (0-100; espeak only, the other drivers print that they
@@ -131,15 +134,59 @@ class Engine:
         self.engine.save_to_file(text, path)
         self.engine.runAndWait()
         if not self.done.wait(UTTERANCE_SECONDS):
-            return "the speech engine did not finish the clip"
+            return f"it did not finish it within {UTTERANCE_SECONDS:g} seconds"
         if self.errors:
             return self.errors[0]
         deadline = time.monotonic() + 2.0
         while not (os.path.exists(path) and os.path.getsize(path) > 44):
             if time.monotonic() > deadline:
-                return "the speech engine wrote no audio"
+                return "it wrote no audio"
             time.sleep(0.005)
         return None
+
+
+def listed(voice) -> dict:
+    """A pyttsx3 voice as it is answered: ``id``, ``name``, ``languages`` (text; espeak-ng's
+    start with a priority byte, ``\\x05``)."""
+    return {"id": voice.id, "name": voice.name,
+            "languages": [lang.decode() if isinstance(lang, bytes) else str(lang)
+                          for lang in (voice.languages or [])]}
+
+
+def resolve(wanted: str, voices: list[dict], variants: list[str] | None) -> str | None:
+    """The id of the voice among ``voices`` (as :func:`listed` gives them) that ``wanted``
+    names: its id or name, else the closest language tag (``en`` finds ``en`` before
+    ``en-gb``), either with ``+variant``, one of ``variants`` (left out where the engine has
+    none: None); None if nothing matches. Languages are compared as pyttsx3 compares them,
+    ``_`` as ``-`` and in lower case (docs/audio-stack.md §1.2)."""
+    base, plus, variant = wanted.partition("+")
+    if variant and variants is not None:
+        variant = variant_named(variant, variants)
+        if variant is None:
+            return None
+    want = base.replace("_", "-").lower()
+    chosen = next((v["id"] for v in voices
+                   if v["id"].lower() == want or v["name"].lower() == want), None)
+    if chosen is None:
+        ranked = []
+        for voice in voices:
+            for lang in voice["languages"]:
+                tag = lang.replace("_", "-").lower().lstrip("\x05")
+                if tag == want:
+                    ranked.append((0, voice["id"]))
+                elif tag.startswith(want + "-"):
+                    ranked.append((1 + len(tag), voice["id"]))
+        chosen = min(ranked)[1] if ranked else None
+    if chosen is None:
+        return None
+    return chosen + (plus + variant if variant and variants is not None else "")
+
+
+def variant_named(wanted: str, variants: list[str]) -> str | None:
+    """The variant among ``variants`` that ``wanted`` names, in its own case (espeak-ng opens
+    its file by that name); a number ``n`` is ``mn``, as espeak-ng reads it."""
+    want = f"m{wanted}" if wanted.isdigit() else wanted
+    return next((v for v in variants if v.lower() == want.lower()), None)
 
 
 def _scratch() -> str:
@@ -158,10 +205,48 @@ def _scratch() -> str:
     return scratch
 
 
+def _leave_with(parent: int, scratch: str) -> None:
+    """End this process, its scratch folder removed, as soon as the player (process
+    ``parent``) is gone, however it ended (a SIGKILL included). Its end closes stdin, but a
+    worker only reads stdin between clips, and a copy of the player made by a fork keeps the
+    pipe open: so Linux is asked to signal the player's end (PR_SET_PDEATHSIG), and a thread
+    looks for it every PARENT_CHECK_SECONDS everywhere else (the worker is then the child
+    of another process).
+
+    Linux sends that signal when the *thread* that started the worker ends, which may be the
+    player's background thread while the player goes on: so the signal only makes the worker
+    look, and it leaves only when its parent has changed."""
+
+    def leave_if_alone(*_) -> None:
+        if os.getppid() != parent:
+            shutil.rmtree(scratch, ignore_errors=True)
+            os._exit(0)
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            signal.signal(signal.SIGUSR1, leave_if_alone)
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGUSR1))
+        except (OSError, AttributeError, ValueError):
+            pass  # the thread below still notices
+    leave_if_alone()  # it may have ended before the signal was asked for
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_SECONDS)
+            leave_if_alone()
+
+    threading.Thread(target=watch, name="grounding-parent-watch", daemon=True).start()
+
+
 def main() -> None:
-    """Answer requests until stdin closes; then remove the scratch folder."""
+    """Answer requests until stdin closes or the player is gone; then remove the scratch
+    folder. The player gives its process id as the one argument."""
+    parent = int(sys.argv[1]) if len(sys.argv) > 1 else os.getppid()
     answers = _protocol_stream()
     scratch = _scratch()
+    _leave_with(parent, scratch)
     try:
         serve(answers, scratch)
     finally:
@@ -185,21 +270,20 @@ def serve(answers, scratch: str) -> None:
         if op == "hello":
             voice_id = engine.resolve(request["voice"])
             if voice_id is None:
-                reply(ok=False, error="unknown-voice")
+                reply(ok=False, error="unknown-voice", voices=engine.listed,
+                      variants=engine.variants)
                 continue
             pitch = request.get("pitch")
             engine.configure(voice_id, int(request["rate"]), None if pitch is None else int(pitch))
+            chosen = next(v for v in engine.listed if v["id"] == voice_id.partition("+")[0])
             reply(ok=True, voice_id=voice_id, engine=engine.version(), driver=engine.driver,
-                  libraries=engine.libraries())
+                  libraries=engine.libraries(), name=chosen["name"],
+                  languages=chosen["languages"])
         elif op == "say":
             problem = engine.save(request["text"], request["path"])
             reply(ok=problem is None, error=problem)
         elif op == "voices":
-            reply(ok=True, voices=[{
-                "id": v.id, "name": v.name,
-                "languages": [lang.decode() if isinstance(lang, bytes) else str(lang)
-                              for lang in (v.languages or [])],
-            } for v in engine.voices])
+            reply(ok=True, voices=engine.listed, variants=engine.variants)
         else:
             reply(ok=False, error=f"unknown request {op!r}")
 

@@ -642,3 +642,31 @@ def test_when_the_sound_server_comes_back_the_sound_returns_within_2_s_in_step(t
     assert [line for line in said if "went away" in line or "is back" in line] == [
         next(line for line in said if "went away" in line), "The sound is back."], stderr
     assert "Traceback" not in stderr and "Expression" not in stderr, stderr
+
+
+def test_config_set_device_keeps_only_a_device_that_is_there(instant_device, tmp_path):
+    home = tmp_path / "home"
+    env = {**os.environ, **instant_device, "GROUNDING_HOME": str(home)}
+    settings = home / "config" / "config.toml"
+    for wanted, words in (("99", "No output device matches '99'."),
+                          ("instnt", "No output device matches 'instnt'. Did you mean "
+                                     "'instant'?")):
+        done = grounding(["config", "set", "device", wanted], env, timeout=30)
+        assert done.returncode == 2, done.stderr
+        assert words in done.stderr and "'grounding devices'" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and not settings.exists()
+    kept = grounding(["config", "set", "device", "instant"], env, timeout=30)
+    assert kept.returncode == 0, kept.stderr
+    assert 'device = "instant"' in settings.read_text()
+
+
+def test_a_device_that_is_not_there_is_a_sentence_and_exit_2_before_anything_plays(
+        instant_device, tmp_path):
+    home = seen_notice(tmp_path / "home")
+    env = {**os.environ, **instant_device, "GROUNDING_HOME": str(home)}
+    done = grounding(["breathe", "4-6", "--cycles", "1", "--no-voice", "--device", "instnt"],
+                     env, timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == ("No output device matches 'instnt'. Did you mean 'instant'? "
+                                   "'grounding devices' lists the ones you can use.")
+    assert done.stdout == ""

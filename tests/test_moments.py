@@ -13,7 +13,7 @@ from terminal import Terminal
 @pytest.fixture
 def term(instant_device, tmp_path):
     home = seen_notice(tmp_path / "home")
-    run(["config", "set", "device", "instant"], home)
+    run(["config", "set", "device", "instant"], home, env=instant_device)
     run(["config", "set", "country", "GB"], home)
     terminal = Terminal({**instant_device, "GROUNDING_HOME": str(home), "TERM": "xterm"},
                         width=100, height=50)

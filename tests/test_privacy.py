@@ -209,7 +209,9 @@ def test_reasons_written_read_aloud_and_forgotten_leave_nothing_anywhere(
     # a sound server to find, as on a desktop (without one, and without XDG_RUNTIME_DIR,
     # libpulse in ALSA's device list makes $TMPDIR/pulse-* for any session on the sound card)
     box = Sandbox(tmp_path, keep=(pulse_daemon.folder, Path(instant_device["XDG_CONFIG_HOME"])))
-    assert box.run(["config", "set", "device", "instant"]).returncode == 0
+    # the device is looked for among the outputs before it is kept
+    assert box.run(["config", "set", "device", "instant"], **pulse_daemon.env,
+                   **instant_device).returncode == 0
     term = Terminal({"TERM": "xterm"})  # its shell outside the sandbox, the program inside
     try:
         folders = [f"{name}={value}" for name, value in box.env().items()

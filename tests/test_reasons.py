@@ -341,7 +341,7 @@ def test_say_reads_them_aloud_and_leaves_no_new_file_in_the_cache(home, instant_
     require_espeak()
     env = {**instant_device, "CI": os.environ.get("CI", "")}
     first_run_done(home)
-    assert run(["config", "set", "device", "instant"], home).returncode == 0
+    assert run(["config", "set", "device", "instant"], home, env=env).returncode == 0
     reasons.add(["The way I was spoken to", "My sleep came back"])
     cold = run(["reasons", "--say"], home, env=env)
     assert cold.returncode == 0, cold.stderr
