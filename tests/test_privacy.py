@@ -135,7 +135,7 @@ def test_a_voiced_session_and_doctor_leave_nothing_outside_the_user_folders(puls
     assert (box.work / "x.wav").stat().st_size > 1_000_000
     doctor = box.run(["doctor"], **pulse_daemon.env)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
-    assert "ok    speech: a test phrase was spoken" in doctor.stdout
+    assert "ok    speech: a test phrase was synthesised" in doctor.stdout
     assert box.written_outside({"x.wav"}) == []
     assert box.temp_folders() == []  # each run removed its own at exit
     assert sorted(p.name for p in box.home.iterdir()) == ["cache", "config"]
