@@ -20,6 +20,11 @@ DEEPEST = 100
 dotted key): far beyond what any real file needs, and well within what tomllib can read
 without running out of stack or time."""
 
+LARGEST = 1 << 20
+"""The largest data file read, in bytes. The biggest bundled exercise is under 6 KB, and three
+hours of speech (the longest an exercise may be) is under 200 KB of text; a 50 MB file would
+take seconds and nearly a gigabyte of memory to parse before its length could be refused."""
+
 _TYPE_NAMES = {str: "text in quotes", bool: "true or false", int: "a whole number",
                float: "a number", list: "a list in [brackets]", dict: "a table"}
 
@@ -31,6 +36,11 @@ class DataFile:
         self.path = path
         self.label = printable(label or path.name)
         try:
+            size = path.stat().st_size
+            if size > LARGEST:
+                raise ExerciseError(f"{self.label}: the file is {size / (1 << 20):.1f} MB; a "
+                                    "data file can be at most 1 MB, so make it several "
+                                    "exercises.")
             self.text = read_regular_text(path)  # a named pipe in its place cannot hang
         except FileNotFoundError:
             raise ExerciseError(f"{self.label}: there is no such file.") from None

@@ -305,3 +305,19 @@ def test_one_unreadable_exercise_leaves_the_others_listed(tmp_path):
     assert {p.stem for p in EXERCISES} <= listed and "deep" not in listed
     assert f"{deep} cannot be read; 'grounding validate {deep}' says why." in result.stderr
     assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
+
+
+def test_a_file_too_big_to_be_an_exercise_is_refused_before_it_is_parsed(tmp_path):
+    """A 50 MB line would take seconds and about a gigabyte to parse before its length could be
+    refused; its size alone answers, at once, and the largest bundled file is far below it."""
+    assert max(p.stat().st_size for p in EXERCISES) * 100 < 1 << 20
+    path = tmp_path / "line.toml"
+    head = (bundled("scripts") / "quick-reset.toml").read_text()
+    path.write_text(head + '[[step]]\nspeak = "' + "calm " * 10_000_000 + '"\n')
+    result = run(["validate", str(path)], tmp_path, timeout=20)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    megabytes = round(path.stat().st_size / 2**20, 1)
+    assert 47 < megabytes < 49
+    assert result.stderr.splitlines() == [
+        f"line.toml: the file is {megabytes} MB; a data file can be at most 1 MB, so make it several "
+        "exercises."]
