@@ -265,20 +265,26 @@ class LiveDisplay:
         head = (self._head(left, width), "title")
         bar = (self._bar(frame, width), "bar")
         keys = (self._keys(width), "keys")
-        note = (fit(self.note, width) if self.note else "", "keys")
-        bottom = ([note, keys] if self.note and lines >= 5 + CAPTION_ROWS + 1
-                  else [note] if self.note else [keys])
-        core = [head, bar, *bottom] if lines >= 3 else [bar, *bottom][:lines]
-        caption = [(line, None) for line in self._caption(frame, width, lines - len(core))]
-        if len(core) < 3:
-            self._draw([*core[:1], *caption, *core[1:]])
+        bottom = (fit(self.note, width), "keys") if self.note else keys
+        if lines < 3:  # room for the bar and the keys at most; captions go above
+            self._caption(frame, width, 0)
+            self._draw([bar, bottom][:lines])
             return
-        height = min(lines, max(self.height, len(core) + 2 + max(CAPTION_ROWS, len(caption))))
+        must = [head, bottom] + ([bar] if bar[0] else [])
+        caption = [(line, None) for line in self._caption(frame, width, lines - len(must))]
+        blank = ("", None)
+        rows = [head, blank, bar, blank, *caption,
+                *[blank] * (CAPTION_ROWS - len(caption)), bottom, *([keys] if self.note else [])]
+        # rows that give way, in this order, when the terminal is short: blank rows from the
+        # bottom up, the bar's row while no breath sounds, the keys under a note
+        spare = [i for i, row in enumerate(rows) if row is blank][::-1]
+        spare += ([] if bar[0] else [2]) + ([len(rows) - 1] if self.note else [])
+        height = min(lines, max(self.height, len(rows)))
         self.height = height
-        blanks = [("", None)] * min(2, height - len(core) - len(caption))
-        rows = [head, *blanks[1:], bar, *blanks[:1], *caption]
-        rows += [("", None)] * (height - len(rows) - len(bottom)) + bottom
-        self._draw(rows)
+        drop = set(spare[:max(0, len(rows) - height)])
+        rows = [row for i, row in enumerate(rows) if i not in drop]
+        at = rows.index(bottom)
+        self._draw(rows[:at] + [blank] * (height - len(rows)) + rows[at:])
 
     def _still(self) -> None:
         """The night's resting screen: one dim line, drawn again only when it changes."""
