@@ -161,22 +161,26 @@ class LiveDisplay:
         """The length of each row of the help lines shown above the display (none: hidden)."""
         self.told_above = -1
         """The last caption too long for the display, shown above it instead."""
+        self.most = 0
+        """The rows the display keeps to while help lines too tall for the terminal are shown
+        above it (0: as many as it likes)."""
 
     def _style(self, text: str, role: str | None) -> str:
         return f"\x1b[{self.styles[role]}m{text}\x1b[0m" if self.color and role and text \
             else text
 
     def _span(self, extra: Sequence[int] = ()) -> int:
-        """How many terminal rows the frame on screen (and ``extra`` rows above it) take now,
-        however a resize has rewrapped them; at most the terminal's rows."""
+        """How many terminal rows the frame on screen (or, before one is drawn, the cursor's
+        row), and ``extra`` rows above it, take now, however a resize has rewrapped them; at
+        most the terminal's rows."""
         columns, lines = terminal_size(self.out)
-        return min(lines, rows_after_resize([*extra, *self.drawn], columns))
+        return min(lines, rows_after_resize([*extra, *(self.drawn or [0])], columns))
 
     def _erase(self, extra: Sequence[int] = ()) -> str:
         """The codes that blank the frame on screen (and ``extra`` rows above it) and leave the
         cursor at the start of its first row. Row by row, never by clearing to the end of
         the screen, which some terminals (tmux) first copy into their scrollback."""
-        rows = self._span(extra) if self.drawn else 1
+        rows = self._span(extra)
         return _up(rows - 1) + "\x1b[2K" + "\x1b[B\x1b[2K" * (rows - 1) + _up(rows - 1)
 
     def _draw(self, rows: Sequence[Row]) -> None:
@@ -213,6 +217,7 @@ class LiveDisplay:
                     f"{helped}",
                     f"{space} · q stop · +/- volume {status.volume} · {voice} · {tones}",
                     f"{space} · q stop · volume {status.volume} · {helped}",
+                    *([f"{space} · q stop · h hide help"] if self.help else []),
                     f"{space} · q stop · volume {status.volume}",
                     f"{space} · q stop", "q stop"), width)
 
@@ -261,6 +266,7 @@ class LiveDisplay:
             self._still()
             return
         width, lines = self._room()
+        lines = min(lines, self.most or lines)
         left = (self.follow.timeline.frames - frame) / self.follow.timeline.samplerate
         head = (self._head(left, width), "title")
         bar = (self._bar(frame, width), "bar")
@@ -268,7 +274,7 @@ class LiveDisplay:
         bottom = (fit(self.note, width), "keys") if self.note else keys
         if lines < 3:  # room for the bar and the keys at most; captions go above
             self._caption(frame, width, 0)
-            self._draw([bar, bottom][:lines])
+            self._draw([bar, keys if self.help else bottom][:lines])
             return
         must = [head, bottom] + ([bar] if bar[0] else [])
         caption = [(line, None) for line in self._caption(frame, width, lines - len(must))]
@@ -322,9 +328,12 @@ class LiveDisplay:
             self.out.write(self._erase(self.help))
             self.out.flush()
             self.drawn, self.help, self.height, self.still = [], [], 0, None
+            self.most = 0
             return
-        width, _ = self._room()
+        width, lines = self._room()
         rows = _wrapped(text, width)
+        if len(rows) + 1 + len(self.drawn) > lines:  # the bar and the keys only, meanwhile
+            self.most = 2
         self.show_above(text)
         self.help = [len(row) for row in rows] + [0]
 
@@ -407,15 +416,11 @@ def _up(rows: int) -> str:
 
 
 def _wrapped(text: str, width: int) -> list[str]:
-    """``text`` wrapped to ``width`` columns: a line that begins with spaces continues the
-    line before it, and each paragraph's rows after its first are indented; empty lines
-    are kept."""
-    paragraphs: list[str] = []
+    """Each line of ``text`` wrapped to ``width`` columns, keeping its indent, and indented a
+    little more on the rows it continues on; empty lines kept."""
+    rows = []
     for line in text.splitlines():
-        if line[:1].isspace() and line.strip() and paragraphs and paragraphs[-1]:
-            paragraphs[-1] += " " + line.strip()
-        else:
-            paragraphs.append(line.strip())
-    indent = "  " if width >= 30 else ""
-    return [row for paragraph in paragraphs
-            for row in (textwrap.wrap(paragraph, width, subsequent_indent=indent) or [""])]
+        indent = line[: len(line) - len(line.lstrip())]
+        more = indent + "  " if len(indent) + 2 < width // 2 else ""
+        rows += textwrap.wrap(line, width, subsequent_indent=more) or [""]
+    return rows

@@ -454,3 +454,27 @@ def test_below_40_by_8_a_frame_still_fits(width, height, monkeypatch):
     for at in (1.0, 11.0):
         _, rows = drawn_rows(width, height, monkeypatch, at)
         assert len(rows) <= max(1, height - 1) and all(len(row) < width for row in rows), rows
+
+
+def test_in_a_small_terminal_the_help_lines_keep_the_screen_until_h_again(home, tmp_path):
+    term = Terminal({"PULSE_SERVER": f"unix:{tmp_path}/no-such-socket",
+                     "GROUNDING_HOME": str(home), "TERM": "xterm-256color"}, 40, 10)
+    try:
+        term.grounding("breathe 4-6 --cycles 3 --no-voice")
+        term.wait_for(" left")
+        term.send("h")
+        term.wait_for("h hide help")
+        time.sleep(0.5)
+        before = term.scrolled()
+        time.sleep(2.0)  # the display keeps to its two rows under them meanwhile
+        shown = term.screen()
+        assert term.scrolled() == before and "grounding help-now" in shown, shown
+        assert sum(bool(row.strip()) for row in shown.split("\n")) >= 8, shown
+        term.send("h")
+        time.sleep(0.5)
+        hidden = term.screen()
+        assert "help-now" not in hidden and hidden.count(" left") == 1, hidden
+        term.send("q")
+        assert ended(term)[0] == 130
+    finally:
+        term.close()
