@@ -11,6 +11,7 @@ import bisect
 import os
 import shutil
 import textwrap
+import unicodedata
 from dataclasses import dataclass
 from typing import Sequence, TextIO
 
@@ -113,13 +114,59 @@ def terminal_size(out: TextIO) -> tuple[int, int]:
     return size.columns, size.lines
 
 
+def cells(text: str) -> int:
+    """How many terminal columns ``text`` takes: two for a wide character (Chinese, Japanese,
+    Korean, most emoji), none for a combining mark, one for any other."""
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def cut(text: str, width: int) -> str:
+    """The longest start of ``text`` that fits in ``width`` columns."""
+    if cells(text) <= width:
+        return text
+    used = 0
+    for end, c in enumerate(text):
+        used += cells(c)
+        if used > width:
+            return text[:end]
+    return text
+
+
+def wrap(text: str, width: int, indent: str = "") -> list[str]:
+    """``text`` in rows of at most ``width`` columns, broken between words (inside a word only
+    when it is wider than a row); rows after the first begin with ``indent``."""
+    if text.isascii():
+        return textwrap.wrap(text, width, subsequent_indent=indent)
+    rows: list[str] = []
+    row = text[: len(text) - len(text.lstrip())]
+    for word in text.split():
+        joined = f"{row} {word}" if row.strip() else row + word
+        if cells(joined) <= width:
+            row = joined
+            continue
+        if row.strip():
+            rows.append(row)
+            row = indent
+        row += word
+        while cells(row) > width and row.strip():
+            start = len(row) - len(row.lstrip())
+            piece = cut(row, width)
+            piece = piece if len(piece) > start else row[:start + 1]
+            rows.append(piece)
+            row = indent + row[len(piece):]
+    return rows + ([row] if row.strip() else [])
+
+
 def fit(forms: Sequence[str], width: int) -> str:
     """The first of ``forms`` (longest first) that fits in ``width`` columns; else the last,
     cut to the width."""
     for form in forms:
-        if len(form) <= width:
+        if cells(form) <= width:
             return form
-    return forms[-1][:max(0, width)]
+    return cut(forms[-1], width)
 
 
 def rows_after_resize(lengths: Sequence[int], columns: int) -> int:
@@ -193,7 +240,7 @@ class LiveDisplay:
                                          for text, role in rows)
                        + ("\x1b[B\x1b[2K" * left + f"\x1b[{left}A" if left else ""))
         self.out.flush()
-        self.drawn = [len(text) for text, _ in rows]
+        self.drawn = [cells(text) for text, _ in rows]
 
     def _room(self) -> tuple[int, int]:
         """The columns a row may fill and the rows the display may take, at the terminal's
@@ -225,10 +272,10 @@ class LiveDisplay:
         """The title and the time left; the title is shortened first, the time never."""
         tail = f"{clock(left)} left" + (" · paused" if self.status.paused else "")
         room = width - len(tail) - 3
-        if len(self.title) <= room:
+        if cells(self.title) <= room:
             return f"{self.title} · {tail}"
-        if room >= 8:
-            return f"{self.title[:room - 1].rstrip()}… · {tail}"
+        if room >= 8:  # the whole title is in the line above, said as the session began
+            return f"{cut(self.title, room - 1).rstrip()}… · {tail}"
         return fit((tail, clock(left)), width)
 
     def _bar(self, frame: int, width: int) -> str:
@@ -252,7 +299,7 @@ class LiveDisplay:
             return []
         indent = "  " if width >= 30 else ""
         text = self.follow.caption_texts[index]
-        wrapped = textwrap.wrap(text, width - len(indent))
+        wrapped = wrap(text, width - len(indent))
         if len(wrapped) <= room:
             return [indent + line for line in wrapped]
         if index != self.told_above:
@@ -319,7 +366,7 @@ class LiveDisplay:
         self.out.flush()
         self.drawn, self.height, self.still = [], 0, None
         if self.help:  # taken away with the help lines, which it now follows
-            self.help += [len(row) for row in rows] + [0]
+            self.help += [cells(row) for row in rows] + [0]
 
     def toggle_help(self, text: str) -> None:
         """Show the help lines above the display, to stay until this is asked again; then
@@ -335,7 +382,7 @@ class LiveDisplay:
         if len(rows) + 1 + len(self.drawn) > lines:  # the bar and the keys only, meanwhile
             self.most = 2
         self.show_above(text)
-        self.help = [len(row) for row in rows] + [0]
+        self.help = [cells(row) for row in rows] + [0]
 
     def key_pressed(self, what: str) -> None:
         """Nothing: the keys line shows what a key changed."""
@@ -422,5 +469,5 @@ def _wrapped(text: str, width: int) -> list[str]:
     for line in text.splitlines():
         indent = line[: len(line) - len(line.lstrip())]
         more = indent + "  " if len(indent) + 2 < width // 2 else ""
-        rows += textwrap.wrap(line, width, subsequent_indent=more) or [""]
+        rows += wrap(line, width, more) or [""]
     return rows

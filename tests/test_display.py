@@ -349,7 +349,7 @@ LONG = ("Here is a longer instruction than usual, so that it needs more than two
 """A caption of four rows at 80 columns, seven at 40."""
 
 
-def long_caption_file(folder) -> str:
+def long_caption_file(folder, caption: str = LONG, after: float = 0.3) -> str:
     path = folder / "long.toml"
     path.write_text(f"""title = "Long words"
 summary = "A long caption, then breathing."
@@ -359,8 +359,8 @@ holds = false
 source = "tests"
 
 [[step]]
-speak = "{LONG}"
-after = 0.3
+speak = "{caption}"
+after = {after}
 
 [[step]]
 breathe = "3-3"
@@ -474,6 +474,28 @@ def test_in_a_small_terminal_the_help_lines_keep_the_screen_until_h_again(home, 
         time.sleep(0.5)
         hidden = term.screen()
         assert "help-now" not in hidden and hidden.count(" left") == 1, hidden
+        term.send("q")
+        assert ended(term)[0] == 130
+    finally:
+        term.close()
+
+
+WIDE = ("呼吸をゆっくりと整えましょう。肩の力を抜いて、足の裏が床に触れているのを感じてください。"
+        "急ぐことは何もありません。")
+"""A caption in characters two columns wide: twice as many columns as characters."""
+
+
+def test_a_caption_of_wide_characters_fits_and_keeps_still(home, tmp_path):
+    term = Terminal({"PULSE_SERVER": f"unix:{tmp_path}/no-such-socket",
+                     "GROUNDING_HOME": str(home), "TERM": "xterm-256color"}, 40, 10)
+    try:
+        term.grounding(f"play {long_caption_file(tmp_path, WIDE, after=4.0)} --no-voice")
+        term.wait_for(" left")
+        time.sleep(0.5)
+        before = term.scrolled()
+        time.sleep(2.0)
+        shown = term.screen()
+        assert term.scrolled() == before and WIDE in "".join(shown.split()), shown
         term.send("q")
         assert ended(term)[0] == 130
     finally:
