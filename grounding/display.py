@@ -8,14 +8,12 @@ phase, the caption of what is being said, the time left, the keys), plain timest
 from __future__ import annotations
 
 import bisect
-import os
-import shutil
-import textwrap
-import unicodedata
 from dataclasses import dataclass
 from typing import Sequence, TextIO
 
 from grounding.breath import HOLD, IN, OUT, REST, TOP
+from grounding.columns import (cells, cut, fit, rows_after_resize, terminal_size, wrap,
+                               wrap_lines)
 from grounding.printable import printable
 from grounding.timeline import Timeline
 from grounding.tones import ease
@@ -100,79 +98,6 @@ BAR_MOST = 80
 
 Row = tuple[str, str | None]
 """One row of the live display: its text and its style's role (None: unstyled)."""
-
-
-def terminal_size(out: TextIO) -> tuple[int, int]:
-    """Columns and rows of the terminal ``out`` writes to, read afresh (so a resize is
-    followed at the next frame); 80x24 when it is no terminal."""
-    try:
-        size = os.get_terminal_size(out.fileno())
-    except (AttributeError, OSError, ValueError):
-        size = shutil.get_terminal_size((80, 24))
-    if size.columns <= 0 or size.lines <= 0:
-        return 80, 24
-    return size.columns, size.lines
-
-
-def cells(text: str) -> int:
-    """How many terminal columns ``text`` takes: two for a wide character (Chinese, Japanese,
-    Korean, most emoji), none for a combining mark, one for any other."""
-    if text.isascii():
-        return len(text)
-    return sum(0 if unicodedata.combining(c) else
-               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def cut(text: str, width: int) -> str:
-    """The longest start of ``text`` that fits in ``width`` columns."""
-    if cells(text) <= width:
-        return text
-    used = 0
-    for end, c in enumerate(text):
-        used += cells(c)
-        if used > width:
-            return text[:end]
-    return text
-
-
-def wrap(text: str, width: int, indent: str = "") -> list[str]:
-    """``text`` in rows of at most ``width`` columns, broken between words (inside a word only
-    when it is wider than a row); rows after the first begin with ``indent``."""
-    if text.isascii():
-        return textwrap.wrap(text, width, subsequent_indent=indent)
-    rows: list[str] = []
-    row = text[: len(text) - len(text.lstrip())]
-    for word in text.split():
-        joined = f"{row} {word}" if row.strip() else row + word
-        if cells(joined) <= width:
-            row = joined
-            continue
-        if row.strip():
-            rows.append(row)
-            row = indent
-        row += word
-        while cells(row) > width and row.strip():
-            start = len(row) - len(row.lstrip())
-            piece = cut(row, width)
-            piece = piece if len(piece) > start else row[:start + 1]
-            rows.append(piece)
-            row = indent + row[len(piece):]
-    return rows + ([row] if row.strip() else [])
-
-
-def fit(forms: Sequence[str], width: int) -> str:
-    """The first of ``forms`` (longest first) that fits in ``width`` columns; else the last,
-    cut to the width."""
-    for form in forms:
-        if cells(form) <= width:
-            return form
-    return cut(forms[-1], width)
-
-
-def rows_after_resize(lengths: Sequence[int], columns: int) -> int:
-    """How many terminal rows lines of ``lengths`` characters take at ``columns`` columns, as a
-    terminal that rewraps its lines on a resize shows them (tmux, VTE, kitty...)."""
-    return sum(max(1, -(-length // max(1, columns))) for length in lengths)
 
 
 class LiveDisplay:
@@ -361,7 +286,7 @@ class LiveDisplay:
         width, _ = self._room()
         if self.drawn:
             self.out.write(self._erase())
-        rows = _wrapped(text, width)
+        rows = wrap_lines(text, width)
         self.out.write("\n".join(rows) + "\n\n")
         self.out.flush()
         self.drawn, self.height, self.still = [], 0, None
@@ -378,7 +303,7 @@ class LiveDisplay:
             self.most = 0
             return
         width, lines = self._room()
-        rows = _wrapped(text, width)
+        rows = wrap_lines(text, width)
         if len(rows) + 1 + len(self.drawn) > lines:  # the bar and the keys only, meanwhile
             self.most = 2
         self.show_above(text)
@@ -460,14 +385,3 @@ class QuietDisplay:
 def _up(rows: int) -> str:
     """The codes that move the cursor to the start of the row ``rows`` above."""
     return "\r" + (f"\x1b[{rows}A" if rows > 0 else "")
-
-
-def _wrapped(text: str, width: int) -> list[str]:
-    """Each line of ``text`` wrapped to ``width`` columns, keeping its indent, and indented a
-    little more on the rows it continues on; empty lines kept."""
-    rows = []
-    for line in text.splitlines():
-        indent = line[: len(line) - len(line.lstrip())]
-        more = indent + "  " if len(indent) + 2 < width // 2 else ""
-        rows += wrap(line, width, more) or [""]
-    return rows
