@@ -190,7 +190,8 @@ class _Live:
 
         self.announce(session)
         self.session = session
-        self.start_volume = round(session.controls.volume * 100)
+        # the volume is the device's own on a sound card, the mix's without one (one of them 1)
+        self.start_volume = round(session.controls.volume * session.mix.volume * 100)
         self.status = Status(volume=self.start_volume, voice=session.mix.voice,
                              tones=session.mix.tones, keys=self.keys.active)
         self.sound_card = isinstance(session.sink, DeviceSink)

@@ -316,7 +316,7 @@ def test_without_sound_the_display_keeps_still_at_any_size(home, tmp_path, width
         shown = plays_without_scrolling(term, width)
     finally:
         term.close()
-    assert "No sound here" in shown
+    assert "No sound here" in shown and "volume 70" in shown
 
 
 def test_the_display_follows_a_resize_without_scrolling_or_leftovers(term):
