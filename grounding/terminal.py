@@ -150,6 +150,17 @@ def tell_short(short: list[int]) -> None:
 
 BACK_NOTE_SECONDS = 4.0
 """How long the live display says that the sound is back."""
+NO_SOUND = ("No sound here: the words carry on on screen. 'grounding doctor' can look for "
+            "the cause.",
+            "No sound here: the words carry on on screen.",
+            "No sound here; words on screen.",
+            "No sound here.")
+"""What the live display says when there is no sound card: its forms, longest first."""
+SOUND_GONE = ("The sound output went away, so the guidance carries on here, in step. "
+              "'grounding doctor' can look for the cause.",
+              "The sound went away; the guidance carries on here.",
+              "The sound went away.")
+"""What the live display says when the sound output goes away mid-session."""
 
 
 class _Live:
@@ -180,7 +191,8 @@ class _Live:
 
         self.announce(session)
         self.session = session
-        self.start_volume = round(session.controls.volume * 100)
+        # the volume is the device's own on a sound card, the mix's without one (one of them 1)
+        self.start_volume = round(session.controls.volume * session.mix.volume * 100)
         self.status = Status(volume=self.start_volume, voice=session.mix.voice,
                              tones=session.mix.tones, keys=self.keys.active)
         self.sound_card = isinstance(session.sink, DeviceSink)
@@ -194,8 +206,7 @@ class _Live:
                                    self.status, color="NO_COLOR" not in os.environ,
                                    night=self.night, animate=self.animate)
         if self.lost_said:
-            self.display.note = ("No sound here: the words carry on on screen. "
-                                 "'grounding doctor' can look for the cause.")
+            self.display.note = NO_SOUND
 
     def tick(self, frame: int) -> None:
         """Act on the keys pressed since the last tick, then redraw for ``frame``."""
@@ -204,14 +215,16 @@ class _Live:
         session, status = self.session, self.status
         for key in self.keys.read():
             if key in "hH":
-                self.display.show_above(_help_lines())
-            _press(key, status, session.mix, session.controls)
+                self.display.toggle_help(_help_lines())
+            done = _press(key, status, session.mix, session.controls)
+            if done:
+                self.display.key_pressed(done)
         if self.sound_card and session.controls.lost != self.lost_said:
             self._tell_sound_state(session.controls.lost)
         if self.back_note_until and time.monotonic() > self.back_note_until:
             self.back_note_until = 0.0
             if isinstance(self.display, LiveDisplay):
-                self.display.note = ""
+                self.display.note = ()
         self.display.tick(frame)
 
     def _tell_sound_state(self, lost: bool) -> None:
@@ -220,13 +233,12 @@ class _Live:
         from grounding.display import LiveDisplay
 
         self.lost_said = lost
-        line = ("The sound output went away, so the guidance carries on here, in step. "
-                "'grounding doctor' can look for the cause." if lost else "The sound is back.")
+        forms = SOUND_GONE if lost else ("The sound is back.",)
         self.back_note_until = 0.0 if lost else time.monotonic() + BACK_NOTE_SECONDS
         if isinstance(self.display, LiveDisplay):
-            self.display.note = line
+            self.display.note = forms
         else:
-            say(line)
+            say(forms[0])
 
     def close(self) -> None:
         """Put the terminal's cursor back, and remember a volume changed by the keys."""
@@ -236,21 +248,27 @@ class _Live:
             self.start_volume = self.status.volume
 
 
-def _press(key: str, status, mix, controls) -> None:
-    """What one key does while a session plays."""
+def _press(key: str, status, mix, controls) -> str:
+    """What one key does while a session plays; what it did, in a few words ("paused",
+    "volume 65"), or "" for a key that does nothing here."""
     if key in "qQ":
         raise Stopped()
+    done = ""
     if key == " ":
         controls.paused = status.paused = not status.paused
-    elif key in "+=":
-        status.volume = min(100, status.volume + 5)
-    elif key in "-_":
-        status.volume = max(0, status.volume - 5)
+        done = "paused" if status.paused else "resumed"
+    elif key in "+=-_":
+        status.volume = (min(100, status.volume + 5) if key in "+=" else
+                         max(0, status.volume - 5))
+        done = f"volume {status.volume}"
     elif key in "vV":
         mix.voice = status.voice = not status.voice
+        done = f"voice {'on' if status.voice else 'off'}"
     elif key in "tT":
         mix.tones = status.tones = not status.tones
+        done = f"tones {'on' if status.tones else 'off'}"
     controls.volume = status.volume / 100
+    return done
 
 
 def _help_lines() -> str:

@@ -61,6 +61,21 @@ class Terminal:
         raise AssertionError(f"{text!r} did not appear within {timeout} s; the screen:\n"
                              + self.screen())
 
+    def scrolled(self) -> int:
+        """How many lines have scrolled off the top of the window so far (its scrollback)."""
+        return int(self._tmux("display-message", "-p", "-t", "t", "#{history_size}").strip())
+
+    def resize(self, width: int, height: int) -> None:
+        """Make the window ``width`` columns by ``height`` rows, as a person dragging its
+        corner would (the program gets SIGWINCH)."""
+        self._tmux("resize-window", "-t", "t", "-x", str(width), "-y", str(height))
+
+    def size(self) -> tuple[int, int]:
+        """The window's columns and rows now."""
+        shown = self._tmux("display-message", "-p", "-t", "t", "#{pane_width} #{pane_height}")
+        width, height = shown.split()
+        return int(width), int(height)
+
     def program_pid(self, timeout: float = 5.0) -> int:
         """The pid of what the window's shell runs now (the program a test started)."""
         shell = int(self._tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip())
