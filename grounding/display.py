@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Sequence, TextIO
+from typing import Callable, Sequence, TextIO
 
 from grounding.breath import HOLD, IN, OUT, REST, TOP
 from grounding.columns import (cells, cut, fit, rows_after_resize, terminal_size, wrap,
@@ -293,18 +293,19 @@ class LiveDisplay:
         if self.help:  # taken away with the help lines, which it now follows
             self.help += [cells(row) for row in rows] + [0]
 
-    def toggle_help(self, text: str) -> None:
-        """Show the help lines above the display, to stay until this is asked again; then
-        take them away."""
+    def toggle_help(self, lines: Callable[[int | None], str]) -> None:
+        """Show the help lines (``lines(width)``, wrapped to that width) above the display, to
+        stay until this is asked again; then take them away."""
         if self.help:
             self.out.write(self._erase(self.help))
             self.out.flush()
             self.drawn, self.help, self.height, self.still = [], [], 0, None
             self.most = 0
             return
-        width, lines = self._room()
+        width, height = self._room()
+        text = _fit_help(lines(width), width, height - 3)  # above a blank row, bar and keys
         rows = wrap_lines(text, width)
-        if len(rows) + 1 + len(self.drawn) > lines:  # the bar and the keys only, meanwhile
+        if len(rows) + 1 + len(self.drawn) > height:  # the bar and the keys only, meanwhile
             self.most = 2
         self.show_above(text)
         self.help = [cells(row) for row in rows] + [0]
@@ -320,6 +321,26 @@ class LiveDisplay:
             self.drawn = []
 
 
+HELP_MORE = "More: q, then grounding help-now"
+"""The last row of help lines cut to fit a small terminal: where all of them are."""
+
+
+def _fit_help(text: str, width: int, room: int) -> str:
+    """The help lines in at most ``room`` rows of ``width``: whole when they fit; else
+    without their blank rows; else the whole entries that fit (the first, what to do in
+    danger, always) and :data:`HELP_MORE`, so nothing scrolls away unread."""
+    rows = wrap_lines(text, width)
+    if len(rows) <= room:
+        return text
+    rows = [row for row in rows if row.strip()]
+    if len(rows) <= room:
+        return "\n".join(rows)
+    keep = max(1, room - 1)
+    while keep > 1 and rows[keep].startswith(" "):  # an entry's later rows are indented
+        keep -= 1
+    return "\n".join(rows[:keep] + [HELP_MORE])
+
+
 class PlainDisplay:
     """One timestamped line per phase change and per caption: no animation, no colour; and
     one line for what each key did."""
@@ -329,9 +350,9 @@ class PlainDisplay:
         self.out.write(text + "\n")
         self.out.flush()
 
-    def toggle_help(self, text: str) -> None:
+    def toggle_help(self, lines: Callable[[int | None], str]) -> None:
         """Print the help lines in the flow of lines, each time they are asked for."""
-        self.show_above(text)
+        self.show_above(lines(None))
 
     def key_pressed(self, what: str) -> None:
         """Print what a key did ("paused", "volume 65"), so a screen reader says it."""
@@ -369,7 +390,7 @@ class QuietDisplay:
     def show_above(self, text: str) -> None:
         """Nothing."""
 
-    def toggle_help(self, text: str) -> None:
+    def toggle_help(self, lines: Callable[[int | None], str]) -> None:
         """Nothing."""
 
     def key_pressed(self, what: str) -> None:

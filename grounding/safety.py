@@ -13,6 +13,7 @@ import datetime
 import difflib
 import os
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -284,11 +285,15 @@ def locale_country(environ: dict | None = None) -> tuple[str, str] | None:
     return (code, value) if code else None
 
 
+_WIDTH: ContextVar[int | None] = ContextVar("width", default=None)
+"""The columns the help lines being made are wrapped to (None: standard output's)."""
+
+
 def _wrap(text: str, indent: str = "") -> list[str]:
     """``text`` in lines as wide as the screen allows, its later lines indented two more
     than its first, never breaking inside a number (``0800 733 843``) or between a number
     and what follows it in brackets."""
-    return wrap_line(text, text_width(), indent, indent + "  ")
+    return wrap_line(text, _WIDTH.get() or text_width(), indent, indent + "  ")
 
 
 def _group(label: str, lines: list[Line]) -> list[str]:
@@ -337,14 +342,18 @@ HOW_TO_CHOOSE = ("For all there is for one country: grounding help-now --country
                  "(such as FR or NZ); to keep it: grounding config set country CODE.")
 
 
-def help_now(country: str = "", abuse_only: bool = False) -> str:
+def help_now(country: str = "", abuse_only: bool = False, width: int | None = None) -> str:
     """The help lines: for ``country`` (any code; unknown ones get the emergency number where
     known), else for the country of the system's language setting, else a short summary of
-    every country with lines; always findahelpline.com, and never an error."""
+    every country with lines; always findahelpline.com, and never an error. They are
+    wrapped to ``width`` columns (by default, standard output's)."""
+    token = _WIDTH.set(width)
     try:
         return _help_now(country, abuse_only)
     except Exception:  # a broken data file must not take the help away: what needs no data
         return "\n".join([*_wrap(DANGER), "", *_wrap(f"Anywhere: {ANYWHERE}")])
+    finally:
+        _WIDTH.reset(token)
 
 
 def _help_now(country: str, abuse_only: bool) -> str:

@@ -215,7 +215,7 @@ class _Live:
         session, status = self.session, self.status
         for key in self.keys.read():
             if key in "hH":
-                self.display.toggle_help(_help_lines())
+                self.display.toggle_help(_help_lines)
             done = _press(key, status, session.mix, session.controls)
             if done:
                 self.display.key_pressed(done)
@@ -271,10 +271,11 @@ def _press(key: str, status, mix, controls) -> str:
     return done
 
 
-def _help_lines() -> str:
+def _help_lines(width: int | None = None) -> str:
+    """The help lines for the user's country, wrapped to ``width`` columns."""
     from grounding import config, safety
 
-    return safety.help_now(config.load(lambda line: None).country)
+    return safety.help_now(config.load(lambda line: None).country, width=width)
 
 
 def _remember_volume(volume: int) -> None:

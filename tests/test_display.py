@@ -501,3 +501,40 @@ def test_a_caption_of_wide_characters_fits_and_keeps_still(home, tmp_path):
         assert ended(term)[0] == 130
     finally:
         term.close()
+
+
+@pytest.mark.parametrize("width,height", [(80, 24), (60, 20), (40, 10)])
+def test_the_help_lines_fit_the_terminal_with_what_to_do_in_danger_first(home, tmp_path, width,
+                                                                         height):
+    """Every country's lines are more than some terminals hold: what fits is shown whole,
+    wrapped to the display's width, the danger line first and never scrolled away, and a cut
+    list ends by saying where the rest are."""
+    from grounding.safety import DANGER
+
+    term = Terminal({"PULSE_SERVER": f"unix:{tmp_path}/no-such-socket",
+                     "GROUNDING_HOME": str(home), "TERM": "xterm-256color", "LANG": "C.UTF-8"},
+                    width, height)
+    try:
+        term.grounding("breathe 4-6 --cycles 3 --no-voice")
+        term.wait_for(" left")
+        term.send("h")
+        term.wait_for("danger right now")
+        time.sleep(0.5)
+        before = term.scrolled()
+        time.sleep(2.0)
+        shown = term.screen()
+        rows = shown.split("\n")
+        assert term.scrolled() == before, shown
+        assert DANGER in " ".join(shown.split()) and "findahelpline.com" not in rows[0], shown
+        assert all(len(row) < width for row in rows), shown
+        # wrapped once, to the display's width: no row ends before a word that would have
+        # fitted on it (a second wrapping leaves rows of one or two words)
+        for a, b in zip(rows, rows[1:]):
+            word = b.split()[0] if b.startswith("  ") and a.strip() and "█" not in b else ""
+            if word and not word[0].isdigit():
+                assert len(a) + 1 + len(word) >= width, (a, b, shown)
+        assert ("More: q, then grounding help-now" in shown) != ("Anywhere:" in shown), shown
+        term.send("q")
+        assert ended(term)[0] == 130
+    finally:
+        term.close()
