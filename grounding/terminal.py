@@ -91,11 +91,13 @@ def _run_offline(script, options, tell, announce, voice, palette) -> None:
     from grounding.printable import printable
     from grounding.display import clock
 
+    existed = options.out is not None and options.out.is_file()  # replaced only when done
     try:
         session, report = play(script, options, say, palette, voice, on_ready=announce)
     except Stopped as stop:
-        stop.tell(say, f"Stopped; {options.out} was not written." if options.out
-                  else "Stopped.")
+        stop.tell(say, "Stopped." if not options.out else
+                  f"Stopped; {options.out} is as it was." if existed else
+                  f"Stopped; {options.out} was not written.")
         raise
     timeline = session.timeline
     length = clock(round(timeline.seconds))
@@ -104,7 +106,8 @@ def _run_offline(script, options, tell, announce, voice, palette) -> None:
         tell(f"Rendered {length} at {timeline.samplerate} Hz "
              f"({report.frames} frames, sha256 {report.sha256[:16]}).")
     else:
-        tell(f"Wrote {options.out} ({length}, {timeline.samplerate} Hz).")
+        tell(f"{'Replaced' if existed else 'Wrote'} {options.out} ({length}, "
+             f"{timeline.samplerate} Hz).")
 
 
 def _run_live(script, options, announce, voice, palette, debug: bool, quiet: bool,

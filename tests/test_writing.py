@@ -116,6 +116,7 @@ def test_an_existing_file_is_kept_unless_forced_when_no_one_can_be_asked(tmp_pat
     assert out.read_bytes() == b"mine"
     result = run([*SHORT, "--out", str(out), "--force"], tmp_path)
     assert result.returncode == 0, result.stderr
+    assert f"Replaced {out} (0:10, 48000 Hz)." in result.stderr
     assert len(read_wav(out)[0]) == 10 * 48000
 
 
@@ -123,7 +124,7 @@ def test_an_existing_file_is_kept_unless_forced_when_no_one_can_be_asked(tmp_pat
     ("n", 0, "{out} is as it was; nothing was written."),
     ("", 0, "{out} is as it was; nothing was written."),
     ("C-c", 130, "Stopped; {out} is as it was."),
-    ("y", 0, "Wrote {out}"),
+    ("y", 0, "Replaced {out}"),
 ])
 def test_on_a_terminal_the_person_is_asked_before_a_file_is_replaced(tmp_path, answer, code,
                                                                       said):
