@@ -239,8 +239,19 @@ def session_flags(*, holds: bool = True, rate=Rate):
     return add
 
 
+def _version(wanted: bool) -> None:
+    """``--version``: the version, and nothing else is done."""
+    if wanted:
+        from grounding import __version__
+
+        typer.echo(f"grounding {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def start(ctx: typer.Context) -> None:
+def start(ctx: typer.Context, version: Annotated[bool, typer.Option(
+        "--version", help="Say which version this is, and do nothing else.", is_eager=True,
+        callback=_version)] = False) -> None:
     """Voice-guided grounding and paced-breathing exercises, fully offline."""
     if ctx.invoked_subcommand is not None:
         return

@@ -1,0 +1,67 @@
+"""The package as a user installs it: a wheel built from the repository, under its own
+distribution name, with its licence and its exercises, installed into a new virtual
+environment outside the repository and played from the root folder."""
+
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from support import ROOT, read_wav, require_espeak
+
+SOURCE_VERSION = re.search(r'__version__ = "([^"]+)"',
+                           (ROOT / "grounding" / "__init__.py").read_text()).group(1)
+"""The version, where it is kept."""
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w",
+                    str(folder), str(ROOT)], check=True, capture_output=True, timeout=300)
+    [built] = folder.glob("*.whl")
+    return built
+
+
+def test_the_wheel_has_its_own_name_the_version_the_licence_and_every_exercise(wheel):
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        info = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        meta = Parser().parsestr(z.read(info).decode())
+        licence = next(n for n in names if n.endswith("/LICENSE"))
+        assert z.read(licence) == (ROOT / "LICENSE").read_bytes()
+    # "grounding" on PyPI is another project's: installing under it would fetch that one
+    assert meta["Name"] == "grounding-player" and meta["Version"] == SOURCE_VERSION
+    assert "License :: OSI Approved :: MIT License" in meta.get_all("Classifier")
+    bundled = {p.relative_to(ROOT / "scripts").as_posix() for p in (ROOT / "scripts").rglob("*.toml")}
+    packed = {n.split("grounding/_data/scripts/", 1)[1] for n in names
+              if "grounding/_data/scripts/" in n and n.endswith(".toml")}
+    assert bundled and packed == bundled
+
+
+def test_installed_from_the_wheel_it_plays_from_the_root_folder(wheel, tmp_path):
+    require_espeak()
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    installed = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", str(wheel)],
+                               capture_output=True, text=True, timeout=600)
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    env = {**os.environ, "GROUNDING_HOME": str(tmp_path / "home")}
+    env.pop("PYTHONPATH", None)
+    command = str(venv / "bin" / "grounding")
+    version = subprocess.run([command, "--version"], cwd="/", env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert version.stdout == f"grounding {SOURCE_VERSION}\n"
+    out = tmp_path / "quick-reset.wav"
+    played = subprocess.run([command, "play", "quick-reset", "--out", str(out)], cwd="/",
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert played.returncode == 0, played.stderr
+    samples, rate = read_wav(out)
+    voiced = np.abs(samples[: 20 * rate]).max()
+    assert len(samples) / rate > 120 and voiced > 0.05  # minutes long, and not silence
