@@ -19,7 +19,7 @@ esac
 
 if command -v apt-get >/dev/null 2>&1; then
   need="libportaudio2 libespeak-ng1 espeak-ng-data"
-  [ "$purpose" = test ] && need="$need espeak-ng pulseaudio pulseaudio-utils libasound2-plugins tmux"
+  [ "$purpose" = test ] && need="$need espeak-ng pulseaudio pulseaudio-utils libasound2-plugins tmux sox"
   missing=""
   for pkg in $need; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
@@ -38,9 +38,9 @@ if command -v apt-get >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive ${sudo}$install -qq >/dev/null
 elif command -v dnf >/dev/null 2>&1; then
   need="portaudio espeak-ng"
-  [ "$purpose" = test ] && need="$need pulseaudio pulseaudio-utils alsa-plugins-pulseaudio"
+  [ "$purpose" = test ] && need="$need pulseaudio pulseaudio-utils alsa-plugins-pulseaudio sox"
   if [ "$(id -u)" = 0 ]; then dnf install -y $need >/dev/null
   else echo "If anything is missing, install it with: sudo dnf install -y $need"; fi
 else
-  echo "Make sure these are installed: PortAudio, espeak-ng$( [ "$purpose" = test ] && echo ', PulseAudio with its command-line tools and the ALSA pulse plugin')."
+  echo "Make sure these are installed: PortAudio, espeak-ng$( [ "$purpose" = test ] && echo ', PulseAudio with its command-line tools, the ALSA pulse plugin and sox')."
 fi

@@ -41,25 +41,106 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
     """Mono float32 samples and their rate from a WAV (or, from macOS's driver, AIFF) file."""
     head = path.read_bytes()[:4]
     if head == b"FORM":  # pyttsx3's nsss driver always writes AIFF (docs/audio-stack.md §1.4)
-        import aifc  # removed in Python 3.13; macOS users on 3.13 need soundfile instead
-
-        with aifc.open(str(path)) as f:
-            raw, rate, width, channels = (f.readframes(f.getnframes()), f.getframerate(),
-                                          f.getsampwidth(), f.getnchannels())
-        dtype = ">i2"
-    else:
-        with wave.open(str(path)) as f:
-            raw, rate, width, channels = (f.readframes(f.getnframes()), f.getframerate(),
-                                          f.getsampwidth(), f.getnchannels())
-        dtype = "<i2"
+        return read_aiff(path)
+    with wave.open(str(path)) as f:
+        raw, rate, width, channels = (f.readframes(f.getnframes()), f.getframerate(),
+                                      f.getsampwidth(), f.getnchannels())
     if width != 2:
         raise SpeechUnavailable(f"The speech engine wrote {8 * width}-bit audio; only 16-bit "
                                 "is understood.")
-    samples = np.frombuffer(raw, dtype=dtype).astype(np.float32)
+    samples = np.frombuffer(raw, dtype="<i2").astype(np.float32)
     samples *= np.float32(1 / 32768)
+    return _mono(samples, channels), rate
+
+
+AIFF_BYTE_ORDERS = {b"NONE": ">", b"twos": ">", b"sowt": "<"}
+"""The AIFF-C compression types of plain PCM that are read, and their byte order (big-endian,
+as AIFF itself, or little-endian: ``sowt``)."""
+AIFF_FLOATS = {b"fl32": ">f4", b"FL32": ">f4", b"fl64": ">f8", b"FL64": ">f8"}
+"""The AIFF-C compression types of floating-point samples that are read (big-endian)."""
+
+
+def read_aiff(path: Path) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and their rate from an AIFF or AIFF-C file of 8- to 32-bit PCM
+    (AIFF-C: uncompressed, ``NONE`` or ``twos``, or little-endian, ``sowt``; or 32- or 64-bit
+    floating point); anything else is SpeechUnavailable with a sentence. Read here rather than with ``aifc``, which Python
+    3.13 removed."""
+    data = path.read_bytes()
+    if len(data) < 12 or data[:4] != b"FORM" or data[8:12] not in (b"AIFF", b"AIFC"):
+        raise SpeechUnavailable("The speech engine wrote a file that is neither WAV nor AIFF.")
+    chunks = _aiff_chunks(data)
+    comm, ssnd = chunks.get(b"COMM"), chunks.get(b"SSND")
+    if comm is None or len(comm) < 18 or ssnd is None or len(ssnd) < 8:
+        raise SpeechUnavailable("The speech engine wrote an AIFF file without its format or "
+                                "its sound (a COMM or SSND chunk is missing or cut short).")
+    channels, frames, bits = (int.from_bytes(comm[0:2], "big"), int.from_bytes(comm[2:6], "big"),
+                              int.from_bytes(comm[6:8], "big"))
+    rate = extended_float(comm[8:18])
+    compression = comm[18:22] if data[8:12] == b"AIFC" else b"NONE"
+    order, floats = AIFF_BYTE_ORDERS.get(compression), AIFF_FLOATS.get(compression)
+    if order is None and floats is None:
+        name = compression.decode("latin-1").strip() or "?"
+        raise SpeechUnavailable(f"The speech engine wrote AIFF-C audio encoded as '{name}'; "
+                                "only PCM (NONE, twos, sowt) and floating point (fl32, fl64) "
+                                "are understood.")
+    if floats is not None:
+        bits = 8 * np.dtype(floats).itemsize
+    if not 1 <= bits <= 32 * (1 + (floats is not None)) or channels < 1 \
+            or not 1 <= rate < 10_000_000:
+        raise SpeechUnavailable(f"The speech engine wrote AIFF audio of {bits}-bit samples, "
+                                f"{channels} channels at {rate:g} Hz, which cannot be read.")
+    width = (bits + 7) // 8  # a sample of, say, 12 bits is stored in two bytes, at the top
+    start = 8 + int.from_bytes(ssnd[0:4], "big")
+    raw = ssnd[start:start + frames * channels * width]
+    raw = raw[:len(raw) - len(raw) % (channels * width)]
+    samples = (np.frombuffer(raw, dtype=floats).astype(np.float32) if floats is not None
+               else pcm_samples(raw, width, order))
+    return _mono(samples, channels), round(rate)
+
+
+def _aiff_chunks(data: bytes) -> dict[bytes, bytes]:
+    """The chunks of an AIFF file after its 12-byte FORM header, by their ids (the first of
+    each), each cut short where the file ends."""
+    chunks, at = {}, 12
+    while at + 8 <= len(data):
+        name, size = data[at:at + 4], int.from_bytes(data[at + 4:at + 8], "big")
+        chunks.setdefault(name, data[at + 8:at + 8 + size])
+        at += 8 + size + size % 2  # chunks start on even bytes
+    return chunks
+
+
+def extended_float(raw: bytes) -> float:
+    """The 80-bit IEEE 754 extended-precision number that AIFF gives its sample rate as: a
+    sign bit, a 15-bit exponent (bias 16383) and a 64-bit mantissa with its integer bit."""
+    exponent = int.from_bytes(raw[0:2], "big")
+    mantissa = int.from_bytes(raw[2:10], "big")
+    sign = -1.0 if exponent & 0x8000 else 1.0
+    exponent &= 0x7FFF
+    if exponent == 0x7FFF:
+        return sign * math.inf
+    return sign * math.ldexp(mantissa, exponent - 16383 - 63)
+
+
+def pcm_samples(raw: bytes, width: int, order: str) -> np.ndarray:
+    """Float32 samples in [-1, 1) from signed PCM of ``width`` bytes a sample in byte
+    ``order`` ('>' or '<'): each is put at the top of a 32-bit integer and scaled."""
+    if width == 2:
+        samples = np.frombuffer(raw, dtype=f"{order}i2").astype(np.float32)
+        samples *= np.float32(1 / 32768)
+        return samples
+    padded = np.zeros((len(raw) // width, 4), dtype=np.uint8)
+    columns = slice(0, width) if order == ">" else slice(4 - width, 4)
+    padded[:, columns] = np.frombuffer(raw, dtype=np.uint8).reshape(-1, width)
+    samples = padded.view(f"{order}i4")[:, 0].astype(np.float32)
+    samples *= np.float32(1 / 2 ** 31)
+    return samples
+
+
+def _mono(samples: np.ndarray, channels: int) -> np.ndarray:
+    """The channels of interleaved ``samples`` averaged into one."""
     if channels > 1:
         samples = samples.reshape(-1, channels).mean(axis=1, dtype=np.float32)
-    return samples, rate
+    return samples
 
 
 def prepare_clip(samples: np.ndarray, rate: int, samplerate: int) -> np.ndarray:

@@ -1,16 +1,21 @@
 """The player's side of the speech worker (:mod:`grounding.speechworker`): the process started
 with its own temporary folder, asked one JSON line at a time within time limits, and stopped.
+
+Its answers are read from its stdout by a thread of their own into a queue, which the player
+waits on with a time limit: this works on every system (``select`` on Windows takes sockets
+only, not pipes).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import selectors
+import queue
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 
 from grounding import paths
 from grounding.errors import SpeechUnavailable
@@ -37,8 +42,23 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "grounding.speechworker", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
-        self.buffer = b""
         self.start_timeout = start_timeout
+        self.answers: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self.reader = threading.Thread(target=self._read_answers, name="grounding-speech-answers",
+                                       daemon=True)
+        self.reader.start()
+
+    def _read_answers(self) -> None:
+        """Put each line the worker writes in the queue, then b"" once its stdout ends (it
+        exited, or was killed)."""
+        stdout = self.process.stdout
+        try:
+            for line in iter(stdout.readline, b""):
+                if line.endswith(b"\n"):
+                    self.answers.put(line)
+        except (OSError, ValueError):
+            pass  # closed under it by close(): nobody reads any more
+        self.answers.put(b"")
 
     def ask(self, timeout: float, **request: object) -> dict:
         """Send one request and wait up to ``timeout`` seconds for its answer."""
@@ -51,20 +71,16 @@ class Worker:
 
     def read(self, timeout: float) -> dict:
         """The next answer, or SpeechUnavailable if the worker died or stayed silent."""
-        fd = self.process.stdout.fileno()
-        with selectors.DefaultSelector() as selector:
-            selector.register(fd, selectors.EVENT_READ)
-            while b"\n" not in self.buffer:
-                if not selector.select(timeout):
-                    self.kill()
-                    raise SpeechUnavailable(
-                        f"The speech engine took longer than {timeout:g} "
-                        f"second{'' if timeout == 1 else 's'} to answer, so it was stopped.")
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    self._gone()
-                self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
+        try:
+            line = self.answers.get(timeout=timeout)
+        except queue.Empty:
+            self.kill()
+            raise SpeechUnavailable(
+                f"The speech engine took longer than {timeout:g} "
+                f"second{'' if timeout == 1 else 's'} to answer, so it was stopped.") from None
+        if not line:
+            self.answers.put(b"")  # for any later read: it stays gone
+            self._gone()
         return json.loads(line)
 
     def _gone(self) -> None:
@@ -86,6 +102,7 @@ class Worker:
             self.process.wait(2)
         except (OSError, subprocess.TimeoutExpired):
             self.kill()
+        self.reader.join(1.0)  # it has read the end of the worker's stdout by now
         self.process.stdout.close()
         self.stderr.close()
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import sys
 import tempfile
 import threading
 import time
+from typing import Iterable, Iterator
 
 from grounding import paths
 
@@ -24,6 +26,7 @@ PARENT_CHECK_SECONDS = 0.2
 """How often the worker looks whether the player that started it is still there."""
 PR_SET_PDEATHSIG = 1
 """prctl(2)'s option for a signal sent to this process when its parent ends (Linux)."""
+WINDOWS = sys.platform == "win32"
 
 
 def _protocol_stream():
@@ -208,20 +211,25 @@ def _scratch() -> str:
 def _leave_with(parent: int, scratch: str) -> None:
     """End this process, its scratch folder removed, as soon as the player (process
     ``parent``) is gone, however it ended (a SIGKILL included). Its end closes stdin, but a
-    worker only reads stdin between clips, and a copy of the player made by a fork keeps the
-    pipe open: so Linux is asked to signal the player's end (PR_SET_PDEATHSIG), and a thread
+    worker only acts on stdin between clips, and a copy of the player made by a fork keeps
+    the pipe open: so Linux is asked to signal the player's end (PR_SET_PDEATHSIG), and a thread
     looks for it every PARENT_CHECK_SECONDS everywhere else (the worker is then the child
     of another process).
 
     Linux sends that signal when the *thread* that started the worker ends, which may be the
     player's background thread while the player goes on: so the signal only makes the worker
-    look, and it leaves only when its parent has changed."""
+    look, and it leaves only when its parent has changed.
+
+    On Windows a process keeps its parent's number when the parent ends, and there is no
+    fork: there the end of stdin, which :func:`requests` reads between clips and during them,
+    is the player's end (see :func:`_leave`)."""
 
     def leave_if_alone(*_) -> None:
         if os.getppid() != parent:
-            shutil.rmtree(scratch, ignore_errors=True)
-            os._exit(0)
+            _leave(scratch)
 
+    if WINDOWS:
+        return
     if sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -240,6 +248,30 @@ def _leave_with(parent: int, scratch: str) -> None:
     threading.Thread(target=watch, name="grounding-parent-watch", daemon=True).start()
 
 
+def _leave(scratch: str) -> None:
+    """End this process at once, its scratch folder removed."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    os._exit(0)
+
+
+def requests(stream, scratch: str) -> Iterator[str]:
+    """The lines of ``stream`` (stdin), read by a thread of their own so that its end is seen
+    even in the middle of a clip: on Windows that end means the player is gone, and the
+    worker leaves at once (elsewhere it ends the loop after the clip, as the player closed
+    it, or the parent watch of :func:`_leave_with` has seen to it)."""
+    lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+
+    def read() -> None:
+        for line in stream:
+            lines.put(line)
+        if WINDOWS:
+            _leave(scratch)
+        lines.put(None)
+
+    threading.Thread(target=read, name="grounding-requests", daemon=True).start()
+    return iter(lines.get, None)
+
+
 def main() -> None:
     """Answer requests until stdin closes or the player is gone; then remove the scratch
     folder. The player gives its process id as the one argument."""
@@ -248,13 +280,13 @@ def main() -> None:
     scratch = _scratch()
     _leave_with(parent, scratch)
     try:
-        serve(answers, scratch)
+        serve(answers, scratch, requests(sys.stdin, scratch))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def serve(answers, scratch: str) -> None:
-    """Answer requests until stdin closes."""
+def serve(answers, scratch: str, lines: Iterable[str]) -> None:
+    """Answer the requests in ``lines`` until they end (stdin closes)."""
 
     def reply(**fields) -> None:
         answers.write(json.dumps(fields) + "\n")
@@ -264,7 +296,7 @@ def serve(answers, scratch: str) -> None:
     except Exception as exc:  # pyttsx3 raises RuntimeError when libespeak-ng is missing
         reply(ok=False, error="no-engine", detail=str(exc))
         return
-    for line in sys.stdin:
+    for line in lines:
         request = json.loads(line)
         op = request.get("op")
         if op == "hello":
