@@ -211,6 +211,41 @@ def test_a_worker_killed_mid_synthesis_leaves_a_session_with_tones_and_captions(
     assert len(samples) / rate > 300  # the whole exercise, its words given their time
 
 
+def test_a_worker_that_hangs_mid_session_is_stopped_and_the_session_finishes(tmp_path):
+    # pyttsx3's macOS driver can hang in runAndWait (docs/audio-stack.md §1.4): a stopped
+    # worker stands for it. After the clip's time limit the worker is killed, the session is
+    # told once, and it finishes with tones and captions.
+    out = tmp_path / "r.wav"
+    env = {**os.environ, "GROUNDING_HOME": str(tmp_path / "home")}
+    process = subprocess.Popen([sys.executable, "-m", "grounding", "play", "resonance", "--out",
+                                str(out)], cwd=ROOT, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    hung = None
+    while time.monotonic() < deadline and hung is None:
+        found = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "grounding.speechworker"],
+                               capture_output=True, text=True).stdout.split()
+        if found:
+            time.sleep(0.3)  # let it render a few clips first
+            hung = int(found[0])
+            os.kill(hung, signal.SIGSTOP)
+        time.sleep(0.02)
+    try:
+        _, stderr = process.communicate(timeout=90)
+    finally:
+        if hung is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(hung, signal.SIGKILL)
+    assert hung is not None and process.returncode == 0, stderr
+    notes = [line for line in stderr.splitlines() if "without a voice" in line]
+    assert len(notes) == 1, stderr
+    assert "took longer than 20 seconds to answer, so it was stopped" in notes[0]
+    assert "Traceback" not in stderr
+    assert ended(hung)  # killed, not left stopped
+    samples, rate = read_wav(out)
+    assert len(samples) / rate > 300  # the whole exercise, its words given their time
+
+
 def workers_of_this_process() -> list[int]:
     found = subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "grounding.speechworker"],
                            capture_output=True, text=True).stdout.split()
