@@ -6,7 +6,6 @@ built-in default is used for what could not be read.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, fields, replace
@@ -273,11 +272,10 @@ def _with(text: str, key: str, value: object) -> str:
     at = _line_of(lines, key)
     if value == getattr(Config(), key):
         written = []
-    elif isinstance(value, bool):
-        written = [f"{key} = {'true' if value else 'false'}"]
-    else:
-        written = [f"{key} = "
-                   f"{json.dumps(value, ensure_ascii=False) if isinstance(value, str) else value}"]
+    else:  # a real TOML writer: quotes, backslashes and any control character escaped
+        import tomli_w
+
+        written = [tomli_w.dumps({key: value}).rstrip("\n")]
     if at is not None:
         lines[at:at + 1] = written
     else:

@@ -251,3 +251,57 @@ def test_a_setting_that_is_not_utf8_text_is_refused_and_others_are_kept_as_writt
     assert run(["config", "set", "device", "Écran 2"], tmp_path).returncode == 0
     assert 'device = "Écran 2"' in (tmp_path / "config" / "config.toml").read_text()
     assert "device  Écran 2\n" in run(["config"], tmp_path).stdout
+
+
+AWKWARD_NAMES = [
+    "🎧 Kopfhörer (USB) 🔊",
+    'Say "hi" to the \'speakers\'',
+    "C:\\Audio\\out\\\\",
+    'ends with a backslash \\',
+    '""" and \'\'\' and # not a comment = [table]',
+    "x" * config.TEXT_LONGEST,
+]
+
+
+def test_awkward_device_names_are_written_as_toml_and_read_back_as_they_were(tmp_path):
+    import tomllib
+
+    file = tmp_path / "config" / "config.toml"
+    for name in AWKWARD_NAMES:
+        said = run(["config", "set", "device", name], tmp_path)
+        assert said.returncode == 0, (name, said.stderr)
+        text = file.read_text(encoding="utf-8")
+        assert tomllib.loads(text)["device"] == name  # Python's own TOML reader
+        assert len(text.splitlines()) == 2  # the header and the setting, on one line
+    assert run(["config", "set", "volume", "35"], tmp_path).returncode == 0
+    assert tomllib.loads(file.read_text(encoding="utf-8")) == {
+        "device": AWKWARD_NAMES[-1], "volume": 35}
+
+
+def test_a_device_name_with_a_line_break_or_too_long_is_refused_and_nothing_written(tmp_path):
+    file = tmp_path / "config" / "config.toml"
+    for name, words in (("one\ntwo", "device is plain text, without control characters."),
+                        ("tab\there", "device is plain text, without control characters."),
+                        ("bell\a", "device is plain text, without control characters."),
+                        ("\u202eright to left", "device is plain text, without control "
+                                                "characters."),
+                        ("x" * (config.TEXT_LONGEST + 1),
+                         f"device is at most {config.TEXT_LONGEST} characters long.")):
+        refused = run(["config", "set", "device", name], tmp_path)
+        assert refused.returncode == 2 and refused.stderr == words + "\n", name
+        assert not file.exists()
+
+
+@pytest.mark.parametrize("value", ["one\ntwo", "a\tb", "del\x7f", "nul\x00", "\x1b[31mred",
+                                   "\\u0041 stays as written", "é\r\n"])
+def test_what_the_file_is_given_is_escaped_so_it_reads_back_the_same(tmp_path, monkeypatch,
+                                                                     value):
+    # config.change is also what the volume keys and the log's question write through; a
+    # value that reached it unchecked must still make one valid line
+    import tomllib
+
+    monkeypatch.setenv("GROUNDING_HOME", str(tmp_path))
+    written = config.change({"device": value})
+    lines = written.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2 and lines[1].startswith("device = ")
+    assert tomllib.loads(written.read_text(encoding="utf-8"))["device"] == value
