@@ -733,7 +733,9 @@ def main() -> None:
     import signal
 
     from grounding import paths
+    from grounding.printable import windows_console
 
+    windows_console()
     signal.signal(signal.SIGTERM, _stop)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if ignored
         signal.signal(signal.SIGINT, _stop)

@@ -114,3 +114,29 @@ def wrap(text: str, width: int | None = None) -> str:
             items.append([indent, indent + (len(item.group()) if item else 0), words])
     flush()
     return "\n".join(out)
+
+
+def windows_console() -> None:
+    """On Windows, and only there: ask the console to act on escape sequences (the live
+    display's colours and cursor moves; Windows 10 and later do, once asked), and let output
+    that goes to a file or a pipe, in the system's legacy code page there, show a character
+    that code page lacks as ``?`` rather than fail. Never raises."""
+    import sys
+
+    if sys.platform != "win32":
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if not stream.isatty():
+                stream.reconfigure(errors="replace")
+                continue
+            import ctypes
+            import msvcrt
+
+            handle = msvcrt.get_osfhandle(stream.fileno())
+            mode = ctypes.c_uint32()
+            kernel32 = ctypes.windll.kernel32
+            if kernel32.GetConsoleMode(handle, ctypes.byref(mode)):
+                kernel32.SetConsoleMode(handle, mode.value | 0x0004)  # VT processing
+        except (AttributeError, OSError, ValueError):
+            pass  # closed, replaced, or an older console: as it was
