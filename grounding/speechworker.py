@@ -254,17 +254,17 @@ def _leave(scratch: str) -> None:
     os._exit(0)
 
 
-def requests(stream, scratch: str) -> Iterator[str]:
+def requests(stream, scratch: str, leave_at_end: bool = WINDOWS) -> Iterator[str]:
     """The lines of ``stream`` (stdin), read by a thread of their own so that its end is seen
-    even in the middle of a clip: on Windows that end means the player is gone, and the
-    worker leaves at once (elsewhere it ends the loop after the clip, as the player closed
-    it, or the parent watch of :func:`_leave_with` has seen to it)."""
+    even in the middle of a clip. With ``leave_at_end`` (on Windows, where that end means
+    the player is gone) the worker then leaves at once; elsewhere the loop ends after the
+    clip (the player closed it, or the parent watch of :func:`_leave_with` sees to it)."""
     lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
 
     def read() -> None:
         for line in stream:
             lines.put(line)
-        if WINDOWS:
+        if leave_at_end:
             _leave(scratch)
         lines.put(None)
 
