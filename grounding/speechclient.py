@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 from grounding import paths
 from grounding.errors import SpeechUnavailable
@@ -24,6 +25,8 @@ START_SECONDS = 15.0
 """How long the worker may take to start and find its voice."""
 CLIP_SECONDS = 20.0
 """How long one clip may take before the worker is considered hung and killed."""
+WAIT_SLICE = 0.1
+"""The longest single wait for an answer: between two, a Ctrl-C is acted on everywhere."""
 
 
 class Worker:
@@ -71,13 +74,19 @@ class Worker:
 
     def read(self, timeout: float) -> dict:
         """The next answer, or SpeechUnavailable if the worker died or stayed silent."""
-        try:
-            line = self.answers.get(timeout=timeout)
-        except queue.Empty:
-            self.kill()
-            raise SpeechUnavailable(
-                f"The speech engine took longer than {timeout:g} "
-                f"second{'' if timeout == 1 else 's'} to answer, so it was stopped.") from None
+        deadline = time.monotonic() + timeout
+        while True:  # in slices: Ctrl-C ends no wait on a lock on Windows (cpython #125541)
+            try:
+                line = self.answers.get(timeout=max(0.0, min(WAIT_SLICE,
+                                                             deadline - time.monotonic())))
+                break
+            except queue.Empty:
+                if time.monotonic() >= deadline:
+                    self.kill()
+                    raise SpeechUnavailable(
+                        f"The speech engine took longer than {timeout:g} "
+                        f"second{'' if timeout == 1 else 's'} to answer, so it was stopped."
+                    ) from None
         if not line:
             self.answers.put(b"")  # for any later read: it stays gone
             self._gone()
