@@ -63,8 +63,8 @@ AIFF_FLOATS = {b"fl32": ">f4", b"FL32": ">f4", b"fl64": ">f8", b"FL64": ">f8"}
 def read_aiff(path: Path) -> tuple[np.ndarray, int]:
     """Mono float32 samples and their rate from an AIFF or AIFF-C file of 8- to 32-bit PCM
     (AIFF-C: uncompressed, ``NONE`` or ``twos``, or little-endian, ``sowt``; or 32- or 64-bit
-    floating point); anything else is SpeechUnavailable with a sentence. Read here rather than with ``aifc``, which Python
-    3.13 removed."""
+    floating point); anything else is SpeechUnavailable with a sentence. Read here rather
+    than with ``aifc``, which Python 3.13 removed."""
     data = path.read_bytes()
     if len(data) < 12 or data[:4] != b"FORM" or data[8:12] not in (b"AIFF", b"AIFC"):
         raise SpeechUnavailable("The speech engine wrote a file that is neither WAV nor AIFF.")
