@@ -131,6 +131,10 @@ Samplerate = Annotated[Optional[int], typer.Option(
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Play nothing: print what would be said and when, and each breath "
                       "phase.")]
+AsJson = Annotated[bool, typer.Option(
+    "--json", help="With --dry-run: print the timeline as one JSON document instead (each "
+                   "event's start and length in samples and seconds, the sha256; see "
+                   "docs/json.md).")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show timings and full error details.")]
 NoHolds = Annotated[bool, typer.Option(
     "--no-holds", help="Turn every breath hold into ordinary breathing.")]
@@ -162,6 +166,7 @@ class SessionFlags:
     device: Device = None
     samplerate: Samplerate = None
     dry_run: DryRun = False
+    as_json: AsJson = False
     plain: Plain = False
     quiet: Quiet = False
     debug: Debug = False
@@ -169,10 +174,12 @@ class SessionFlags:
     def options(self, **chosen):
         """How to play: these flags, with the user's settings filling what they leave out;
         ``chosen`` are what the command decides itself (``minutes``, its own ``rate``)."""
+        if self.as_json and not self.dry_run:
+            raise UsageError(JSON_WITHOUT_DRY_RUN)
         if self.out is not None and not self.dry_run and not self.force:
             _may_replace(self.out)
         given = {f.name: getattr(self, f.name) for f in fields(self)
-                 if f.name not in ("plain", "quiet", "debug", "force")}
+                 if f.name not in ("plain", "quiet", "debug", "force", "as_json")}
         if self.device:  # a name typed now that matches no output is to be corrected
             from grounding.devices import Typed
 
@@ -183,7 +190,11 @@ class SessionFlags:
         """Play ``script`` in the terminal with these flags (``options`` if the command has
         adjusted them; ``how``: the palette, the night display)."""
         run_script(script, options or self.options(), self.debug, self.plain, self.quiet,
-                   **how)
+                   as_json=self.as_json, **how)
+
+
+JSON_WITHOUT_DRY_RUN = ("--json describes a dry run; add --dry-run to print the session's "
+                        "timeline as JSON without playing it.")
 
 
 def _may_replace(out: Path) -> None:
@@ -315,18 +326,30 @@ def _pick_from_list() -> str | None:
                                    "alone to leave):", check)
 
 
+JsonList = Annotated[bool, typer.Option(
+    "--json", help="Print one JSON document instead, for scripts (see docs/json.md).")]
+"""``--json`` on the commands that list or show something."""
+
+
 @app.command("list")
 def list_command(
     tag: Annotated[Optional[str], typer.Option(
         "--tag", help="Only exercises with this tag: breathing, grounding, sleep, urge, quick, "
                      "practice.")] = None,
+    as_json: JsonList = False,
 ) -> None:
     """List the exercises: name, minutes, whether they hold the breath, tags, what each is for."""
     from grounding import available
 
-    lines, notes = available.exercises(tag)
-    for line in lines:
-        typer.echo(line)
+    if as_json:
+        from grounding import jsonout
+
+        records, notes = available.exercise_records(tag)
+        jsonout.emit(kind="exercises", exercises=records)
+    else:
+        lines, notes = available.exercises(tag)
+        for line in lines:
+            typer.echo(line)
     for note in notes:  # as they are: a path in one is easier to copy on one line
         say(note)
     if tag == "sleep":
@@ -423,7 +446,7 @@ def pause(
                  "your answers take.")
             tell("h shows the help lines at any moment.")
     if not live:  # one file, or one timeline to print
-        run_script(pause_script(minutes), options, debug, plain, quiet)
+        run_script(pause_script(minutes), options, debug, plain, quiet, as_json=flags.as_json)
         return
     from dataclasses import replace
 
@@ -500,15 +523,24 @@ def history(
     forget: Annotated[bool, typer.Option(
         "--forget", help="Delete the log for good (the file, not only its rows) and turn it "
                          "off.")] = False,
+    as_json: JsonList = False,
 ) -> None:
     """Your private log of pauses, if you turned it on: ratings before and after, a chart."""
     from grounding import config
     from grounding import history as log
     from grounding.errors import UsageError
 
+    if as_json and export is not None:
+        raise UsageError("--export writes the whole log in its own format; give --export or "
+                         "--json, not both.")
     if forget:
+        deleted = log.forget(say)
         say("The log is deleted and turned off; nothing more is kept unless you turn it on "
-            "again." if log.forget(say) else "There was no log to delete; the log is off.")
+            "again." if deleted else "There was no log to delete; the log is off.")
+        if as_json:
+            from grounding import jsonout
+
+            jsonout.emit(kind="history-forget", deleted=deleted, log="off")
         return
     if export is not None:
         if export not in ("csv", "json"):
@@ -516,6 +548,18 @@ def history(
         typer.echo(log.export(export), nl=False if export == "csv" else True)
         return
     entries = log.pauses()
+    if as_json:
+        from dataclasses import asdict
+
+        from grounding import jsonout
+
+        if show is not None:
+            jsonout.emit(kind="history-pause",
+                         pause={"number": show, **asdict(log.noted(entries, show))})
+        else:
+            jsonout.emit(kind="history", log=config.load(say).log or None,
+                         pauses=log.records(entries))
+        return
     if show is not None:
         typer.echo("\n".join(log.shown(entries, show)))
         return
@@ -702,10 +746,14 @@ def config_command(
 def voices(
     language: Annotated[Optional[str], typer.Argument(
         help="Only voices for this language, such as en or de.")] = None,
+    as_json: JsonList = False,
 ) -> None:
     """List the voices the speech engine offers."""
     from grounding import available
 
+    if as_json:
+        _voices_json(language)
+        return
     lines = available.voices(language)
     if not lines:
         say(f"No voices for '{language}'." if language else "The speech engine offers no voices.")
@@ -713,12 +761,42 @@ def voices(
     typer.echo("\n".join(lines))
 
 
+def _voices_json(language: str | None) -> None:
+    """``voices --json``: the voices; with none, an empty list, and on standard error why,
+    with the exit status the text gives."""
+    from grounding import available, jsonout
+    from grounding.errors import SpeechUnavailable
+
+    try:
+        found = available.voice_records(language)
+    except SpeechUnavailable as exc:
+        jsonout.emit(kind="voices", voices=[])
+        say(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    jsonout.emit(kind="voices", voices=found)
+    if not found:
+        say(f"No voices for '{language}'." if language else "The speech engine offers no voices.")
+        raise typer.Exit(1)
+
+
 @app.command()
-def devices() -> None:
+def devices(as_json: JsonList = False) -> None:
     """List the sound output devices (the default is marked with *)."""
     from grounding import available
 
-    typer.echo("\n".join(available.devices()))
+    if not as_json:
+        typer.echo("\n".join(available.devices()))
+        return
+    from grounding import jsonout
+    from grounding.errors import AudioUnavailable
+
+    try:
+        found = available.device_records()
+    except AudioUnavailable as exc:  # the reason on standard error, the status as without --json
+        jsonout.emit(kind="devices", devices=[])
+        say(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    jsonout.emit(kind="devices", devices=found)
 
 
 def _stop(signum, frame) -> None:
