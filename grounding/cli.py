@@ -98,10 +98,97 @@ class _PastTyper(BaseException):
 
 
 app = typer.Typer(
-    cls=_Commands, add_completion=False, invoke_without_command=True, rich_markup_mode=None,
+    cls=_Commands, add_completion=True, invoke_without_command=True, rich_markup_mode=None,
     pretty_exceptions_enable=False,
     help="Voice-guided grounding and paced-breathing exercises, fully offline.",
     context_settings={"help_option_names": ["-h", "--help"]})
+
+# What Tab completes (``grounding --install-completion``): each answer is read from a file or
+# a table at once, without the sound or speech engines, and a failure completes nothing.
+
+def _completing(find):
+    """A completion function made of ``find(incomplete)``: what it gives, or nothing if it
+    fails (a Tab never shows an error)."""
+    @functools.wraps(find)
+    def complete(ctx: typer.Context, incomplete: str):
+        try:
+            return list(find(ctx, incomplete))
+        except Exception:  # noqa: BLE001 - an unreadable folder or file completes nothing
+            return []
+
+    return complete
+
+
+@_completing
+def complete_exercise(ctx, incomplete: str):
+    """The names of the exercises, bundled and the user's own."""
+    from grounding.library import catalogue
+
+    return [e.name for e in catalogue() if e.name.startswith(incomplete)]
+
+
+@_completing
+def complete_pattern(ctx, incomplete: str):
+    """The named breathing patterns, with their seconds."""
+    from grounding.breath import NAMED
+
+    return [(name, text) for name, text in NAMED.items() if name.startswith(incomplete)]
+
+
+@_completing
+def complete_tag(ctx, incomplete: str):
+    """The exercises' tags."""
+    from grounding.script import TAGS
+
+    return [tag for tag in TAGS if tag.startswith(incomplete)]
+
+
+@_completing
+def complete_noise(ctx, incomplete: str):
+    """The noise beds."""
+    return [n for n in ("brown", "pink") if n.startswith(incomplete)]
+
+
+@_completing
+def complete_config_action(ctx, incomplete: str):
+    """What ``grounding config`` does."""
+    return [a for a in ("set", "reset") if a.startswith(incomplete)]
+
+
+@_completing
+def complete_config_key(ctx, incomplete: str):
+    """The settings, after ``set`` or ``reset``."""
+    from dataclasses import fields
+
+    from grounding.config import Config
+
+    if ctx.params.get("action") not in ("set", "reset"):
+        return []
+    return [f.name for f in fields(Config) if f.name.startswith(incomplete)]
+
+
+@_completing
+def complete_config_value(ctx, incomplete: str):
+    """After ``set KEY``: on or off for the settings that are, the countries for country."""
+    if ctx.params.get("action") != "set":
+        return []
+    key = ctx.params.get("key")
+    if key in ("tones", "holds", "log"):
+        return [v for v in ("on", "off") if v.startswith(incomplete)]
+    if key == "country":
+        return complete_country(ctx, incomplete)
+    return []
+
+
+@_completing
+def complete_country(ctx, incomplete: str):
+    """The two-letter country codes, each with its name, in the case begun in (nz or NZ)."""
+    from grounding.safety import country_codes
+
+    lower = incomplete != incomplete.upper()
+    return [(code.lower() if lower else code, name) for code, name in country_codes().items()
+            if code.startswith(incomplete.upper())]
+
 
 # The options the playing commands share, each declared once, and how a command takes them.
 
@@ -334,8 +421,9 @@ JsonList = Annotated[bool, typer.Option(
 @app.command("list")
 def list_command(
     tag: Annotated[Optional[str], typer.Option(
-        "--tag", help="Only exercises with this tag: breathing, grounding, sleep, urge, quick, "
-                     "practice.")] = None,
+        "--tag", autocompletion=complete_tag,
+        help="Only exercises with this tag: breathing, grounding, sleep, urge, quick, "
+                 "practice.")] = None,
     as_json: JsonList = False,
 ) -> None:
     """List the exercises: name, minutes, whether they hold the breath, tags, what each is for."""
@@ -359,7 +447,9 @@ def list_command(
 @app.command(cls=_Playing)
 @session_flags()
 def play(
-    name: Annotated[str, typer.Argument(help="An exercise from 'grounding list', or a .toml file.")],
+    name: Annotated[str, typer.Argument(
+        autocompletion=complete_exercise,
+        help="An exercise from 'grounding list', or a .toml file.")],
     minutes: Annotated[Optional[float], typer.Option(
         "--minutes", min=0.5, max=60,
         help="Make the breathing parts longer or shorter so the whole lasts about this long; "
@@ -376,6 +466,7 @@ def play(
 @session_flags()
 def breathe(
     pattern: Annotated[str, typer.Argument(
+        autocompletion=complete_pattern,
         help="Seconds per phase: IN-OUT, IN-HOLD-OUT or IN-HOLD-OUT-HOLD (4-6, 4-7-8, "
              "4-4-4-4), IN+MORE-OUT for a sigh (2.5+0.7-6), or a name: resonance, coherent, "
              "box, gentle-box, 4-7-8, sigh.")] = "resonance",
@@ -489,7 +580,7 @@ def bedtime(
         help="Keep the quiet tones going, without the voice, until this many minutes, then "
              f"fade (at most {defaults.BEDTIME_LONGEST:g}).")] = None,
     noise: Annotated[Optional[str], typer.Option(
-        "--noise", help="A soft noise bed that breathes with the tones: brown or pink.")] = None,
+        "--noise", autocompletion=complete_noise, help="A soft noise bed that breathes with the tones: brown or pink.")] = None,
     animate: Annotated[bool, typer.Option(
         "--animate", help="Keep the breathing bar moving after the first minute.")] = False,
     *, flags: SessionFlags,
@@ -659,7 +750,7 @@ def about() -> None:
 @app.command("help-now")
 def help_now(
     country: Annotated[Optional[str], typer.Option(
-        "--country",
+        "--country", autocompletion=complete_country,
         help="Any country: a two-letter code such as NZ, FR or GB (UK works too) or its English "
              "name. Where there are no lines yet, its emergency number if known and "
              "findahelpline.com. Default: your setting, else your system's language setting, "
@@ -689,11 +780,14 @@ def help_now(
 @app.command("config")
 def config_command(
     action: Annotated[Optional[str], typer.Argument(
+        autocompletion=complete_config_action,
         help="Leave out to show the settings; 'set' to change one; 'reset' to put one, or all "
              "of them, back to the default.")] = None,
     key: Annotated[Optional[str], typer.Argument(
+        autocompletion=complete_config_key,
         help="voice, rate, volume, device, tones, holds, country or log.")] = None,
     value: Annotated[Optional[str], typer.Argument(
+        autocompletion=complete_config_value,
         help="The new value. For country: any two-letter country code (NZ, fr), UK, or an "
              "English name such as New Zealand; \"\" for none.")] = None,
 ) -> None:
