@@ -107,7 +107,8 @@ app = typer.Typer(
 # a table at once, without the sound or speech engines, and a failure completes nothing.
 
 def _completing(find):
-    """A completion function made of ``find(incomplete)``: what it gives, or nothing if it
+    """A completion function made of ``find(ctx, incomplete)`` (the command's context, with
+    the values given before the word, and the word begun): what it gives, or nothing if it
     fails (a Tab never shows an error)."""
     @functools.wraps(find)
     def complete(ctx: typer.Context, incomplete: str):
@@ -423,7 +424,7 @@ def list_command(
     tag: Annotated[Optional[str], typer.Option(
         "--tag", autocompletion=complete_tag,
         help="Only exercises with this tag: breathing, grounding, sleep, urge, quick, "
-                 "practice.")] = None,
+             "practice.")] = None,
     as_json: JsonList = False,
 ) -> None:
     """List the exercises: name, minutes, whether they hold the breath, tags, what each is for."""
@@ -580,7 +581,8 @@ def bedtime(
         help="Keep the quiet tones going, without the voice, until this many minutes, then "
              f"fade (at most {defaults.BEDTIME_LONGEST:g}).")] = None,
     noise: Annotated[Optional[str], typer.Option(
-        "--noise", autocompletion=complete_noise, help="A soft noise bed that breathes with the tones: brown or pink.")] = None,
+        "--noise", autocompletion=complete_noise,
+        help="A soft noise bed that breathes with the tones: brown or pink.")] = None,
     animate: Annotated[bool, typer.Option(
         "--animate", help="Keep the breathing bar moving after the first minute.")] = False,
     *, flags: SessionFlags,
