@@ -15,28 +15,12 @@ def exercises(tag: str | None = None, width: int | None = None) -> tuple[list[st
     notes to go with it: the user's own, those that cannot be read, those that set a bundled
     one aside."""
     from grounding.lengths import figures
-    from grounding.library import catalogue
-    from grounding.script import TAGS
-    from grounding.scriptfile import load_script
 
-    if tag is not None and tag not in TAGS:
-        raise UsageError(f"There is no tag '{tag}'; the tags are {', '.join(TAGS)}.")
     rows, notes = [], []
-    for entry in catalogue():
-        try:
-            s = load_script(entry.path)
-        except GroundingError:
-            notes.append(f"{printable(str(entry.path))} cannot be read; 'grounding validate "
-                         f"{printable(str(entry.path))}' says why.")
-            continue
-        if tag is not None and tag not in s.tags:
-            continue
+    for entry, s in _exercises(tag, notes):
         mark = " *" if entry.own else ""
         rows.append((s.name + mark, figures(s.minutes * 60), "holds" if s.holds else "",
                      ", ".join(s.tags), s.summary))
-        if entry.replaces:
-            notes.append(f"Your own '{s.name}' ({printable(str(entry.path))}) is used instead "
-                         "of the bundled one.")
     if not rows:
         return [], [f"No exercise has the tag '{tag}'." if tag else
                     "There are no exercises yet.", *notes]
@@ -53,9 +37,69 @@ def exercises(tag: str | None = None, width: int | None = None) -> tuple[list[st
     return lines, notes
 
 
+def _exercises(tag: str | None, notes: list[str]) -> list:
+    """Each exercise with ``tag`` (all if None) as (catalogue entry, script), by name; the
+    notes on those that cannot be read and those that set a bundled one aside are added to
+    ``notes``. UsageError for a tag there is not."""
+    from grounding.library import catalogue
+    from grounding.script import TAGS
+    from grounding.scriptfile import load_script
+
+    if tag is not None and tag not in TAGS:
+        raise UsageError(f"There is no tag '{tag}'; the tags are {', '.join(TAGS)}.")
+    found = []
+    for entry in catalogue():
+        try:
+            s = load_script(entry.path)
+        except GroundingError:
+            notes.append(f"{printable(str(entry.path))} cannot be read; 'grounding validate "
+                         f"{printable(str(entry.path))}' says why.")
+            continue
+        if tag is not None and tag not in s.tags:
+            continue
+        found.append((entry, s))
+        if entry.replaces:
+            notes.append(f"Your own '{s.name}' ({printable(str(entry.path))}) is used instead "
+                         "of the bundled one.")
+    return found
+
+
+def exercise_records(tag: str | None = None) -> tuple[list[dict], list[str]]:
+    """The exercises as ``grounding list --json`` gives them (docs/json.md), only those with
+    ``tag`` if one is given, and the notes to go with them (as :func:`exercises`)."""
+    from grounding import defaults
+    from grounding.duration import script_seconds
+
+    notes: list[str] = []
+    records = [{"name": s.name, "title": s.title, "minutes": s.minutes,
+                "estimated_seconds": round(script_seconds(s, defaults.RATE), 1),
+                "holds": s.holds, "tags": list(s.tags), "summary": s.summary,
+                "own": entry.own, "file": str(entry.path) if entry.own else None}
+               for entry, s in _exercises(tag, notes)]
+    if not records:
+        notes.insert(0, f"No exercise has the tag '{tag}'." if tag else
+                     "There are no exercises yet.")
+    return records, notes
+
+
 def voices(language: str | None = None) -> list[str]:
     """One line per voice the speech engine offers (id, languages, name), only those for
     ``language`` (such as en or de) if one is given; empty if there are none."""
+    found = voice_records(language)
+    if not found:
+        return []
+    width = max(len(printable(v["id"])) for v in found)
+    lines = []
+    for v in found:
+        langs = printable(", ".join(v["languages"]))
+        lines.append(f"{printable(v['id']):<{width}}  {langs:<14}  {printable(v['name'])}")
+    return lines
+
+
+def voice_records(language: str | None = None) -> list[dict]:
+    """The voices the speech engine offers, each its ``id``, ``name`` and ``languages``
+    (as ``grounding voices --json`` gives them), only those for ``language`` if one is
+    given."""
     from grounding.speech import list_voices
 
     found = list_voices()
@@ -65,19 +109,26 @@ def voices(language: str | None = None) -> list[str]:
         found = [v for v in found if any(
             lang.lower().replace("_", "-").lstrip("\x05").startswith(want)
             for lang in v["languages"])]
-    if not found:
-        return []
-    width = max(len(printable(v["id"])) for v in found)
-    lines = []
-    for v in found:
-        langs = printable(", ".join(lang.lstrip("\x05") for lang in v["languages"]))
-        lines.append(f"{printable(v['id']):<{width}}  {langs:<14}  {printable(v['name'])}")
-    return lines
+    return [{"id": v["id"], "name": v["name"],
+             "languages": [lang.lstrip("\x05") for lang in v["languages"]]} for v in found]
 
 
 def devices() -> list[str]:
     """One line per sound output (the default marked with *): its number, name, host API,
     channels and rate. AudioUnavailable if there is none."""
+    lines = []
+    for d in device_records():
+        mark = "*" if d["default"] else " "
+        lines.append(f"{mark} {d['index']:>2}  {printable(d['name'])}  "
+                     f"({printable(d['hostapi'])}, {d['channels']} ch, "
+                     f"{d['samplerate']:g} Hz)")
+    return lines
+
+
+def device_records() -> list[dict]:
+    """The sound outputs as ``grounding devices --json`` gives them: each its ``index``,
+    ``name``, ``hostapi``, whether it is the ``default``, its ``samplerate`` and output
+    ``channels``. AudioUnavailable if there is none."""
     from grounding.devices import import_sounddevice, no_device_message
 
     sd = import_sounddevice()
@@ -85,13 +136,10 @@ def devices() -> list[str]:
     if not outputs:
         raise AudioUnavailable(no_device_message())
     default = sd.default.device[1]
-    lines = []
-    for d in outputs:
-        mark = "*" if d["index"] == default else " "
-        api = printable(sd.query_hostapis(d["hostapi"])["name"])
-        lines.append(f"{mark} {d['index']:>2}  {printable(d['name'])}  ({api}, "
-                     f"{d['max_output_channels']} ch, {d['default_samplerate']:g} Hz)")
-    return lines
+    return [{"index": d["index"], "name": d["name"],
+             "hostapi": sd.query_hostapis(d["hostapi"])["name"],
+             "default": d["index"] == default, "samplerate": d["default_samplerate"],
+             "channels": d["max_output_channels"]} for d in outputs]
 
 
 def checked_setting(key: str, value: object) -> str | None:

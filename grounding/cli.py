@@ -98,10 +98,98 @@ class _PastTyper(BaseException):
 
 
 app = typer.Typer(
-    cls=_Commands, add_completion=False, invoke_without_command=True, rich_markup_mode=None,
+    cls=_Commands, add_completion=True, invoke_without_command=True, rich_markup_mode=None,
     pretty_exceptions_enable=False,
     help="Voice-guided grounding and paced-breathing exercises, fully offline.",
     context_settings={"help_option_names": ["-h", "--help"]})
+
+# What Tab completes (``grounding --install-completion``): each answer is read from a file or
+# a table at once, without the sound or speech engines, and a failure completes nothing.
+
+def _completing(find):
+    """A completion function made of ``find(ctx, incomplete)`` (the command's context, with
+    the values given before the word, and the word begun): what it gives, or nothing if it
+    fails (a Tab never shows an error)."""
+    @functools.wraps(find)
+    def complete(ctx: typer.Context, incomplete: str):
+        try:
+            return list(find(ctx, incomplete))
+        except Exception:  # noqa: BLE001 - an unreadable folder or file completes nothing
+            return []
+
+    return complete
+
+
+@_completing
+def complete_exercise(ctx, incomplete: str):
+    """The names of the exercises, bundled and the user's own."""
+    from grounding.library import catalogue
+
+    return [e.name for e in catalogue() if e.name.startswith(incomplete)]
+
+
+@_completing
+def complete_pattern(ctx, incomplete: str):
+    """The named breathing patterns, with their seconds."""
+    from grounding.breath import NAMED
+
+    return [(name, text) for name, text in NAMED.items() if name.startswith(incomplete)]
+
+
+@_completing
+def complete_tag(ctx, incomplete: str):
+    """The exercises' tags."""
+    from grounding.script import TAGS
+
+    return [tag for tag in TAGS if tag.startswith(incomplete)]
+
+
+@_completing
+def complete_noise(ctx, incomplete: str):
+    """The noise beds."""
+    return [n for n in ("brown", "pink") if n.startswith(incomplete)]
+
+
+@_completing
+def complete_config_action(ctx, incomplete: str):
+    """What ``grounding config`` does."""
+    return [a for a in ("set", "reset") if a.startswith(incomplete)]
+
+
+@_completing
+def complete_config_key(ctx, incomplete: str):
+    """The settings, after ``set`` or ``reset``."""
+    from dataclasses import fields
+
+    from grounding.config import Config
+
+    if ctx.params.get("action") not in ("set", "reset"):
+        return []
+    return [f.name for f in fields(Config) if f.name.startswith(incomplete)]
+
+
+@_completing
+def complete_config_value(ctx, incomplete: str):
+    """After ``set KEY``: on or off for the settings that are, the countries for country."""
+    if ctx.params.get("action") != "set":
+        return []
+    key = ctx.params.get("key")
+    if key in ("tones", "holds", "log"):
+        return [v for v in ("on", "off") if v.startswith(incomplete)]
+    if key == "country":
+        return complete_country(ctx, incomplete)
+    return []
+
+
+@_completing
+def complete_country(ctx, incomplete: str):
+    """The two-letter country codes, each with its name, in the case begun in (nz or NZ)."""
+    from grounding.safety import country_codes
+
+    lower = incomplete != incomplete.upper()
+    return [(code.lower() if lower else code, name) for code, name in country_codes().items()
+            if code.startswith(incomplete.upper())]
+
 
 # The options the playing commands share, each declared once, and how a command takes them.
 
@@ -131,6 +219,10 @@ Samplerate = Annotated[Optional[int], typer.Option(
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Play nothing: print what would be said and when, and each breath "
                       "phase.")]
+AsJson = Annotated[bool, typer.Option(
+    "--json", help="With --dry-run: print the timeline as one JSON document instead (each "
+                   "event's start and length in samples and seconds, the sha256; see "
+                   "docs/json.md).")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show timings and full error details.")]
 NoHolds = Annotated[bool, typer.Option(
     "--no-holds", help="Turn every breath hold into ordinary breathing.")]
@@ -162,6 +254,7 @@ class SessionFlags:
     device: Device = None
     samplerate: Samplerate = None
     dry_run: DryRun = False
+    as_json: AsJson = False
     plain: Plain = False
     quiet: Quiet = False
     debug: Debug = False
@@ -169,10 +262,12 @@ class SessionFlags:
     def options(self, **chosen):
         """How to play: these flags, with the user's settings filling what they leave out;
         ``chosen`` are what the command decides itself (``minutes``, its own ``rate``)."""
+        if self.as_json and not self.dry_run:
+            raise UsageError(JSON_WITHOUT_DRY_RUN)
         if self.out is not None and not self.dry_run and not self.force:
             _may_replace(self.out)
         given = {f.name: getattr(self, f.name) for f in fields(self)
-                 if f.name not in ("plain", "quiet", "debug", "force")}
+                 if f.name not in ("plain", "quiet", "debug", "force", "as_json")}
         if self.device:  # a name typed now that matches no output is to be corrected
             from grounding.devices import Typed
 
@@ -183,7 +278,11 @@ class SessionFlags:
         """Play ``script`` in the terminal with these flags (``options`` if the command has
         adjusted them; ``how``: the palette, the night display)."""
         run_script(script, options or self.options(), self.debug, self.plain, self.quiet,
-                   **how)
+                   as_json=self.as_json, **how)
+
+
+JSON_WITHOUT_DRY_RUN = ("--json describes a dry run; add --dry-run to print the session's "
+                        "timeline as JSON without playing it.")
 
 
 def _may_replace(out: Path) -> None:
@@ -315,18 +414,31 @@ def _pick_from_list() -> str | None:
                                    "alone to leave):", check)
 
 
+JsonList = Annotated[bool, typer.Option(
+    "--json", help="Print one JSON document instead, for scripts (see docs/json.md).")]
+"""``--json`` on the commands that list or show something."""
+
+
 @app.command("list")
 def list_command(
     tag: Annotated[Optional[str], typer.Option(
-        "--tag", help="Only exercises with this tag: breathing, grounding, sleep, urge, quick, "
-                     "practice.")] = None,
+        "--tag", autocompletion=complete_tag,
+        help="Only exercises with this tag: breathing, grounding, sleep, urge, quick, "
+             "practice.")] = None,
+    as_json: JsonList = False,
 ) -> None:
     """List the exercises: name, minutes, whether they hold the breath, tags, what each is for."""
     from grounding import available
 
-    lines, notes = available.exercises(tag)
-    for line in lines:
-        typer.echo(line)
+    if as_json:
+        from grounding import jsonout
+
+        records, notes = available.exercise_records(tag)
+        jsonout.emit(kind="exercises", exercises=records)
+    else:
+        lines, notes = available.exercises(tag)
+        for line in lines:
+            typer.echo(line)
     for note in notes:  # as they are: a path in one is easier to copy on one line
         say(note)
     if tag == "sleep":
@@ -336,7 +448,9 @@ def list_command(
 @app.command(cls=_Playing)
 @session_flags()
 def play(
-    name: Annotated[str, typer.Argument(help="An exercise from 'grounding list', or a .toml file.")],
+    name: Annotated[str, typer.Argument(
+        autocompletion=complete_exercise,
+        help="An exercise from 'grounding list', or a .toml file.")],
     minutes: Annotated[Optional[float], typer.Option(
         "--minutes", min=0.5, max=60,
         help="Make the breathing parts longer or shorter so the whole lasts about this long; "
@@ -353,6 +467,7 @@ def play(
 @session_flags()
 def breathe(
     pattern: Annotated[str, typer.Argument(
+        autocompletion=complete_pattern,
         help="Seconds per phase: IN-OUT, IN-HOLD-OUT or IN-HOLD-OUT-HOLD (4-6, 4-7-8, "
              "4-4-4-4), IN+MORE-OUT for a sigh (2.5+0.7-6), or a name: resonance, coherent, "
              "box, gentle-box, 4-7-8, sigh.")] = "resonance",
@@ -423,7 +538,7 @@ def pause(
                  "your answers take.")
             tell("h shows the help lines at any moment.")
     if not live:  # one file, or one timeline to print
-        run_script(pause_script(minutes), options, debug, plain, quiet)
+        run_script(pause_script(minutes), options, debug, plain, quiet, as_json=flags.as_json)
         return
     from dataclasses import replace
 
@@ -466,7 +581,8 @@ def bedtime(
         help="Keep the quiet tones going, without the voice, until this many minutes, then "
              f"fade (at most {defaults.BEDTIME_LONGEST:g}).")] = None,
     noise: Annotated[Optional[str], typer.Option(
-        "--noise", help="A soft noise bed that breathes with the tones: brown or pink.")] = None,
+        "--noise", autocompletion=complete_noise,
+        help="A soft noise bed that breathes with the tones: brown or pink.")] = None,
     animate: Annotated[bool, typer.Option(
         "--animate", help="Keep the breathing bar moving after the first minute.")] = False,
     *, flags: SessionFlags,
@@ -500,15 +616,24 @@ def history(
     forget: Annotated[bool, typer.Option(
         "--forget", help="Delete the log for good (the file, not only its rows) and turn it "
                          "off.")] = False,
+    as_json: JsonList = False,
 ) -> None:
     """Your private log of pauses, if you turned it on: ratings before and after, a chart."""
     from grounding import config
     from grounding import history as log
     from grounding.errors import UsageError
 
+    if as_json and export is not None:
+        raise UsageError("--export writes the whole log in its own format; give --export or "
+                         "--json, not both.")
     if forget:
+        deleted = log.forget(say)
         say("The log is deleted and turned off; nothing more is kept unless you turn it on "
-            "again." if log.forget(say) else "There was no log to delete; the log is off.")
+            "again." if deleted else "There was no log to delete; the log is off.")
+        if as_json:
+            from grounding import jsonout
+
+            jsonout.emit(kind="history-forget", deleted=deleted, log="off")
         return
     if export is not None:
         if export not in ("csv", "json"):
@@ -516,6 +641,18 @@ def history(
         typer.echo(log.export(export), nl=False if export == "csv" else True)
         return
     entries = log.pauses()
+    if as_json:
+        from dataclasses import asdict
+
+        from grounding import jsonout
+
+        if show is not None:
+            jsonout.emit(kind="history-pause",
+                         pause={"number": show, **asdict(log.noted(entries, show))})
+        else:
+            jsonout.emit(kind="history", log=config.load(say).log or None,
+                         pauses=log.records(entries))
+        return
     if show is not None:
         typer.echo("\n".join(log.shown(entries, show)))
         return
@@ -615,7 +752,7 @@ def about() -> None:
 @app.command("help-now")
 def help_now(
     country: Annotated[Optional[str], typer.Option(
-        "--country",
+        "--country", autocompletion=complete_country,
         help="Any country: a two-letter code such as NZ, FR or GB (UK works too) or its English "
              "name. Where there are no lines yet, its emergency number if known and "
              "findahelpline.com. Default: your setting, else your system's language setting, "
@@ -645,11 +782,14 @@ def help_now(
 @app.command("config")
 def config_command(
     action: Annotated[Optional[str], typer.Argument(
+        autocompletion=complete_config_action,
         help="Leave out to show the settings; 'set' to change one; 'reset' to put one, or all "
              "of them, back to the default.")] = None,
     key: Annotated[Optional[str], typer.Argument(
+        autocompletion=complete_config_key,
         help="voice, rate, volume, device, tones, holds, country or log.")] = None,
     value: Annotated[Optional[str], typer.Argument(
+        autocompletion=complete_config_value,
         help="The new value. For country: any two-letter country code (NZ, fr), UK, or an "
              "English name such as New Zealand; \"\" for none.")] = None,
 ) -> None:
@@ -702,10 +842,14 @@ def config_command(
 def voices(
     language: Annotated[Optional[str], typer.Argument(
         help="Only voices for this language, such as en or de.")] = None,
+    as_json: JsonList = False,
 ) -> None:
     """List the voices the speech engine offers."""
     from grounding import available
 
+    if as_json:
+        _voices_json(language)
+        return
     lines = available.voices(language)
     if not lines:
         say(f"No voices for '{language}'." if language else "The speech engine offers no voices.")
@@ -713,12 +857,42 @@ def voices(
     typer.echo("\n".join(lines))
 
 
+def _voices_json(language: str | None) -> None:
+    """``voices --json``: the voices; with none, an empty list, and on standard error why,
+    with the exit status the text gives."""
+    from grounding import available, jsonout
+    from grounding.errors import SpeechUnavailable
+
+    try:
+        found = available.voice_records(language)
+    except SpeechUnavailable as exc:
+        jsonout.emit(kind="voices", voices=[])
+        say(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    jsonout.emit(kind="voices", voices=found)
+    if not found:
+        say(f"No voices for '{language}'." if language else "The speech engine offers no voices.")
+        raise typer.Exit(1)
+
+
 @app.command()
-def devices() -> None:
+def devices(as_json: JsonList = False) -> None:
     """List the sound output devices (the default is marked with *)."""
     from grounding import available
 
-    typer.echo("\n".join(available.devices()))
+    if not as_json:
+        typer.echo("\n".join(available.devices()))
+        return
+    from grounding import jsonout
+    from grounding.errors import AudioUnavailable
+
+    try:
+        found = available.device_records()
+    except AudioUnavailable as exc:  # the reason on standard error, the status as without --json
+        jsonout.emit(kind="devices", devices=[])
+        say(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    jsonout.emit(kind="devices", devices=found)
 
 
 def _stop(signum, frame) -> None:

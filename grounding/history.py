@@ -202,9 +202,16 @@ def listing(entries: list[PauseRecord], setting: str) -> list[str]:
     return lines
 
 
-def shown(entries: list[PauseRecord], number: int) -> list[str]:
-    """Pause ``number`` of the listing in full, with its note; UsageError if there is no such
-    pause or it holds no note."""
+def records(entries: list[PauseRecord]) -> list[dict]:
+    """The pauses as ``grounding history --json`` gives them: what the listing shows of each,
+    its number there first; whether it holds a note, not the note itself."""
+    return [{"number": number, **{k: v for k, v in asdict(p).items() if k != "note"},
+             "has_note": bool(p.note)} for number, p in enumerate(entries, 1)]
+
+
+def noted(entries: list[PauseRecord], number: int) -> PauseRecord:
+    """Pause ``number`` of the listing, which holds a note; UsageError if there is no such
+    pause or it holds none."""
     if not 1 <= number <= len(entries):
         raise UsageError(f"There is no pause {number}: " + (
             "nothing is kept." if not entries else
@@ -213,6 +220,13 @@ def shown(entries: list[PauseRecord], number: int) -> list[str]:
     if not p.note:
         raise UsageError(f"Pause {number} holds no note; 'grounding history' marks the ones "
                          "that do with 'note'.")
+    return p
+
+
+def shown(entries: list[PauseRecord], number: int) -> list[str]:
+    """Pause ``number`` of the listing in full, with its note; UsageError if there is no such
+    pause or it holds no note."""
+    p = noted(entries, number)
     lines = [f"Pause {number}, {p.started}, {p.seconds / 60:.1f} minutes, {p.ended}",
              f"urge {_rating(p.urge_before)}→{_rating(p.urge_after)}, distress "
              f"{_rating(p.distress_before)}→{_rating(p.distress_after)}"]

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grounding import paths
-from grounding.datafile import did_you_mean
 from grounding.errors import UsageError
-from grounding.script import Script
-from grounding.scriptfile import load_script
+
+if TYPE_CHECKING:
+    from grounding.script import Script
+
+# the catalogue is read on each Tab of the shell's completion: reading an exercise file is
+# imported only by what reads one
 
 
 def script_dirs() -> list[Path]:
@@ -47,6 +51,9 @@ def catalogue() -> list[Entry]:
 
 def find_script(name: str) -> Script:
     """Load an exercise by name (the user's folder wins) or by path to a .toml file."""
+    from grounding.datafile import did_you_mean
+    from grounding.scriptfile import load_script
+
     candidate = Path(name)
     if candidate.suffix == ".toml":
         return load_script(candidate)

@@ -213,6 +213,12 @@ def helplines() -> Helplines:
     return Helplines(anywhere, emergency, countries)
 
 
+def country_codes() -> dict[str, str]:
+    """Every country that can be set, by its two-letter code: its everyday English name."""
+    names, common = _countries()
+    return {code: common.get(code, name) for code, name in sorted(names.items())}
+
+
 def _by_name() -> dict[str, str]:
     names, common = _countries()
     found = {name.lower(): code for code, name in names.items()}

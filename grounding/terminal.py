@@ -55,13 +55,14 @@ def session_options(*, no_voice: bool, no_tones: bool, volume: int | None, no_ho
 
 def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = False,
                voice=None, palette=None, night: bool = False, animate: bool = False,
-               short: list[int] | None = None) -> None:
+               short: list[int] | None = None, as_json: bool = False) -> None:
     """Play a script with a display and keys; print what happened. ``voice`` is one shared
     by several scripts in a row (the pause's parts); else each makes its own. ``palette``
     is how it sounds (the day's by default); ``night`` dims the display, which then keeps
     still after the first minute unless ``animate``. ``short`` gathers the times the sound
     card ran short, to be told once at the end of a routine (:func:`tell_short`) rather
-    than after each part."""
+    than after each part. ``as_json``: a dry run prints its timeline as JSON
+    (:func:`dry_run_document`)."""
     import os
 
     from grounding import lengths, safety
@@ -78,14 +79,15 @@ def run_script(script, options, debug: bool, plain: bool = False, quiet: bool = 
              + (f" · {where}" if where else ""))
 
     if options.out is not None or options.dry_run:
-        _run_offline(script, options, tell, announce, voice, palette)
+        _run_offline(script, options, tell, announce, voice, palette, as_json)
         return
     _run_live(script, options, announce, voice, palette, debug, quiet,
               plain or not sys.stdout.isatty() or os.environ.get("TERM", "") == "dumb",
               night, animate, short)
 
 
-def _run_offline(script, options, tell, announce, voice, palette) -> None:
+def _run_offline(script, options, tell, announce, voice, palette,
+                 as_json: bool = False) -> None:
     """Into a file, or nowhere (``--dry-run``), as fast as it renders."""
     from grounding.player import play
     from grounding.printable import printable
@@ -102,12 +104,35 @@ def _run_offline(script, options, tell, announce, voice, palette) -> None:
     timeline = session.timeline
     length = clock(round(timeline.seconds))
     if options.dry_run:
-        show(printable("\n".join(timeline.describe()), newlines=True))
+        if as_json:
+            from grounding import jsonout
+
+            jsonout.emit(**dry_run_document(session.script, timeline, report.sha256))
+        else:
+            show(printable("\n".join(timeline.describe()), newlines=True))
         tell(f"Rendered {length} at {timeline.samplerate} Hz "
              f"({report.frames} frames, sha256 {report.sha256[:16]}).")
     else:
         tell(f"{'Replaced' if existed else 'Wrote'} {options.out} ({length}, "
              f"{timeline.samplerate} Hz).")
+
+
+def dry_run_document(script, timeline, sha256: str) -> dict:
+    """What ``--dry-run --json`` prints (docs/json.md): the session's title and name, its
+    rate, length and the sha256 of its samples, and each event of ``timeline.events()`` with
+    its start and length in samples and in seconds."""
+    from grounding.jsonout import seconds
+
+    rate = timeline.samplerate
+    events = [{"kind": e.kind,
+               "start_samples": e.start, "start_seconds": seconds(e.start, rate),
+               "duration_samples": e.frames, "duration_seconds": seconds(e.frames, rate),
+               "phase": e.phase, "breath": e.breath, "text": e.text, "cue": e.cue}
+              for e in timeline.events()]
+    return {"kind": "dry-run", "title": script.title, "name": script.name,
+            "samplerate": rate, "total_samples": timeline.frames,
+            "total_seconds": seconds(timeline.frames, rate), "sha256": sha256,
+            "events": events}
 
 
 def _run_live(script, options, announce, voice, palette, debug: bool, quiet: bool,

@@ -111,19 +111,54 @@ class Timeline:
         """Length in seconds."""
         return self.frames / self.samplerate
 
+    def events(self) -> list[Event]:
+        """Every bell, breath phase, spoken line and offer, in time order (the order
+        ``--dry-run`` prints them in: at one frame, a bell, then a phase, then a line, then an
+        offer; lines at one frame, by their text)."""
+        found = ([(c.start, 0, Event("bell", c.start, c.frames)) for c in self.chimes]
+                 + [(t.start, 1, Event("breath", t.start, t.frames, phase=t.kind,
+                                       breath=t.cycle + 1)) for t in self.tones]
+                 + [(c.start, 2, Event("speech", c.start, c.frames, text=c.text, cue=c.cue))
+                    for c in self.clips]
+                 + [(o.start, 3, Event("offer", o.start, 0, text=o.offers))
+                    for o in self.offers])
+        found.sort(key=lambda e: (e[0], e[1], e[2].text or ""))
+        return [event for _, _, event in found]
+
     def describe(self) -> list[str]:
         """One line per event, in time order: ``m:ss.s  what`` (for ``--dry-run``)."""
-        events = ([(c.start, 0, "bell") for c in self.chimes]
-                  + [(t.start, 1, f"{PHASE_NAMES[t.kind]:<5} {t.frames / self.samplerate:.2f} s"
-                      f"   (breath {t.cycle + 1})") for t in self.tones]
-                  + [(c.start, 2, f"says  {c.text}") for c in self.clips]
-                  + [(o.start, 3, f"offer {o.offers}") for o in self.offers])
+        def what(e: Event) -> str:
+            if e.kind == "breath":
+                return (f"{PHASE_NAMES[e.phase]:<5} {e.frames / self.samplerate:.2f} s"
+                        f"   (breath {e.breath})")
+            return {"bell": "bell", "speech": f"says  {e.text}", "offer": f"offer {e.text}"}[
+                e.kind]
+
         def clock(frames: int) -> str:
             tenths = round(10 * frames / self.samplerate)
             return f"{tenths // 600}:{tenths % 600 / 10:04.1f}"
 
-        lines = [f"{clock(start)}  {what}" for start, _, what in sorted(events)]
+        lines = [f"{clock(e.start)}  {what(e)}" for e in self.events()]
         return lines + [f"{clock(self.frames)}  end"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing on the timeline as ``--dry-run`` tells it: its ``kind`` (``bell``,
+    ``breath``, ``speech`` or ``offer``), its first frame and length in frames (0 for an
+    offer, which is a moment), and what it is."""
+
+    kind: str
+    start: int
+    frames: int
+    phase: str | None = None
+    """A breath's phase: ``in``, ``top``, ``hold``, ``out`` or ``rest`` (grounding.breath)."""
+    breath: int | None = None
+    """Which breath of its breathing step, from 1."""
+    text: str | None = None
+    """What is said, or for an offer, what it offers."""
+    cue: bool = False
+    """A spoken cue word on a breath phase rather than a line of the exercise."""
 
 
 def frames_of(seconds: float | Fraction, samplerate: int) -> int:
