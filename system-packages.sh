@@ -3,7 +3,8 @@
 # exact command where it does not.
 #   sh system-packages.sh run    speech (espeak-ng) and sound output (PortAudio)
 #   sh system-packages.sh test   the same, plus the espeak-ng command and a PulseAudio server
-#                                that the tests start privately (no sound card needed)
+#                                that the tests start privately (no sound card needed), tmux,
+#                                sox, and zsh and fish for the completion tests
 set -eu
 purpose=${1:-run}
 
@@ -19,7 +20,7 @@ esac
 
 if command -v apt-get >/dev/null 2>&1; then
   need="libportaudio2 libespeak-ng1 espeak-ng-data"
-  [ "$purpose" = test ] && need="$need espeak-ng pulseaudio pulseaudio-utils libasound2-plugins tmux sox"
+  [ "$purpose" = test ] && need="$need espeak-ng pulseaudio pulseaudio-utils libasound2-plugins tmux sox zsh fish"
   missing=""
   for pkg in $need; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
@@ -38,9 +39,9 @@ if command -v apt-get >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive ${sudo}$install -qq >/dev/null
 elif command -v dnf >/dev/null 2>&1; then
   need="portaudio espeak-ng"
-  [ "$purpose" = test ] && need="$need pulseaudio pulseaudio-utils alsa-plugins-pulseaudio sox"
+  [ "$purpose" = test ] && need="$need pulseaudio pulseaudio-utils alsa-plugins-pulseaudio sox zsh fish"
   if [ "$(id -u)" = 0 ]; then dnf install -y $need >/dev/null
   else echo "If anything is missing, install it with: sudo dnf install -y $need"; fi
 else
-  echo "Make sure these are installed: PortAudio, espeak-ng$( [ "$purpose" = test ] && echo ', PulseAudio with its command-line tools, the ALSA pulse plugin and sox')."
+  echo "Make sure these are installed: PortAudio, espeak-ng$( [ "$purpose" = test ] && echo ', PulseAudio with its command-line tools, the ALSA pulse plugin, sox, zsh and fish')."
 fi

@@ -15,7 +15,7 @@ import tomllib
 
 import pytest
 
-from support import ROOT, run
+from support import ROOT, require, run
 from terminal import Terminal
 
 
@@ -110,13 +110,15 @@ def test_completing_loads_no_sound_library(tmp_path):
 ])
 def test_install_completion_writes_only_where_the_shell_reads(tmp_path, shell, written):
     found_shell = shutil.which(shell)
-    if found_shell is None:
-        pytest.skip(f"{shell} is not installed")
+    require(found_shell is not None, shell)  # make test installs it; CI=true fails without
     home, data = tmp_path / "home", tmp_path / "grounding"
     home.mkdir()
-    # typer finds the shell it is installing for among the program's parents, as at a prompt
+    # typer finds the shell it is installing for among the program's parents, as at a
+    # prompt; a command after it keeps the shell from replacing itself with the program
+    status = "$status" if shell == "fish" else "$?"
+    command = f"{shlex.quote(sys.executable)} -m grounding --install-completion; exit {status}"
     done = subprocess.run(
-        [found_shell, "-c", f"{shlex.quote(sys.executable)} -m grounding --install-completion"],
+        [found_shell, "-c", command],
         capture_output=True, text=True, cwd=ROOT, timeout=60,
         env={**os.environ, "HOME": str(home), "GROUNDING_HOME": str(data)})
     assert done.returncode == 0, done.stdout + done.stderr
