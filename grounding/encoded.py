@@ -115,31 +115,37 @@ class EncodedSink(FileSink):
 
     def _write_file(self, tmp: Path, blocks: Iterable[np.ndarray]) -> Report:
         """Encode the blocks into ``tmp``; what the system said on a failed write (a full
-        disk) is raised as it was, as an OSError."""
-        import soundfile as sf
-
+        disk) is raised as it was, as an OSError. (The encoder is the slow part, rendering
+        a sixth of the time or less, so a thread of its own for it was measured to gain
+        nothing.)"""
         report = Report()
         with open(tmp, "w+b") as raw:
             out = _Kept(raw)
-            try:
-                with sf.SoundFile(out, "w", samplerate=self.samplerate, channels=1,
-                                  format=self.format.major, subtype=self.format.subtype,
-                                  **self.format.settings) as encoded:
-                    if self.title:
-                        encoded.title = self.title
-                    encoded.artist = ARTIST
-                    for block in blocks:  # a block at a time: the encoders stay small
-                        encoded.write(np.clip(block[:, 0], -1, 1))
-                        report.frames += len(block)
-                        if out.error:
-                            break
-                raw.flush()
-            except (RuntimeError, AssertionError, OSError) as exc:
-                # soundfile's own errors are RuntimeErrors; a short write trips an assertion
-                raise out.error or _as_os_error(exc) from None
-        if out.error:
-            raise out.error
+            self._encode(out, blocks, report)
+            if out.error:
+                raise out.error
         return report
+
+    def _encode(self, out: "_Kept", blocks: Iterable[np.ndarray], report: Report) -> None:
+        """Encode the blocks into ``out``, a block at a time (the encoders stay small)."""
+        import soundfile as sf
+
+        try:
+            with sf.SoundFile(out, "w", samplerate=self.samplerate, channels=1,
+                              format=self.format.major, subtype=self.format.subtype,
+                              **self.format.settings) as encoded:
+                if self.title:
+                    encoded.title = self.title
+                encoded.artist = ARTIST
+                for block in blocks:
+                    encoded.write(np.clip(block[:, 0], -1, 1))
+                    report.frames += len(block)
+                    if out.error:
+                        break
+            out.raw.flush()
+        except (RuntimeError, AssertionError, OSError) as exc:
+            # soundfile's own errors are RuntimeErrors; a short write trips an assertion
+            raise out.error or _as_os_error(exc) from None
 
 
 def _as_os_error(exc: BaseException) -> OSError:
