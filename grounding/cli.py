@@ -106,8 +106,8 @@ app = typer.Typer(
 # The options the playing commands share, each declared once, and how a command takes them.
 
 Out = Annotated[Optional[Path], typer.Option(
-    "--out", "-o", help="Write the session to this file instead of the sound card: .wav, or with the "
-         "formats extra .mp3, .ogg, .opus or .flac.")]
+    "--out", "-o", help="Write the session to this file instead of the sound card: .wav, "
+                         "or with the formats extra .mp3, .ogg, .opus or .flac.")]
 Force = Annotated[bool, typer.Option(
     "--force", help="With --out: replace the file if it exists, without asking.")]
 NoVoice = Annotated[bool, typer.Option("--no-voice", help="Leave out the spoken guidance.")]
