@@ -722,6 +722,71 @@ def devices() -> None:
     typer.echo("\n".join(available.devices()))
 
 
+@app.command("export")
+def export_command(
+    folder: Annotated[Path, typer.Argument(
+        help="The folder to write into; made if it is not there.", file_okay=False)],
+    format: Annotated[Optional[str], typer.Option(
+        "--format", help="mp3, ogg, opus, flac or wav (default: mp3 with the formats extra, "
+                         "else wav).")] = None,
+    only: Annotated[Optional[list[str]], typer.Option(
+        "--only", metavar="NAME", help="Only this one of the set, such as quick-reset or "
+                                       "bedtime-20; give it again for more.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace files already there, without asking.")] = False,
+    voice: VoiceOpt = None,
+) -> None:
+    """Write a set of sessions into a folder, to copy to a phone: the quick exercises, the
+    pause without questions, and bedtime at 20 and 45 minutes."""
+    from grounding import export
+    from grounding.export import clock
+
+    fmt = (format or export.default_format()).lower().lstrip(".")
+    if fmt not in export.FORMATS:
+        raise UsageError(f"--format is one of {', '.join(export.FORMATS)}.")
+    if format is None and fmt == "wav":
+        from grounding.encoded import EXTRA_HINT
+
+        tell(f"These are .wav files, about 5 MB a minute: the formats extra, which writes "
+             f"MP3 (about 0.3 MB a minute), is not installed; {EXTRA_HINT} adds it.")
+    items = export.chosen(export.the_set(), only)
+    export.prepare_folder(folder)
+    paths = [folder / f"{item.name}.{fmt}" for item in items]
+    there = [p for p in paths if p.exists()]
+    if there and not force:
+        names = ", ".join(printable(p.name) for p in there)
+        replace = False
+        if on_terminal():
+            typer.echo(f"{len(there)} of these files are in {printable(str(folder))} already "
+                       f"({names}). Replace them? [y/N] ", nl=False)
+            try:
+                replace = sys.stdin.readline().strip().lower() in ("y", "yes")
+            except Stopped as stop:
+                typer.echo("")
+                stop.tell(say, "Stopped; nothing was written.")
+                raise
+        if not replace:
+            say(f"Kept as {'they are' if len(there) > 1 else 'it is'}: {names} (--force "
+                f"replaces {'them' if len(there) > 1 else 'it'}).")
+            kept = set(there)
+            items = [i for i, p in zip(items, paths) if p not in kept]
+            paths = [p for p in paths if p not in kept]
+    if not items:
+        say("Nothing else to write.")
+        return
+    widest = max(len(p.name) for p in paths)
+
+    def done(made) -> None:
+        typer.echo(f"{printable(made.path.name):<{widest}}  {clock(made.seconds):>7}  "
+                   f"{made.size / 1e6:6.1f} MB")
+
+    written = export.write(items, paths, voice, say, done)
+    seconds = sum(w.seconds for w in written)
+    typer.echo(f"{len(written)} file{'s' if len(written) != 1 else ''}, "
+               f"{clock(seconds)} in all, {sum(w.size for w in written) / 1e6:.1f} MB, "
+               f"in {printable(str(folder))}.")
+
+
 def _stop(signum, frame) -> None:
     """Ctrl-C and SIGTERM stop a session the way q does: a fade, the terminal put back, and
     the exit code that says which (see :class:`Stopped`)."""
