@@ -757,8 +757,10 @@ def export_command(
         names = ", ".join(printable(p.name) for p in there)
         replace = False
         if on_terminal():
-            typer.echo(f"{len(there)} of these files are in {printable(str(folder))} already "
-                       f"({names}). Replace them? [y/N] ", nl=False)
+            shown = printable(str(folder))
+            typer.echo(f"{names} is in {shown} already. Replace it? [y/N] " if len(there) == 1
+                       else f"{len(there)} of these files are in {shown} already ({names}). "
+                            "Replace them? [y/N] ", nl=False)
             try:
                 replace = sys.stdin.readline().strip().lower() in ("y", "yes")
             except Stopped as stop:

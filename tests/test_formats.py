@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import soundfile as sf  # the formats extra, in the test extra too
 
 from grounding.loudness import integrated_lufs
 from support import ROOT, read_wav, require_espeak, run
+from terminal import Terminal
 from test_writing import _on_a_small_disk, refused
 
 EXERCISE = "stop"
@@ -220,3 +222,26 @@ def test_export_refuses_what_it_cannot_do_in_one_sentence(tmp_path, args, words)
     result = run(["export", str(tmp_path / "x"), *args], tmp_path)
     refused(result, *words)
     assert not (tmp_path / "x").exists() or not list((tmp_path / "x").iterdir())
+
+
+@pytest.mark.tts
+@pytest.mark.parametrize("answer", ["n", "y"])
+def test_on_a_terminal_export_asks_before_replacing_files(tmp_path, answer):
+    require_espeak()
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    (folder / "stop.wav").write_bytes(b"mine")
+    terminal = Terminal({"GROUNDING_HOME": str(tmp_path), "TERM": "xterm"}, width=300)
+    try:
+        terminal.grounding(f"export {shlex.quote(str(folder))} --only stop --format wav")
+        terminal.wait_for(f"stop.wav is in {folder} already. Replace it? [y/N]")
+        terminal.send(answer, enter=True)
+        screen = terminal.wait_for("[finished]", timeout=120)
+    finally:
+        terminal.close()
+    assert "exit=0" in screen
+    if answer == "y":
+        assert read_wav(folder / "stop.wav")[0].size > 60 * 48000
+    else:
+        assert "Kept as it is: stop.wav" in screen
+        assert (folder / "stop.wav").read_bytes() == b"mine"
