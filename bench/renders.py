@@ -38,7 +38,8 @@ if pid == 0:
 _, status, ru = os.wait4(pid, 0)
 code = os.waitstatus_to_exitcode(status)
 with open(sys.argv[1], "w") as f:
-    json.dump({"wall": time.time() - t0, "maxrss_kib": ru.ru_maxrss, "code": code}, f)
+    json.dump({"wall": time.time() - t0, "maxrss_kib": ru.ru_maxrss, "code": code,
+               "cpu": ru.ru_utime + ru.ru_stime}, f)
 """
 
 
@@ -192,10 +193,12 @@ def measure_format_renders(runs: int, folder: Path) -> None:
         _launched(["bedtime", "--minutes", "45", "--force", "--out",
                    str(folder / f"warm.{ending}")], report)
     for ending in FORMATS:
-        out, walls = folder / f"bench.{ending}", []
+        out, walls, cpus = folder / f"bench.{ending}", [], []
         for _ in range(runs):
-            walls.append(_launched(["bedtime", "--minutes", "45", "--force", "--out",
-                                    str(out)], report)["wall"])
+            launch = _launched(["bedtime", "--minutes", "45", "--force", "--out", str(out)],
+                               report)
+            walls.append(launch["wall"])
+            cpus.append(launch["cpu"])
         info = soundfile.info(str(out))
         seconds, size = info.frames / info.samplerate, out.stat().st_size / 1e6
         out.unlink()
@@ -205,7 +208,7 @@ def measure_format_renders(runs: int, folder: Path) -> None:
             "≥ 60×, < 30 MB" if lossy else "",
             (speed >= 60 and size < 30) if lossy else "",
             f"{size:.1f} MB at {info.samplerate} Hz, {seconds / 60:.1f} min; wall "
-            f"{fmt_runs(walls, ' s', 1)}")
+            f"{fmt_runs(walls, ' s', 1)}; CPU (user+sys) {fmt_runs(cpus, ' s', 1)}")
     exported = folder / "export"
     launch = _launched(["export", str(exported), "--format", "mp3"], report)  # voices it
     shutil.rmtree(exported)
@@ -216,5 +219,5 @@ def measure_format_renders(runs: int, folder: Path) -> None:
     add("2. grounding export, the whole set as MP3 (CLI)",
         f"{seconds / launch['wall']:.0f}× real time", "", "",
         f"{len(files)} files, {seconds / 60:.0f} min of audio, {size:.1f} MB; wall "
-        f"{launch['wall']:.1f} s")
+        f"{launch['wall']:.1f} s, CPU (user+sys) {launch['cpu']:.1f} s")
     shutil.rmtree(exported)
