@@ -725,7 +725,7 @@ def devices() -> None:
 @app.command("export")
 def export_command(
     folder: Annotated[Path, typer.Argument(
-        help="The folder to write into; made if it is not there.", file_okay=False)],
+        help="The folder to write into; made if it is not there.")],
     format: Annotated[Optional[str], typer.Option(
         "--format", help="mp3, ogg, opus, flac or wav (default: mp3 with the formats extra, "
                          "else wav).")] = None,
@@ -747,8 +747,9 @@ def export_command(
     if format is None and fmt == "wav":
         from grounding.encoded import EXTRA_HINT
 
-        tell(f"These are .wav files, about 5 MB a minute: the formats extra, which writes "
-             f"MP3 (about 0.3 MB a minute), is not installed; {EXTRA_HINT} adds it.")
+        tell(f"These are .wav files, about 6 MB a minute: the formats extra, which writes "
+             f"MP3 files a twentieth of that size or less, is not installed; {EXTRA_HINT} "
+             "adds it.")
     items = export.chosen(export.the_set(), only)
     export.prepare_folder(folder)
     paths = [folder / f"{item.name}.{fmt}" for item in items]

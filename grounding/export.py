@@ -96,15 +96,31 @@ def clock(seconds: float) -> str:
 
 
 def prepare_folder(folder: Path) -> None:
-    """Make the folder (and those it is in) if it is not there; one sentence if it cannot be."""
-    from grounding.sinks import could_not_write
+    """Make the folder (and those it is in) if it is not there, and try a file in it for real;
+    one sentence if either cannot be done."""
+    import os
+    import secrets
+
+    from grounding.paths import LEFTOVER_PREFIX
 
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"'{folder}' is a file, not a folder; name a folder to export into.")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise could_not_write(folder / "x", exc) from None
+        raise UsageError(f"The folder '{folder}' cannot be made ({_reason(exc)}); name "
+                         "another one.") from None
+    trial = folder / f"{LEFTOVER_PREFIX}{secrets.token_hex(6)}"
+    try:  # permissions alone do not tell (a read-only disk, root)
+        os.close(os.open(trial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise UsageError(f"Files cannot be written in '{folder}' ({_reason(exc)}); name "
+                         "another folder.") from None
+    trial.unlink(missing_ok=True)
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).rstrip(".").lower()
 
 
 def write(items: list[Item], paths: list[Path], voice_name: str | None,

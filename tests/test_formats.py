@@ -215,13 +215,25 @@ def test_ctrl_c_during_an_export_keeps_what_was_written_and_says_so(home, tmp_pa
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--only", "nothing-like-it"], ["There is no 'nothing-like-it' in the set", "bedtime-45"]),
-    (["--format", "aiff"], ["--format is one of mp3, ogg, opus, flac, wav."]),
+    (["{tmp}/x", "--only", "nothing-like-it"],
+     ["There is no 'nothing-like-it' in the set", "bedtime-45"]),
+    (["{tmp}/x", "--format", "aiff"], ["--format is one of mp3, ogg, opus, flac, wav."]),
+    (["{tmp}/a-file"], ["'{tmp}/a-file' is a file, not a folder"]),
+    (["/proc/x"], ["The folder '/proc/x' cannot be made"]),
+    (["/sys/kernel"], ["Files cannot be written in '/sys/kernel'"]),
 ])
 def test_export_refuses_what_it_cannot_do_in_one_sentence(tmp_path, args, words):
-    result = run(["export", str(tmp_path / "x"), *args], tmp_path)
-    refused(result, *words)
-    assert not (tmp_path / "x").exists() or not list((tmp_path / "x").iterdir())
+    (tmp_path / "a-file").write_text("mine")
+    result = run(["export", *(a.format(tmp=tmp_path) for a in args)], tmp_path)
+    refused(result, *(w.format(tmp=tmp_path) for w in words))
+    assert not (tmp_path / "x").exists()
+    assert (tmp_path / "a-file").read_text() == "mine"
+
+
+def test_export_to_a_read_only_disk_is_refused_before_anything_is_rendered(tmp_path):
+    result, _ = _on_a_small_disk(tmp_path, "ro", ["export", str(tmp_path / "disk"), "--only",
+                                                  "stop"])
+    refused(result, f"Files cannot be written in '{tmp_path / 'disk'}' (read-only file system)")
 
 
 @pytest.mark.tts
