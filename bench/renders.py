@@ -1,11 +1,13 @@
 """2. and 3. Renders to a WAV file by the CLI, end to end (wall time, max RSS): ``breathe 4-6``
-for 60 against 5 minutes, ``bedtime --noise brown`` for 45 against 10; and the render alone,
+for 60 against 5 minutes, ``bedtime --noise brown`` for 45 against 10; the 45-minute bedtime in
+every format ``--out`` writes, and a whole ``grounding export``; and the render alone,
 in-process, into a NullSink. The breath-onset measure analyses what the in-process render made.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 import wave
@@ -36,7 +38,8 @@ if pid == 0:
 _, status, ru = os.wait4(pid, 0)
 code = os.waitstatus_to_exitcode(status)
 with open(sys.argv[1], "w") as f:
-    json.dump({"wall": time.time() - t0, "maxrss_kib": ru.ru_maxrss, "code": code}, f)
+    json.dump({"wall": time.time() - t0, "maxrss_kib": ru.ru_maxrss, "code": code,
+               "cpu": ru.ru_utime + ru.ru_stime}, f)
 """
 
 
@@ -161,3 +164,60 @@ def measure_inprocess_render(runs: int, keep_seconds: float = 90):
         f"{'same sha256 every run' if len(digests) == 1 else 'sha256 DIFFERS between runs'}")
     audio = np.concatenate([b for _, b in kept]).astype(np.float64)
     return script, palette, timeline, kept[0][0], audio
+
+
+FORMATS = ("wav", "flac", "ogg", "opus", "mp3")
+"""The endings ``--out`` writes, each measured on the 45-minute bedtime."""
+
+
+def _launched(args: list[str], report: Path) -> dict:
+    """One run of the console script from the launcher: its wall time, max RSS and code."""
+    child = Child([sys.executable, "-S", "-c", LAUNCHER, str(report)] + grounding_argv()
+                  + args)
+    child.reap(900)
+    launch = json.loads(report.read_text())
+    if launch["code"] != 0:
+        raise RuntimeError(f"exit {launch['code']}: {child.text()[-300:]}")
+    return launch
+
+
+def measure_format_renders(runs: int, folder: Path) -> None:
+    """``grounding bedtime --minutes 45 --out F.EXT`` in every format with a warm voice cache
+    (wall time, size, times real time; the length and rate read back with soundfile), and a
+    whole ``grounding export`` (MP3), once, warm."""
+    import soundfile
+
+    say(f"bedtime 45 minutes in every format × {runs}, and a whole export")
+    report = folder / "launch.json"
+    for ending in ("wav", "mp3"):  # the voice at 48000 and at 24000 Hz into the cache
+        _launched(["bedtime", "--minutes", "45", "--force", "--out",
+                   str(folder / f"warm.{ending}")], report)
+    for ending in FORMATS:
+        out, walls, cpus = folder / f"bench.{ending}", [], []
+        for _ in range(runs):
+            launch = _launched(["bedtime", "--minutes", "45", "--force", "--out", str(out)],
+                               report)
+            walls.append(launch["wall"])
+            cpus.append(launch["cpu"])
+        info = soundfile.info(str(out))
+        seconds, size = info.frames / info.samplerate, out.stat().st_size / 1e6
+        out.unlink()
+        speed = seconds / median(walls)
+        lossy = ending in ("mp3", "ogg")
+        add(f"2. render 45-min bedtime to .{ending} (CLI)", f"{speed:.0f}× real time",
+            "≥ 60×, < 30 MB" if lossy else "",
+            (speed >= 60 and size < 30) if lossy else "",
+            f"{size:.1f} MB at {info.samplerate} Hz, {seconds / 60:.1f} min; wall "
+            f"{fmt_runs(walls, ' s', 1)}; CPU (user+sys) {fmt_runs(cpus, ' s', 1)}")
+    exported = folder / "export"
+    launch = _launched(["export", str(exported), "--format", "mp3"], report)  # voices it
+    shutil.rmtree(exported)
+    launch = _launched(["export", str(exported), "--format", "mp3"], report)
+    files = sorted(exported.iterdir())
+    seconds = sum(soundfile.info(str(f)).duration for f in files)
+    size = sum(f.stat().st_size for f in files) / 1e6
+    add("2. grounding export, the whole set as MP3 (CLI)",
+        f"{seconds / launch['wall']:.0f}× real time", "", "",
+        f"{len(files)} files, {seconds / 60:.0f} min of audio, {size:.1f} MB; wall "
+        f"{launch['wall']:.1f} s, CPU (user+sys) {launch['cpu']:.1f} s")
+    shutil.rmtree(exported)

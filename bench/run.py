@@ -38,7 +38,8 @@ from keys import measure_keys
 from load import heavy_mixed_load, measure_under_load
 from onsets import measure_onsets
 from playback import measure_bedtime_playback, measure_playback
-from renders import PATTERN, measure_bedtime_renders, measure_cli_renders, measure_inprocess_render
+from renders import (PATTERN, measure_bedtime_renders, measure_cli_renders, measure_format_renders,
+                     measure_inprocess_render)
 from speech import measure_cold_speech
 from startup import import_breakdown, measure_startup
 from table import add, attempt, print_table, say
@@ -148,6 +149,7 @@ def file_measures(opts, runs: int, heavy: int, light: int, work: Path) -> None:
         attempt("import breakdown", import_breakdown, runs)
     attempt("2./3. render to WAV", measure_cli_renders, heavy, light, work)
     attempt("2./3. bedtime render to WAV", measure_bedtime_renders, light, work)
+    attempt("2. formats", measure_format_renders, min(light, 3), work)
     onsets = attempt("2. in-process render", measure_inprocess_render, heavy)
     if onsets:
         attempt("5. breath onsets", measure_onsets, *onsets)
@@ -187,6 +189,9 @@ def main() -> int:
                              "keys heard, which --load-seconds 0 leaves in)")
     parser.add_argument("--faults-only", action="store_true",
                         help="only the suspend, sound-server restart and shared-cache measures")
+    parser.add_argument("--formats-only", action="store_true",
+                        help="only the 45-minute bedtime in every --out format, and a whole "
+                             "export (about 8 minutes)")
     parser.add_argument("--breakdown", action="store_true",
                         help="also list the largest import costs of `grounding --help`")
     opts = parser.parse_args()
@@ -203,6 +208,13 @@ def main() -> int:
     compileall.compile_dir(REPO / "grounding", quiet=1)
     load_seconds = (60.0 if opts.quick else 180.0) if opts.load_seconds is None \
         else opts.load_seconds
+    if opts.formats_only:
+        try:
+            attempt("2. formats", measure_format_renders, min(light, 3), work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print_table(header, f"formats only, {min(light, 3)} runs", time.monotonic() - began)
+        return 0
     try:
         with private_pulse() as problem:
             if problem:

@@ -194,7 +194,8 @@ def complete_country(ctx, incomplete: str):
 # The options the playing commands share, each declared once, and how a command takes them.
 
 Out = Annotated[Optional[Path], typer.Option(
-    "--out", "-o", help="Write the session to this .wav file instead of the sound card.")]
+    "--out", "-o", help="Write the session to this file instead of the sound card: .wav, "
+                         "or with the formats extra .mp3, .ogg, .opus or .flac.")]
 Force = Annotated[bool, typer.Option(
     "--force", help="With --out: replace the file if it exists, without asking.")]
 NoVoice = Annotated[bool, typer.Option("--no-voice", help="Leave out the spoken guidance.")]
@@ -893,6 +894,74 @@ def devices(as_json: JsonList = False) -> None:
         say(str(exc))
         raise typer.Exit(exc.exit_code) from None
     jsonout.emit(kind="devices", devices=found)
+
+
+@app.command("export")
+def export_command(
+    folder: Annotated[Path, typer.Argument(
+        help="The folder to write into; made if it is not there.")],
+    format: Annotated[Optional[str], typer.Option(
+        "--format", help="mp3, ogg, opus, flac or wav (default: mp3 with the formats extra, "
+                         "else wav).")] = None,
+    only: Annotated[Optional[list[str]], typer.Option(
+        "--only", metavar="NAME", help="Only this one of the set, such as quick-reset or "
+                                       "bedtime-20; give it again for more.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace files already there, without asking.")] = False,
+    voice: VoiceOpt = None,
+) -> None:
+    """Write a set of sessions into a folder, to copy to a phone: the quick exercises, the
+    pause without questions, and bedtime at 20 and 45 minutes."""
+    from grounding import export
+    from grounding.export import clock
+
+    fmt = (format or export.default_format()).lower().lstrip(".")
+    if fmt not in export.FORMATS:
+        raise UsageError(f"--format is one of {', '.join(export.FORMATS)}.")
+    if format is None and fmt == "wav":
+        from grounding.encoded import EXTRA_HINT
+
+        tell(f"These are .wav files, about 6 MB a minute: the formats extra, which writes "
+             f"MP3 files a twentieth of that size or less, is not installed; {EXTRA_HINT} "
+             "adds it.")
+    items = export.chosen(export.the_set(), only)
+    export.prepare_folder(folder)
+    paths = [folder / f"{item.name}.{fmt}" for item in items]
+    there = [p for p in paths if p.exists()]
+    if there and not force:
+        names = ", ".join(printable(p.name) for p in there)
+        replace = False
+        if on_terminal():
+            shown = printable(str(folder))
+            typer.echo(f"{names} is in {shown} already. Replace it? [y/N] " if len(there) == 1
+                       else f"{len(there)} of these files are in {shown} already ({names}). "
+                            "Replace them? [y/N] ", nl=False)
+            try:
+                replace = sys.stdin.readline().strip().lower() in ("y", "yes")
+            except Stopped as stop:
+                typer.echo("")
+                stop.tell(say, "Stopped; nothing was written.")
+                raise
+        if not replace:
+            say(f"Kept as {'they are' if len(there) > 1 else 'it is'}: {names} (--force "
+                f"replaces {'them' if len(there) > 1 else 'it'}).")
+            kept = set(there)
+            items = [i for i, p in zip(items, paths) if p not in kept]
+            paths = [p for p in paths if p not in kept]
+    if not items:
+        say("Nothing else to write.")
+        return
+    widest = max(len(p.name) for p in paths)
+
+    def done(made) -> None:
+        typer.echo(f"{printable(made.path.name):<{widest}}  {clock(made.seconds):>7}  "
+                   f"{made.size / 1e6:6.1f} MB")
+
+    written = export.write(items, paths, voice, say, done)
+    seconds = sum(w.seconds for w in written)
+    typer.echo(f"{len(written)} file{'s' if len(written) != 1 else ''}, "
+               f"{clock(seconds)} in all, {sum(w.size for w in written) / 1e6:.1f} MB, "
+               f"in {printable(str(folder))}.")
 
 
 def _stop(signum, frame) -> None:

@@ -16,13 +16,14 @@ from grounding.errors import AudioUnavailable, SpeechUnavailable, UsageError
 from grounding.palette import Palette, load_palette
 from grounding.render import DEVICE_LOUDNESS, FILE_LOUDNESS, Mix, render, session_gain
 from grounding.script import LENGTH, Breathe, Script, Speak
-from grounding.sinks import FILE_SAMPLERATE, ClockSink, Controls, NullSink, Report, WavSink
+from grounding.encoded import file_sink
+from grounding.sinks import FILE_SAMPLERATE, ClockSink, Controls, FileSink, NullSink, Report
 from grounding.soundcard import DeviceSink
 from grounding.speech import DEFAULT_RATE, Pyttsx3Voice, SilentVoice, Voice
 from grounding.timeline import Timeline, build_timeline
 
 
-Sink = Union[DeviceSink, ClockSink, WavSink, NullSink]
+Sink = Union[DeviceSink, ClockSink, FileSink, NullSink]
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def open_sink(options: Options, notice: Callable[[str], None]) -> Sink:
     if options.dry_run:
         return NullSink(options.samplerate or FILE_SAMPLERATE)
     if options.out is not None:
-        return WavSink(options.out, options.samplerate or FILE_SAMPLERATE)
+        return file_sink(options.out, options.samplerate)  # its format's rate by default
     try:
         return DeviceSink(options.device, options.samplerate)
     except AudioUnavailable as exc:
@@ -241,8 +242,9 @@ def _play(script: Script, options: Options, notice: Callable[[str], None], palet
     sink = open_sink(options, notice)  # first, as the timeline is built at the sink's rate
     timeline = prepare(script, voice, palette, sink.samplerate, notice,
                        options.rate, options.minutes)  # the clips, and every sound's sample
-    if isinstance(sink, WavSink):
+    if isinstance(sink, FileSink):
         sink.check_size(timeline.frames)  # before anything is said to be written
+        sink.title = script.title  # its tag, where the format has tags
     mix = replace(options.mix, loudness=programme_loudness(options, sink))
     controls = Controls()
     if isinstance(sink, DeviceSink):  # volume moves to the callback, so keys act at once

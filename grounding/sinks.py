@@ -1,6 +1,6 @@
 """Where blocks go: a WAV file, nowhere (counted and hashed), or nowhere while the session's
 clock runs on wall time (when there is no sound card); the sound card is in
-grounding.soundcard.
+grounding.soundcard, the compressed files (FLAC, Ogg, MP3) in grounding.encoded.
 
 Every sink has ``samplerate`` (known before rendering starts, so the timeline is built at the
 rate the sink wants), ``blocksize``, and ``play(blocks)``, which consumes the render and
@@ -91,32 +91,24 @@ WAV_HEADER = 44
 """Bytes before the samples of a 16-bit mono WAV file."""
 
 
-class WavSink:
-    """Writes 16-bit mono WAV, atomically: the file appears only when it is complete. An
-    existing device or pipe (``/dev/null``, ``/dev/stdout`` into a program) is written
-    straight into instead, as it cannot be replaced."""
+class FileSink:
+    """A file written atomically: the blocks go to a name beside it, which becomes the file
+    only once it is complete; a stop, a full disk or any error leaves nothing behind. Its
+    kinds (:class:`WavSink`, :class:`EncodedSink`) say how the blocks are written."""
 
     blocksize = FILE_BLOCKSIZE
+    stream = False
+    """Whether the path is a device or a pipe, written straight into (WAV only)."""
 
-    def __init__(self, path: Path, samplerate: int = FILE_SAMPLERATE):
+    def __init__(self, path: Path, samplerate: int):
         self.path = Path(path)
         self.samplerate = samplerate
         self.frames: int | None = None
         """How many frames will be written, once known (:meth:`check_size`)."""
-        self.stream = _is_stream(self.path)
-        """Whether the path is a device or a pipe, written straight into."""
-        if self.stream:
-            return
-        if self.path.is_dir():
-            raise UsageError(f"'{path}' is a folder; name a file inside it, such as "
-                             f"'{self.path / 'session.wav'}'.")
-        if self.path.suffix.lower() != ".wav":
-            raise UsageError(f"'{path}': only .wav files can be written for now; "
-                             "name the file something.wav.")
-        folder = self.path.parent
-        if not folder.is_dir():
-            raise UsageError(f"'{folder}' is not a folder, so '{path}' cannot be written there.")
-        self.tmp = folder / f"{LEFTOVER_PREFIX}{secrets.token_hex(6)}.wav"
+        self.title = ""
+        """The exercise's title, kept in the file's tags where the format has them."""
+        _check_folder(self.path)
+        self.tmp = self.path.parent / f"{LEFTOVER_PREFIX}{secrets.token_hex(6)}{self.suffix}"
         """The name beside the file it is written under until it is complete."""
         try:  # tried for real: permissions alone do not tell (a read-only disk, /proc, root)
             os.close(os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -124,35 +116,22 @@ class WavSink:
             raise could_not_write(self.path, exc) from None
         self.tmp.unlink(missing_ok=True)
 
+    @property
+    def suffix(self) -> str:
+        return self.path.suffix.lower()
+
     def check_size(self, frames: int) -> None:
-        """Refuse, before anything is rendered, a session too long for a WAV file."""
-        size = WAV_HEADER + 2 * frames
-        if size > WAV_BYTES_MOST:
-            hours = frames / self.samplerate / 3600
-            raise UsageError(
-                f"'{self.path}' would be {size / 2**30:.1f} GiB ({hours:.1f} hours at "
-                f"{self.samplerate} Hz), more than a WAV file can hold (4 GiB); a lower "
-                "--samplerate (48000 is plenty for voice and tones) or a shorter session "
-                "makes it fit.")
+        """Before anything is rendered: note how many frames will be written (a WAV file
+        also refuses a session too long for it)."""
         self.frames = frames
 
     def play(self, blocks: Iterable[np.ndarray]) -> Report:
         """Write every block; on any interruption, leave no partial file behind."""
-        if self.stream:
-            try:
-                with open(self.path, "wb") as out:
-                    if out.isatty():
-                        raise UsageError(f"'{self.path}' is a terminal, where sound cannot be "
-                                         "shown; name a .wav file, or send it to a program.")
-                    return self._write(out, blocks)
-            except OSError as exc:
-                raise could_not_write(self.path, exc, stream=True) from None
         tmp = self.tmp
         try:  # named first, made inside: a stop at any moment after leaves no file behind
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             leave_note_of(tmp)  # a kill before the end: the next start removes it
-            with open(tmp, "wb") as out:
-                report = self._write(out, blocks)
+            report = self._write_file(tmp, blocks)
             os.chmod(tmp, 0o644 & ~_umask())
             os.replace(tmp, self.path)
         except FileExistsError:  # the name was taken (48 random bits): not ours to remove
@@ -163,6 +142,65 @@ class WavSink:
                 raise could_not_write(self.path, exc) from None
             raise
         return report
+
+    def _write_file(self, tmp: Path, blocks: Iterable[np.ndarray]) -> Report:
+        raise NotImplementedError
+
+
+def _check_folder(path: Path) -> None:
+    """Refuse a path that names a folder, or whose folder is not there."""
+    if path.is_dir():
+        raise UsageError(f"'{path}' is a folder; name a file inside it, such as "
+                         f"'{path / 'session.wav'}'.")
+    if not path.parent.is_dir():
+        raise UsageError(f"'{path.parent}' is not a folder, so '{path}' cannot be written "
+                         "there.")
+
+
+class WavSink(FileSink):
+    """Writes 16-bit mono WAV, atomically: the file appears only when it is complete. An
+    existing device or pipe (``/dev/null``, ``/dev/stdout`` into a program) is written
+    straight into instead, as it cannot be replaced."""
+
+    def __init__(self, path: Path, samplerate: int = FILE_SAMPLERATE):
+        if _is_stream(Path(path)):
+            self.path, self.samplerate, self.frames, self.title = Path(path), samplerate, None, ""
+            self.stream = True
+            return
+        super().__init__(path, samplerate)
+
+    @property
+    def suffix(self) -> str:
+        return ".wav"
+
+    def check_size(self, frames: int) -> None:
+        """Refuse, before anything is rendered, a session too long for a WAV file."""
+        size = WAV_HEADER + 2 * frames
+        if size > WAV_BYTES_MOST:
+            hours = frames / self.samplerate / 3600
+            raise UsageError(
+                f"'{self.path}' would be {size / 2**30:.1f} GiB ({hours:.1f} hours at "
+                f"{self.samplerate} Hz), more than a WAV file can hold (4 GiB); a lower "
+                "--samplerate (48000 is plenty for voice and tones), a shorter session or "
+                "another format (.flac, .mp3) makes it fit.")
+        self.frames = frames
+
+    def play(self, blocks: Iterable[np.ndarray]) -> Report:
+        """Write every block; on any interruption, leave no partial file behind."""
+        if not self.stream:
+            return super().play(blocks)
+        try:
+            with open(self.path, "wb") as out:
+                if out.isatty():
+                    raise UsageError(f"'{self.path}' is a terminal, where sound cannot be "
+                                     "shown; name a .wav file, or send it to a program.")
+                return self._write(out, blocks)
+        except OSError as exc:
+            raise could_not_write(self.path, exc, stream=True) from None
+
+    def _write_file(self, tmp: Path, blocks: Iterable[np.ndarray]) -> Report:
+        with open(tmp, "wb") as out:
+            return self._write(out, blocks)
 
     def _write(self, out, blocks: Iterable[np.ndarray]) -> Report:
         """The blocks as a WAV file into ``out``, an open binary file; its header says the

@@ -113,8 +113,11 @@ def _run_offline(script, options, tell, announce, voice, palette,
         tell(f"Rendered {length} at {timeline.samplerate} Hz "
              f"({report.frames} frames, sha256 {report.sha256[:16]}).")
     else:
+        size = ""
+        if options.out.suffix.lower() != ".wav" and options.out.is_file():  # compressed
+            size = f", {options.out.stat().st_size / 1e6:.1f} MB"
         tell(f"{'Replaced' if existed else 'Wrote'} {options.out} ({length}, "
-             f"{timeline.samplerate} Hz).")
+             f"{timeline.samplerate} Hz{size}).")
 
 
 def dry_run_document(script, timeline, sha256: str) -> dict:

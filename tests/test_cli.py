@@ -79,7 +79,7 @@ def test_minutes_round_to_whole_breaths(tmp_path):
     (["play", "box", "--minutes", "100"], "--minutes is a number from 0.5 to 60."),
     (["breathe", "--cycles", "many"], "--cycles is a whole number from 1 to 1000."),
     (["breathe", "--out", "/no/such/folder/x.wav"], "is not a folder"),
-    (["breathe", "--out", "x.mp3"], "only .wav files"),
+    (["breathe", "--out", "x.aiff"], ".wav, .flac, .ogg, .opus or .mp3"),
 ])
 def test_bad_input_gets_a_sentence_and_exit_code_2(tmp_path, args, words):
     result = run(args, tmp_path)

@@ -65,3 +65,21 @@ def test_installed_from_the_wheel_it_plays_from_the_root_folder(wheel, tmp_path)
     samples, rate = read_wav(out)
     voiced = np.abs(samples[: 20 * rate]).max()
     assert len(samples) / rate > 120 and voiced > 0.05  # minutes long, and not silence
+
+    # the formats extra is not installed (soundfile is only in it): its formats say how to
+    # add it, and export writes WAV files, saying so
+    assert subprocess.run([str(venv / "bin" / "python"), "-c", "import soundfile"],
+                          capture_output=True).returncode
+    mp3 = subprocess.run([command, "play", "quick-reset", "--out", str(tmp_path / "x.mp3")],
+                         cwd="/", env=env, capture_output=True, text=True, timeout=60)
+    assert mp3.returncode == 2 and "Traceback" not in mp3.stderr
+    assert ("Writing .mp3 files needs the optional 'formats' extra (soundfile): pipx install "
+            "--force 'grounding-player[formats]', or pip install 'grounding-player[formats]' "
+            "adds it; .wav files need nothing more.") in mp3.stderr, mp3.stderr
+    assert not (tmp_path / "x.mp3").exists()
+    exported = subprocess.run([command, "export", str(tmp_path / "phone"), "--only",
+                               "quick-reset"], cwd="/", env=env, capture_output=True,
+                              text=True, timeout=300)
+    assert exported.returncode == 0, exported.stderr
+    assert "These are .wav files" in exported.stderr and "formats" in exported.stderr
+    assert read_wav(tmp_path / "phone" / "quick-reset.wav")[0].size == samples.size
