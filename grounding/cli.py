@@ -913,7 +913,7 @@ def export_command(
     """Write a set of sessions into a folder, to copy to a phone: the quick exercises, the
     pause without questions, and bedtime at 20 and 45 minutes."""
     from grounding import export
-    from grounding.export import clock
+    from grounding.display import clock
 
     fmt = (format or export.default_format()).lower().lstrip(".")
     if fmt not in export.FORMATS:
@@ -954,14 +954,14 @@ def export_command(
     widest = max(len(p.name) for p in paths)
 
     def done(made) -> None:
-        typer.echo(f"{printable(made.path.name):<{widest}}  {clock(made.seconds):>7}  "
+        length = clock(round(made.seconds))
+        typer.echo(f"{printable(made.path.name):<{widest}}  {length:>7}  "
                    f"{made.size / 1e6:6.1f} MB")
 
     written = export.write(items, paths, voice, say, done)
-    seconds = sum(w.seconds for w in written)
-    typer.echo(f"{len(written)} file{'s' if len(written) != 1 else ''}, "
-               f"{clock(seconds)} in all, {sum(w.size for w in written) / 1e6:.1f} MB, "
-               f"in {printable(str(folder))}.")
+    length = clock(round(sum(w.seconds for w in written)))
+    typer.echo(f"{len(written)} file{'s' if len(written) != 1 else ''}, {length} in all, "
+               f"{sum(w.size for w in written) / 1e6:.1f} MB, in {printable(str(folder))}.")
 
 
 def _stop(signum, frame) -> None:

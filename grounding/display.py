@@ -34,9 +34,11 @@ class Status:
 
 
 def clock(seconds: float) -> str:
-    """``m:ss``."""
+    """``m:ss``, or ``h:mm:ss`` from an hour (the seconds begun are not counted)."""
     whole = max(0, int(seconds))
-    return f"{whole // 60}:{whole % 60:02d}"
+    hours, rest = divmod(whole, 3600)
+    return (f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else
+            f"{rest // 60}:{rest % 60:02d}")
 
 
 class _Follow:

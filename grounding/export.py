@@ -87,14 +87,6 @@ class Written:
     """Bytes."""
 
 
-def clock(seconds: float) -> str:
-    """``m:ss``, or ``h:mm:ss`` from an hour."""
-    whole = max(0, round(seconds))
-    hours, rest = divmod(whole, 3600)
-    return (f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else
-            f"{rest // 60}:{rest % 60:02d}")
-
-
 def prepare_folder(folder: Path) -> None:
     """Make the folder (and those it is in) if it is not there, and try a file in it for real;
     one sentence if either cannot be done."""

@@ -161,7 +161,10 @@ def test_ctrl_c_while_writing_a_file_leaves_no_file_and_exits_130(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "grounding", "breathe", "--minutes", "60", "--no-voice",
          "--out", str(out)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    said = ""
+    while "long.wav" not in said:  # its first line: its stop handler is in place
+        said = process.stderr.readline()
+        assert said, "the program ended before it began to write"
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=10)
     assert process.returncode == 130

@@ -189,20 +189,10 @@ def test_a_silent_voice_gives_silence_as_long_as_the_words_take():
 
 def test_a_worker_killed_mid_synthesis_leaves_a_session_with_tones_and_captions(tmp_path):
     out = tmp_path / "r.wav"
-    env = {**os.environ, "GROUNDING_HOME": str(tmp_path / "home")}
-    process = subprocess.Popen([sys.executable, "-m", "grounding", "play", "resonance", "--out",
-                                str(out)], cwd=ROOT, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    killed = False
-    while time.monotonic() < deadline and not killed:
-        found = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "grounding.speechworker"],
-                               capture_output=True, text=True).stdout.split()
-        if found:
-            time.sleep(0.3)  # let it render a few clips first
-            os.kill(int(found[0]), signal.SIGKILL)
-            killed = True
-        time.sleep(0.02)
+    process, worker = play_and_find_its_worker(tmp_path, out)
+    if worker is not None:
+        os.kill(worker, signal.SIGKILL)
+    killed = worker is not None
     _, stderr = process.communicate(timeout=60)
     assert killed and process.returncode == 0, stderr
     notes = [line for line in stderr.splitlines() if "without a voice" in line]
@@ -217,20 +207,9 @@ def test_a_worker_that_hangs_mid_session_is_stopped_and_the_session_finishes(tmp
     # worker stands for it. After the clip's time limit the worker is killed, the session is
     # told once, and it finishes with tones and captions.
     out = tmp_path / "r.wav"
-    env = {**os.environ, "GROUNDING_HOME": str(tmp_path / "home")}
-    process = subprocess.Popen([sys.executable, "-m", "grounding", "play", "resonance", "--out",
-                                str(out)], cwd=ROOT, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    hung = None
-    while time.monotonic() < deadline and hung is None:
-        found = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "grounding.speechworker"],
-                               capture_output=True, text=True).stdout.split()
-        if found:
-            time.sleep(0.3)  # let it render a few clips first
-            hung = int(found[0])
-            os.kill(hung, signal.SIGSTOP)
-        time.sleep(0.02)
+    process, hung = play_and_find_its_worker(tmp_path, out)
+    if hung is not None:
+        os.kill(hung, signal.SIGSTOP)
     try:
         _, stderr = process.communicate(timeout=90)
     finally:
@@ -246,6 +225,24 @@ def test_a_worker_that_hangs_mid_session_is_stopped_and_the_session_finishes(tmp
     assert ended(hung)  # killed, not left stopped
     samples, rate = read_wav(out)
     assert len(samples) / rate > 300  # the whole exercise, its words given their time
+
+
+def play_and_find_its_worker(tmp_path, out) -> tuple[subprocess.Popen, int | None]:
+    """``play resonance --out out`` started, and its speech worker's pid once it has rendered
+    a few clips (None if none was seen within 20 s)."""
+    env = {**os.environ, "GROUNDING_HOME": str(tmp_path / "home")}
+    process = subprocess.Popen([sys.executable, "-m", "grounding", "play", "resonance", "--out",
+                                str(out)], cwd=ROOT, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "grounding.speechworker"],
+                               capture_output=True, text=True).stdout.split()
+        if found:
+            time.sleep(0.3)  # let it render a few clips first
+            return process, int(found[0])
+        time.sleep(0.02)
+    return process, None
 
 
 def workers_of_this_process() -> list[int]:
