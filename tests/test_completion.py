@@ -113,14 +113,8 @@ def test_install_completion_writes_only_where_the_shell_reads(tmp_path, shell, w
     require(found_shell is not None, shell)  # make test installs it; CI=true fails without
     home, data = tmp_path / "home", tmp_path / "grounding"
     home.mkdir()
-    # typer finds the shell it is installing for among the program's parents, as at a
-    # prompt; a command after it keeps the shell from replacing itself with the program
-    status = "$status" if shell == "fish" else "$?"
-    command = f"{shlex.quote(sys.executable)} -m grounding --install-completion; exit {status}"
-    done = subprocess.run(
-        [found_shell, "-c", command],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
-        env={**os.environ, "HOME": str(home), "GROUNDING_HOME": str(data)})
+    done = from_shell(found_shell, "--install-completion",
+                      {"HOME": str(home), "GROUNDING_HOME": str(data)})
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{shell} completion installed" in done.stdout
     found = {str(p.relative_to(home)) for p in home.rglob("*") if p.is_file()}
@@ -134,7 +128,8 @@ def test_install_completion_writes_only_where_the_shell_reads(tmp_path, shell, w
 def test_show_completion_prints_the_script_and_changes_nothing(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    done = run(["--show-completion", "bash"], tmp_path / "data", env={"HOME": str(home)})
+    done = from_shell("bash", "--show-completion",
+                      {"HOME": str(home), "GROUNDING_HOME": str(tmp_path / "data")})
     assert done.returncode == 0
     assert "complete -o default -F _grounding_completion grounding" in done.stdout
     assert list(home.iterdir()) == []
@@ -157,7 +152,7 @@ def test_tab_in_a_real_bash_completes_an_exercise_name(tmp_path):
                        f"{shlex.quote(sys.executable)} -m grounding \"$@\"\n")
     command.chmod(0o755)
     script = tmp_path / "grounding.bash"
-    shown = run(["--show-completion", "bash"], tmp_path / "home")
+    shown = from_shell("bash", "--show-completion", {"GROUNDING_HOME": str(tmp_path / "home")})
     script.write_text(shown.stdout)
     term = Terminal({"GROUNDING_HOME": str(tmp_path / "home"), "TERM": "xterm"})
     try:
@@ -174,3 +169,13 @@ def test_tab_in_a_real_bash_completes_an_exercise_name(tmp_path):
         assert "voice" in screen
     finally:
         term.close()
+
+
+def from_shell(shell: str, option: str, env: dict) -> subprocess.CompletedProcess:
+    """``grounding OPTION`` run by ``shell``, as at its prompt: typer finds the shell to
+    complete for among the program's parents (under make, the nearest would be sh). A command
+    after it keeps the shell from replacing itself with the program."""
+    status = "$status" if shell.endswith("fish") else "$?"
+    command = f"{shlex.quote(sys.executable)} -m grounding {option}; exit {status}"
+    return subprocess.run([shell, "-c", command], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60, env={**os.environ, **env})
