@@ -919,10 +919,10 @@ def export_command(
     if fmt not in export.FORMATS:
         raise UsageError(f"--format is one of {', '.join(export.FORMATS)}.")
     if format is None and fmt == "wav":
-        from grounding.encoded import EXTRA_HINT
+        from grounding.encoded import extra_hint
 
         tell(f"These are .wav files, about 6 MB a minute: the formats extra, which writes "
-             f"MP3 files a twentieth of that size or less, is not installed; {EXTRA_HINT} "
+             f"MP3 files a twentieth of that size or less, is not installed; {extra_hint()} "
              "adds it.")
     items = export.chosen(export.the_set(), only)
     export.prepare_folder(folder)

@@ -51,9 +51,22 @@ ENCODED = {
 WRITTEN = (".wav", *ENCODED)
 """Every ending ``--out`` writes."""
 
-EXTRA_HINT = ("pipx install --force 'grounding-player[formats]', or pip install "
-              "'grounding-player[formats]'")
-"""How to add the optional extra, as the sentences say it."""
+SOUNDFILE = "soundfile>=0.12,<0.15"
+"""The formats extra, as pyproject.toml gives it."""
+
+
+def extra_hint() -> str:
+    """The command that adds the formats extra to the environment grounding runs in: pipx's
+    own, where pipx installed it, else this Python's pip (the package is not on PyPI, so
+    the extra is installed as what it holds)."""
+    import shlex
+    import sys
+    from pathlib import PurePath
+
+    parts = PurePath(sys.prefix).parts
+    if len(parts) >= 3 and parts[-3:-1] == ("pipx", "venvs"):
+        return f"pipx inject {shlex.quote(parts[-1])} '{SOUNDFILE}'"
+    return f"{shlex.quote(sys.executable)} -m pip install '{SOUNDFILE}'"
 
 
 def file_sink(path: Path, samplerate: int | None = None) -> FileSink:
@@ -79,7 +92,7 @@ def soundfile_module(suffix: str):
         import soundfile
     except (ImportError, OSError):  # OSError: installed without its libsndfile
         raise UsageError(f"Writing {suffix} files needs the optional 'formats' extra "
-                         f"(soundfile): {EXTRA_HINT} adds it; .wav files need nothing "
+                         f"(soundfile): {extra_hint()} adds it; .wav files need nothing "
                          "more.") from None
     return soundfile
 
@@ -103,7 +116,7 @@ class EncodedSink(FileSink):
         if not sf.check_format(self.format.major, self.format.subtype):
             raise UsageError(f"The libsndfile inside soundfile here "
                              f"({sf.__libsndfile_version__}) cannot write {self.format.name} "
-                             f"files; a newer soundfile can ({EXTRA_HINT}), and .wav files "
+                             f"files; a newer soundfile can ({extra_hint()}), and .wav files "
                              "need nothing more.")
         rate = samplerate or self.format.samplerate
         if self.format.rates and rate not in self.format.rates:

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -73,9 +74,17 @@ def test_installed_from_the_wheel_it_plays_from_the_root_folder(wheel, tmp_path)
     mp3 = subprocess.run([command, "play", "quick-reset", "--out", str(tmp_path / "x.mp3")],
                          cwd="/", env=env, capture_output=True, text=True, timeout=60)
     assert mp3.returncode == 2 and "Traceback" not in mp3.stderr
-    assert ("Writing .mp3 files needs the optional 'formats' extra (soundfile): pipx install "
-            "--force 'grounding-player[formats]', or pip install 'grounding-player[formats]' "
-            "adds it; .wav files need nothing more.") in mp3.stderr, mp3.stderr
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["formats"]
+    assert len(extra) == 1
+    said = re.search(r"Writing \.mp3 files needs the optional 'formats' extra \(soundfile\): "
+                     r"(\S+) -m pip install '(.+)' adds it; \.wav files need nothing more\.",
+                     " ".join(mp3.stderr.split()))
+    assert said and said[2] == extra[0], mp3.stderr
+    # the Python it names is the one the command runs in, so the extra goes where it is used
+    prefix = subprocess.run([said[1], "-c", "import sys; print(sys.prefix)"],
+                            capture_output=True, text=True).stdout.strip()
+    assert Path(prefix) == venv
     assert not (tmp_path / "x.mp3").exists()
     exported = subprocess.run([command, "export", str(tmp_path / "phone"), "--only",
                                "quick-reset"], cwd="/", env=env, capture_output=True,
