@@ -61,11 +61,10 @@ def extra_hint() -> str:
     the extra is installed as what it holds)."""
     import shlex
     import sys
-    from pathlib import PurePath
 
-    parts = PurePath(sys.prefix).parts
-    if len(parts) >= 3 and parts[-3:-1] == ("pipx", "venvs"):
-        return f"pipx inject {shlex.quote(parts[-1])} '{SOUNDFILE}'"
+    venv = Path(sys.prefix)
+    if (venv / "pipx_metadata.json").is_file():  # pipx's record of what it installed there
+        return f"pipx inject {shlex.quote(venv.name)} '{SOUNDFILE}'"
     return f"{shlex.quote(sys.executable)} -m pip install '{SOUNDFILE}'"
 
 
