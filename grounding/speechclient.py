@@ -30,9 +30,10 @@ WAIT_SLICE = 0.1
 
 
 class Worker:
-    """The speech worker process, spoken to with one JSON line each way, with time limits."""
+    """The speech worker process, spoken to with one JSON line each way, with time limits;
+    ``engine`` is ``espeak`` (pyttsx3) or ``natural`` (Piper: :mod:`grounding.natural`)."""
 
-    def __init__(self, start_timeout: float = START_SECONDS):
+    def __init__(self, start_timeout: float = START_SECONDS, engine: str = "espeak"):
         try:  # its files, and whatever the engine may write, go to our own temporary folder
             env = paths.helper_environ()
             self.stderr = tempfile.TemporaryFile(dir=env[paths.TEMP_ENV])
@@ -43,7 +44,7 @@ class Worker:
                 "written to the system's temporary folder instead. Make the cache folder "
                 "writable, or point GROUNDING_HOME at a writable folder.") from None
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grounding.speechworker", str(os.getpid())],
+            [sys.executable, "-m", "grounding.speechworker", str(os.getpid()), engine],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
         self.start_timeout = start_timeout
         self.answers: queue.SimpleQueue[bytes] = queue.SimpleQueue()

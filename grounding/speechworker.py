@@ -19,7 +19,8 @@ import threading
 import time
 from typing import Iterable, Iterator
 
-from grounding import paths
+from grounding import natural, paths
+from grounding.natural import PiperEngine
 
 UTTERANCE_SECONDS = 30.0
 PARENT_CHECK_SECONDS = 0.2
@@ -27,6 +28,8 @@ PARENT_CHECK_SECONDS = 0.2
 PR_SET_PDEATHSIG = 1
 """prctl(2)'s option for a signal sent to this process when its parent ends (Linux)."""
 WINDOWS = sys.platform == "win32"
+ESPEAK = "espeak"
+"""The engine of every voice but the natural one: pyttsx3, which drives espeak-ng on Linux."""
 
 
 def _protocol_stream():
@@ -274,25 +277,28 @@ def requests(stream, scratch: str, leave_at_end: bool = WINDOWS) -> Iterator[str
 
 def main() -> None:
     """Answer requests until stdin closes or the player is gone; then remove the scratch
-    folder. The player gives its process id as the one argument."""
+    folder. The player gives its process id as the first argument, and the engine as the
+    second: ``espeak`` (pyttsx3, the default) or ``natural`` (Piper)."""
     parent = int(sys.argv[1]) if len(sys.argv) > 1 else os.getppid()
+    engine = sys.argv[2] if len(sys.argv) > 2 else ESPEAK
     answers = _protocol_stream()
     scratch = _scratch()
     _leave_with(parent, scratch)
     try:
-        serve(answers, scratch, requests(sys.stdin, scratch))
+        serve(answers, scratch, requests(sys.stdin, scratch), engine)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def serve(answers, scratch: str, lines: Iterable[str]) -> None:
-    """Answer the requests in ``lines`` until they end (stdin closes)."""
+def serve(answers, scratch: str, lines: Iterable[str], which: str = ESPEAK) -> None:
+    """Answer the requests in ``lines`` until they end (stdin closes), with the engine
+    ``which`` names."""
 
     def reply(**fields) -> None:
         answers.write(json.dumps(fields) + "\n")
 
     try:
-        engine = Engine(scratch)
+        engine = PiperEngine(scratch) if which == natural.NAME else Engine(scratch)
     except Exception as exc:  # pyttsx3 raises RuntimeError when libespeak-ng is missing
         reply(ok=False, error="no-engine", detail=str(exc))
         return
