@@ -113,6 +113,20 @@ def voice_records(language: str | None = None) -> list[dict]:
              "languages": [lang.lstrip("\x05") for lang in v["languages"]]} for v in found]
 
 
+def natural_note(language: str | None = None) -> str | None:
+    """Below the list of voices: that the natural voice is not installed, and how to add it;
+    None if it is, or if ``language`` is not one it speaks."""
+    from grounding import natural
+    from grounding.extras import install_hint
+
+    want = (language or "en").replace("_", "-").lower()
+    if natural.installed() or not "en-us".startswith(want):
+        return None
+    return (f"A natural-sounding voice, {natural.listing()['name']}, is not installed: "
+            f"{install_hint(*natural.REQUIREMENTS)} adds it (about 190 MB; piper-tts is "
+            "GPL-3.0-or-later), then --voice natural chooses it.")
+
+
 def devices() -> list[str]:
     """One line per sound output (the default marked with *): its number, name, host API,
     channels and rate. AudioUnavailable if there is none."""

@@ -201,7 +201,8 @@ Force = Annotated[bool, typer.Option(
 NoVoice = Annotated[bool, typer.Option("--no-voice", help="Leave out the spoken guidance.")]
 NoTones = Annotated[bool, typer.Option("--no-tones", help="Voice only, no breathing tones.")]
 VoiceOpt = Annotated[Optional[str], typer.Option(
-    "--voice", help="A voice id or a language such as en or en-us (see 'grounding voices').")]
+    "--voice", help="A voice id, a language such as en or en-us, or natural (see "
+                     "'grounding voices').")]
 Rate = Annotated[Optional[int], typer.Option(
     "--rate", min=defaults.RATE_RANGE[0], max=defaults.RATE_RANGE[1],
     help=RATE_HELP)]
@@ -856,6 +857,9 @@ def voices(
         say(f"No voices for '{language}'." if language else "The speech engine offers no voices.")
         raise typer.Exit(1)
     typer.echo("\n".join(lines))
+    note = available.natural_note(language)
+    if note:
+        say(note)
 
 
 def _voices_json(language: str | None) -> None:
