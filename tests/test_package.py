@@ -92,3 +92,29 @@ def test_installed_from_the_wheel_it_plays_from_the_root_folder(wheel, tmp_path)
     assert exported.returncode == 0, exported.stderr
     assert "These are .wav files" in exported.stderr and "formats" in exported.stderr
     assert read_wav(tmp_path / "phone" / "quick-reset.wav")[0].size == samples.size
+
+    # nor is the natural extra: asking for its voice says how to add it where grounding runs,
+    # the list of voices says so too, and the command it names makes the voice work
+    natural = subprocess.run([command, "play", "quick-reset", "--voice", "natural", "--out",
+                              str(tmp_path / "n.wav")], cwd="/", env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert natural.returncode == 2 and "Traceback" not in natural.stderr
+    wanted = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["natural"]
+    said = re.search(r"The natural voice needs the optional 'natural' extra \(piper-tts, which "
+                     r"is GPL-3\.0-or-later, .*\): (\S+) -m pip install (.+) adds it\.",
+                     " ".join(natural.stderr.split()))
+    assert said and said[2].split() == [f"'{w}'" for w in wanted], natural.stderr
+    assert Path(said[1]).parent == venv / "bin" and not (tmp_path / "n.wav").exists()
+    listed = subprocess.run([command, "voices", "en"], cwd="/", env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert listed.returncode == 0 and "natural " not in listed.stdout
+    assert "--voice natural" in listed.stderr and said[2] in " ".join(listed.stderr.split())
+    added = subprocess.run([said[1], "-m", "pip", "install", "--quiet", *wanted],
+                           capture_output=True, text=True, timeout=600)
+    assert added.returncode == 0, added.stderr[-2000:]
+    natural = subprocess.run([command, "play", "quick-reset", "--voice", "natural", "--out",
+                              str(tmp_path / "n.wav")], cwd="/", env=env, capture_output=True,
+                             text=True, timeout=300)
+    assert natural.returncode == 0, natural.stderr
+    assert read_wav(tmp_path / "n.wav")[0].size > 120 * 48000
