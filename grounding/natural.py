@@ -34,6 +34,9 @@ beyond both; the voice slurs or drawls past them)."""
 SENTENCE_PAUSE = 0.3
 """Seconds of silence between two sentences of a line at a length scale of 1 (Piper joins
 them without one), longer as the voice speaks more slowly."""
+SECONDS_PER_WORD = 0.04
+"""About how long the voice takes to make a word at the usual rate on two idle cores (the
+texts of the bundled exercises), for the note a cold session gives while it waits."""
 THREADS = 2
 """onnxruntime's threads for one clip: the machines this is for have two cores or more, and
 the worker runs a little below the player's priority (see :class:`PiperEngine`)."""

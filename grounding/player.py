@@ -161,6 +161,9 @@ class _Speech:
         if not texts:
             return {}
         try:
+            wait = self.voice.wait_note(texts, self.samplerate)
+            if wait:
+                self.notice(wait)
             clips = self.voice.clips(texts, self.samplerate, store=self.store)
             for note in self.voice.notes():
                 self.notice(note)

@@ -65,6 +65,10 @@ class Voice(Protocol):
         for (after :meth:`clips`)."""
         ...
 
+    def wait_note(self, texts: Iterable[str], samplerate: int) -> str | None:
+        """What to tell the person before :meth:`clips` makes these, if that takes a while."""
+        ...
+
 
 
 
@@ -93,6 +97,10 @@ class SilentVoice:
     def notes(self) -> list[str]:
         """Nothing to tell."""
         return []
+
+    def wait_note(self, texts: Iterable[str], samplerate: int) -> str | None:
+        """Silence takes no time to make."""
+        return None
 
     def clips(self, texts: Iterable[str], samplerate: int,
               store: bool = True) -> dict[str, np.ndarray]:
@@ -203,6 +211,23 @@ class Pyttsx3Voice:
     def heard(self) -> None:
         """The session's first sound is out, or it will make none: rendering ahead goes on."""
         self._free.set()
+
+    def wait_note(self, texts: Iterable[str], samplerate: int) -> str | None:
+        """For the natural voice, when it has more than a few lines to make before the
+        session can start (a session's timeline is built from every clip's length): how many,
+        and about how long that takes (Piper makes a word in about 40 ms on two cores, and
+        loads its model in about half a second). None for espeak-ng, which makes a
+        10-minute exercise's lines in about a second."""
+        if self.engine != natural.NAME or self.failed is not None:
+            return None
+        texts = list(dict.fromkeys(texts))
+        memo = self._memo or _usable_memo(self.cache.read_json("voices.json").get(self.voice))
+        missing = [text for text in texts if text not in self._cached(texts, samplerate, memo)]
+        seconds = 0.5 + natural.SECONDS_PER_WORD * sum(len(t.split()) for t in missing)
+        if len(missing) < 3 or seconds < 3:
+            return None
+        return (f"Making the natural voice's {len(missing)} lines for this exercise, once "
+                f"(about {round(seconds)} seconds; they are kept for next time).")
 
     def notes(self) -> list[str]:
         """Once, after clips were made: that the voice speaks another language than English,
