@@ -7,7 +7,8 @@ def test_doctor_finds_everything_working_with_a_sound_server(pulse_daemon, tmp_p
     assert result.returncode == 0, result.stdout
     lines = findings(result.stdout)
     assert [line.split(":")[0] for line in lines] == [
-        "ok    sound library", "ok    sound output", "ok    speech", "ok    folders"]
+        "ok    sound library", "ok    sound output", "ok    speech", "ok    natural voice",
+        "ok    folders"]
     assert "a short test tone played" in lines[1]
     # the phrase is made, not played, and the line says so
     assert "a test phrase was synthesised" in lines[2] and "played" not in lines[2].replace(
