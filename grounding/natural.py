@@ -103,6 +103,9 @@ class PiperEngine:
     def __init__(self, scratch: str) -> None:
         import json
 
+        # onnxruntime writes a device id for its telemetry to ~/.cache/Microsoft when it is
+        # imported, unless told not to; anything else it keeps goes to the scratch folder
+        os.environ.update(ORT_DISABLE_TELEMETRY="1", XDG_CACHE_HOME=scratch)
         import onnxruntime
         from piper import PiperVoice
         from piper.config import PiperConfig

@@ -28,10 +28,10 @@ SILENCE_DB = -50.0
 """Samples quieter than this at either end of a clip are trimmed."""
 EDGE_SECONDS = 0.005
 """The fade in and out at a trimmed clip's ends."""
-LEVEL_PASSES, LEVEL_TOLERANCE = 4, 0.2
+LEVEL_PASSES, LEVEL_TOLERANCE = 5, 0.05
 """Levelled, limited and levelled again at most this many times, until the clip is within this
 many LU of LOUDNESS_TARGET: a neural voice's peaks stand further above its loudness than
-espeak-ng's, and one pass of the limiter leaves it up to 0.9 LU short."""
+espeak-ng's, and two passes of the limiter left it up to 0.9 LU short."""
 PROCESSING = {"high_pass_hz": loudness.HIGH_PASS_HZ, "silence_db": SILENCE_DB,
               "edge_seconds": EDGE_SECONDS, "loudness": LOUDNESS_TARGET,
               "peaks_above": PEAK_ABOVE_LOUDNESS, "limit_seconds": LIMIT_SECONDS,
