@@ -19,8 +19,7 @@ import threading
 import time
 from typing import Iterable, Iterator
 
-from grounding import natural, paths
-from grounding.natural import PiperEngine
+from grounding import paths
 
 UTTERANCE_SECONDS = 30.0
 PARENT_CHECK_SECONDS = 0.2
@@ -28,8 +27,9 @@ PARENT_CHECK_SECONDS = 0.2
 PR_SET_PDEATHSIG = 1
 """prctl(2)'s option for a signal sent to this process when its parent ends (Linux)."""
 WINDOWS = sys.platform == "win32"
-ESPEAK = "espeak"
-"""The engine of every voice but the natural one: pyttsx3, which drives espeak-ng on Linux."""
+ESPEAK, NATURAL = "espeak", "natural"
+"""The engines: pyttsx3 (which drives espeak-ng on Linux) for every voice but the natural one,
+and Piper for that (its name is ``grounding.natural.NAME``, imported only where it runs)."""
 
 
 def _protocol_stream():
@@ -298,7 +298,12 @@ def serve(answers, scratch: str, lines: Iterable[str], which: str = ESPEAK) -> N
         answers.write(json.dumps(fields) + "\n")
 
     try:
-        engine = PiperEngine(scratch) if which == natural.NAME else Engine(scratch)
+        if which == NATURAL:
+            from grounding.natural import PiperEngine
+
+            engine = PiperEngine(scratch)
+        else:
+            engine = Engine(scratch)
     except Exception as exc:  # pyttsx3 raises RuntimeError when libespeak-ng is missing
         reply(ok=False, error="no-engine", detail=str(exc))
         return

@@ -124,3 +124,9 @@ def test_doctor_checks_the_natural_voice_and_its_model_against_pipers():
     assert found.ok and found.summary.startswith("a test phrase was synthesised")
     assert found.summary.endswith(f"the model is Piper's published {natural.MODEL}")
     assert natural.model_matches()
+
+
+def test_the_worker_knows_the_natural_voice_by_the_name_the_player_asks_for():
+    from grounding.speechworker import NATURAL
+
+    assert NATURAL == natural.NAME
