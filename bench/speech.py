@@ -14,13 +14,20 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 """The bundled exercises of the checkout being measured."""
 
 
+def longest_script():
+    """The longest bundled exercise and its file (a 10-minute breathing session and None if
+    there is none)."""
+    from grounding.scriptfile import load_script
+
+    found = [(load_script(path), path) for path in sorted(SCRIPTS.glob("*.toml"))]
+    return max(found, key=lambda pair: pair[0].minutes, default=(breathe_script(10), None))
+
+
 def measure_cold_speech(runs: int, work: Path) -> None:
     """All clips of the longest bundled exercise, each run into an empty cache."""
-    from grounding.scriptfile import load_script
     from grounding.speech import Pyttsx3Voice
 
-    script = max(map(load_script, SCRIPTS.glob("*.toml")),
-                 key=lambda s: s.minutes, default=None) or breathe_script(10)
+    script = longest_script()[0]
     texts = script.texts()
     say(f"cold speech cache: '{script.name}' ({len(texts)} texts) × {runs}")
     times, counts, speech = [], set(), 0.0
