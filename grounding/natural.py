@@ -34,9 +34,10 @@ beyond both; the voice slurs or drawls past them)."""
 SENTENCE_PAUSE = 0.3
 """Seconds of silence between two sentences of a line at a length scale of 1 (Piper joins
 them without one), longer as the voice speaks more slowly."""
-SECONDS_PER_WORD = 0.04
-"""About how long the voice takes to make a word at the usual rate on two idle cores (the
-texts of the bundled exercises), for the note a cold session gives while it waits."""
+SECONDS_PER_WORD, LOAD_SECONDS = 0.038, 0.5
+"""About how long the voice takes to make a word at a length scale of 1 (longer as it speaks
+more slowly), and to start, on two idle cores (the texts of the bundled exercises, measured
+by bench/natural.py), for the note a cold session gives while it waits."""
 THREADS = 2
 """onnxruntime's threads for one clip: the machines this is for have two cores or more, and
 the worker runs a little below the player's priority (see :class:`PiperEngine`)."""
@@ -68,6 +69,12 @@ def length_scale(rate: int) -> float:
     """Piper's length scale for a rate in words per minute (within LENGTH_SCALES)."""
     low, high = LENGTH_SCALES
     return min(high, max(low, WORDS_PER_MINUTE / max(1, rate)))
+
+
+def seconds_to_make(words: int, rate: int) -> float:
+    """About how long the voice takes to start and make lines of ``words`` words in all at
+    ``rate`` words a minute, on two idle cores."""
+    return LOAD_SECONDS + SECONDS_PER_WORD * words * length_scale(rate)
 
 
 def model_matches() -> bool:

@@ -215,15 +215,14 @@ class Pyttsx3Voice:
     def wait_note(self, texts: Iterable[str], samplerate: int) -> str | None:
         """For the natural voice, when it has more than a few lines to make before the
         session can start (a session's timeline is built from every clip's length): how many,
-        and about how long that takes (Piper makes a word in about 40 ms on two cores, and
-        loads its model in about half a second). None for espeak-ng, which makes a
-        10-minute exercise's lines in about a second."""
+        and about how long that takes (:func:`grounding.natural.seconds_to_make`). None for
+        espeak-ng, which makes a 10-minute exercise's lines in about two seconds."""
         if self.engine != natural.NAME or self.failed is not None:
             return None
         texts = list(dict.fromkeys(texts))
         memo = self._memo or _usable_memo(self.cache.read_json("voices.json").get(self.voice))
         missing = [text for text in texts if text not in self._cached(texts, samplerate, memo)]
-        seconds = 0.5 + natural.SECONDS_PER_WORD * sum(len(t.split()) for t in missing)
+        seconds = natural.seconds_to_make(sum(len(t.split()) for t in missing), self.rate)
         if len(missing) < 3 or seconds < 3:
             return None
         return (f"Making the natural voice's {len(missing)} lines for this exercise, once "
