@@ -161,7 +161,7 @@ class _Speech:
         if not texts:
             return {}
         try:
-            wait = self.voice.wait_note(texts, self.samplerate)
+            wait = self.voice.wait_note(texts, self.samplerate, self.store)
             if wait:
                 self.notice(wait)
             clips = self.voice.clips(texts, self.samplerate, store=self.store)

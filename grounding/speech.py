@@ -65,8 +65,10 @@ class Voice(Protocol):
         for (after :meth:`clips`)."""
         ...
 
-    def wait_note(self, texts: Iterable[str], samplerate: int) -> str | None:
-        """What to tell the person before :meth:`clips` makes these, if that takes a while."""
+    def wait_note(self, texts: Iterable[str], samplerate: int,
+                  store: bool = True) -> str | None:
+        """What to tell the person before :meth:`clips` makes these (and keeps them, if
+        ``store``), if that takes a while."""
         ...
 
 
@@ -98,7 +100,8 @@ class SilentVoice:
         """Nothing to tell."""
         return []
 
-    def wait_note(self, texts: Iterable[str], samplerate: int) -> str | None:
+    def wait_note(self, texts: Iterable[str], samplerate: int,
+                  store: bool = True) -> str | None:
         """Silence takes no time to make."""
         return None
 
@@ -212,7 +215,8 @@ class Pyttsx3Voice:
         """The session's first sound is out, or it will make none: rendering ahead goes on."""
         self._free.set()
 
-    def wait_note(self, texts: Iterable[str], samplerate: int) -> str | None:
+    def wait_note(self, texts: Iterable[str], samplerate: int,
+                  store: bool = True) -> str | None:
         """For the natural voice, when it has more than a few lines to make before the
         session can start (a session's timeline is built from every clip's length): how many,
         and about how long that takes (:func:`grounding.natural.seconds_to_make`). None for
@@ -225,8 +229,10 @@ class Pyttsx3Voice:
         seconds = natural.seconds_to_make(sum(len(t.split()) for t in missing), self.rate)
         if len(missing) < 3 or seconds < 3:
             return None
-        return (f"Making the natural voice's {len(missing)} lines for this exercise, once "
-                f"(about {round(seconds)} seconds; they are kept for next time).")
+        if not store:  # a private script's: made for this moment only
+            return f"Making the natural voice's {len(missing)} lines (about {round(seconds)} s)."
+        return (f"Making the natural voice's {len(missing)} lines for this exercise (about "
+                f"{round(seconds)} seconds, the first time only).")
 
     def notes(self) -> list[str]:
         """Once, after clips were made: that the voice speaks another language than English,

@@ -82,8 +82,13 @@ def test_a_session_places_each_natural_line_where_its_timeline_says(tmp_path):
     out = tmp_path / "session.wav"
     done = run([*args, "--out", str(out)], home, timeout=300)
     assert done.returncode == 0, done.stderr
+    # cold, the session says what it waits for; warm, it has nothing to wait for
+    said = re.search(r"Making the natural voice's (\d+) lines for this exercise \(about (\d+) "
+                     r"seconds, the first time only\)\.", done.stderr)
+    assert said and int(said[1]) >= 10 and int(said[2]) >= 3, done.stderr
     plan = run([*args, "--dry-run", "--json"], home)
     assert plan.returncode == 0, plan.stderr
+    assert "Making" not in plan.stderr
     lines = [e for e in json.loads(plan.stdout)["events"] if e["kind"] == "speech"]
     assert len(lines) >= 5
     mix, rate = read_wav(out)
