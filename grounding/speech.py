@@ -221,8 +221,8 @@ class Pyttsx3Voice:
         session can start (a session's timeline is built from every clip's length): how many,
         and about how long that takes (:func:`grounding.natural.seconds_to_make`). None for
         espeak-ng, which makes a 10-minute exercise's lines in about two seconds."""
-        if self.engine != natural.NAME or self.failed is not None:
-            return None
+        if self.engine != natural.NAME or self.failed is not None or not natural.installed():
+            return None  # without the extra, clips() says so at once
         texts = list(dict.fromkeys(texts))
         memo = self._memo or _usable_memo(self.cache.read_json("voices.json").get(self.voice))
         missing = [text for text in texts if text not in self._cached(texts, samplerate, memo)]
