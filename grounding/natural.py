@@ -134,7 +134,6 @@ class PiperEngine:
         self.model_bytes = os.path.getsize(model)
         self.listed = [listing()]
         self.scale = 1.0
-        self.scratch = scratch
 
     @staticmethod
     def libraries() -> dict[str, str]:
