@@ -154,14 +154,15 @@ def session_peaks(args: list[str], seconds: float) -> dict:
             time.sleep(SAMPLE_SECONDS)
     finally:
         child.reap()
-    if not FIRST_AUDIBLE.search(child.text()):
+    first = FIRST_AUDIBLE.search(child.text())
+    if not first:
         raise RuntimeError(f"no audible block seen (exit {child.code}): {child.text()[-300:]}")
     player = hwm.get(child.pid, 0.0)
     worker = sum(hwm[p] for p in workers)
     others = sum(v for p, v in hwm.items() if p != child.pid and p not in workers)
     return {"player": player, "worker": worker, "others": others,
             "sum": player + worker + others, "summed_rss": summed, "workers": len(workers),
-            "code": child.code}
+            "code": child.code, "first_ms": int(first.group(1))}
 
 
 def measure_natural_session(runs: int, seconds: float, work: Path) -> None:
@@ -195,6 +196,11 @@ def measure_natural_session(runs: int, seconds: float, work: Path) -> None:
             f"{fmt_runs(clips)} (of {len(script.texts())} texts); /proc read every "
             f"{1000 * SAMPLE_SECONDS:.0f} ms, then Ctrl-C; sums per run "
             f"{fmt_runs([r['sum'] for r in results], ' MiB', 1)}")
+        firsts = [r["first_ms"] / 1000 for r in results]
+        add(f"12. first sound, whole session, {label} (play '{script.name}', cold cache)",
+            f"{median(firsts):.2f} s", "(how soon a cold session starts)", "",
+            f"from the command line loading to the first audible block handed to the device "
+            f"(--debug), the same runs; runs {fmt_runs(firsts, ' s', 2)}")
 
 
 def natural_measures(runs: int, seconds: float, work: Path) -> None:

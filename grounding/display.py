@@ -234,6 +234,11 @@ class LiveDisplay:
             self.show_above(text)
         return []
 
+    def retime(self, timeline: Timeline) -> None:
+        """Follow ``timeline`` from now on: the same as the last up to the frame being heard
+        (a line made while the session plays moves what follows it)."""
+        self.follow = _Follow(timeline)
+
     def tick(self, frame: int) -> None:
         """Redraw for ``frame``."""
         if self.still_from is not None and frame >= self.still_from:
@@ -367,6 +372,10 @@ class PlainDisplay:
         self.last_tone: object = None
         self.last_caption = -1
 
+    def retime(self, timeline: Timeline) -> None:
+        """Follow ``timeline`` from now on (see :meth:`LiveDisplay.retime`)."""
+        self.follow = _Follow(timeline)
+
     def tick(self, frame: int) -> None:
         """Print what has begun since the last tick."""
         index = self.follow.caption(frame)
@@ -376,7 +385,7 @@ class PlainDisplay:
             text = self.follow.caption_texts[self.last_caption]
             self.out.write(f"{clock(caption.start / self.rate)}  {text}\n")
         found = self.follow.phase(frame)
-        if found and found[0] is not self.last_tone:
+        if found and found[0] != self.last_tone:  # (equal, in a timeline built anew)
             tone = found[0]
             self.last_tone = tone
             self.out.write(f"{clock(tone.start / self.rate)}  {WORDS[tone.kind]}\n")
@@ -396,6 +405,9 @@ class QuietDisplay:
         """Nothing."""
 
     def key_pressed(self, what: str) -> None:
+        """Nothing."""
+
+    def retime(self, timeline: Timeline) -> None:
         """Nothing."""
 
     def tick(self, frame: int) -> None:

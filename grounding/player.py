@@ -4,10 +4,13 @@ blocks → sink. The commands play every session through it."""
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Callable, Union
+from typing import Callable, Mapping, Union
+
+import numpy as np
 
 from grounding import lengths
 from grounding.breath import PHASE_NAMES, Pattern
@@ -123,27 +126,58 @@ def prepare(script: Script, voice: Voice, palette: Palette, samplerate: int,
     the timeline built with those words lasts another (rounded) length, that length (at most
     LENGTH_TRIES times); a session just short of the length it says ends in a little more
     silence (LENGTH_PAD). Only a line whose words change is spoken anew."""
-    script = script.on(date.today())
     speech = _Speech(voice, rate, samplerate, notice, store=not script.private)
+    return _plan(script, speech.clips, palette, samplerate, notice, minutes).timeline
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A session as it is timed: its script (the length it says filled in, its breathing
+    fitted to ``--minutes``), and its timeline from the clips it was planned with."""
+
+    script: Script
+    timeline: Timeline
+    palette: Palette
+    told: float | None = None
+    """The length its words say, seconds (a script with ``{length}``)."""
+
+    def built(self, clips: Mapping[str, SpeechClip]) -> Timeline:
+        """The timeline of the same script with other clips (of other lengths): if that is
+        shorter than the length its words say, it ends in silence up to there (longer, it is
+        as long as it is)."""
+        timeline = build_timeline(self.script, clips, self.palette, self.timeline.samplerate)
+        if self.told is None or timeline.seconds >= lengths.least(self.told):
+            return timeline
+        return replace(timeline, frames=math.ceil(lengths.least(self.told)
+                                                  * timeline.samplerate))
+
+
+def _plan(script: Script, made: Callable[[list[str]], dict[str, SpeechClip]],
+          palette: Palette, samplerate: int, notice: Callable[[str], None],
+          minutes: float | None = None) -> _Plan:
+    """:func:`prepare`, with ``made`` giving the clips of the texts asked for."""
+    script = script.on(date.today())
     if not script.states_length:
-        return _fitted(script, speech.clips(script.texts()), palette, samplerate, notice,
-                       minutes)
+        timed, timeline = _fitted(script, made(script.texts()), palette, samplerate, notice,
+                                  minutes)
+        return _Plan(timed, timeline, palette)
     goal = 60 * (minutes or script.minutes)
     clips: dict[str, SpeechClip] = {}
     for _ in range(LENGTH_TRIES):
-        filled = script.with_length(lengths.spoken(goal))
-        clips.update(speech.clips([t for t in filled.texts() if t not in clips]))
+        told = goal
+        filled = script.with_length(lengths.spoken(told))
+        clips.update(made([t for t in filled.texts() if t not in clips]))
         notes: list[str] = []
-        timeline = _fitted(filled, clips, palette, samplerate, notes.append, minutes)
-        if lengths.rounded(timeline.seconds) == lengths.rounded(goal):
+        timed, timeline = _fitted(filled, clips, palette, samplerate, notes.append, minutes)
+        if lengths.rounded(timeline.seconds) == lengths.rounded(told):
             break
-        if 0 < lengths.least(goal) - timeline.seconds <= LENGTH_PAD:
-            timeline = replace(timeline, frames=math.ceil(lengths.least(goal) * samplerate))
+        if 0 < lengths.least(told) - timeline.seconds <= LENGTH_PAD:
+            timeline = replace(timeline, frames=math.ceil(lengths.least(told) * samplerate))
             break
         goal = timeline.seconds
     for note in notes:
         notice(note)
-    return timeline
+    return _Plan(timed, timeline, palette, told)
 
 
 class _Speech:
@@ -155,6 +189,8 @@ class _Speech:
         self.voice, self.rate, self.samplerate, self.notice = voice, rate, samplerate, notice
         self.store = store
         """Whether the voice may keep the clips in its cache (not a private script's)."""
+        self.pending: list[str] = []
+        """The texts given pending clips by :meth:`soon`."""
 
     def clips(self, texts: list[str]) -> dict[str, SpeechClip]:
         """One clip per text."""
@@ -173,25 +209,146 @@ class _Speech:
             self.voice = SilentVoice(self.rate)
             return self.voice.clips(texts, self.samplerate)
 
+    def soon(self, texts: list[str]) -> dict[str, SpeechClip]:
+        """One clip per text, a :class:`_Pending` one for each text the voice takes a while
+        to make (:meth:`Voice.unready`); those are gathered in ``pending``."""
+        unready = self.voice.unready(texts, self.samplerate)
+        clips: dict[str, SpeechClip] = {
+            text: _Pending(round(seconds * self.samplerate)) for text, seconds in unready.items()}
+        clips.update(self.clips([text for text in texts if text not in clips]))
+        self.pending.extend(unready)
+        return clips
+
+
+class _Pending:
+    """Stands in for a clip still being made: its length is the estimate the timeline is
+    planned with until the clip is there (:class:`_Growing`). Its samples are never read."""
+
+    def __init__(self, frames: int):
+        self.frames = frames
+
+    def __len__(self) -> int:
+        return self.frames
+
+
+class _Growing:
+    """A session on the sound card that starts before all its lines are made (the natural
+    voice's, the first time). Each line still to be made stands in at its estimated length
+    (:class:`_Pending`); they are made one at a time, in the order they are said, while the
+    session plays, and with each the timeline is built anew. A new timeline is the same as
+    the last up to the line that came in (only what follows a line moves with its length),
+    so the renderer (:meth:`follow`) and the display take it over as they go. The renderer
+    waits at a line that is not there yet. If the voice fails, or the session ends, the
+    lines still to be made become silence of their estimated lengths."""
+
+    def __init__(self, plan: _Plan, speech: _Speech):
+        self.plan, self.speech = plan, speech
+        self.clips = {c.text: c.samples for c in plan.timeline.clips}
+        self.timeline = plan.timeline
+        starts = {c.text: c.start for c in reversed(plan.timeline.clips)}  # first use of each
+        self.order = sorted(set(speech.pending) & set(starts), key=starts.__getitem__)
+        """The lines to make, in the order they are first said (a line of a length not
+        taken, see :func:`prepare`, is not among them)."""
+        self.pending = set(self.order)
+        self.waits_from = self._first_pending()
+        self.made = 0
+        """How many lines have been made so far."""
+        self.failed: SpeechUnavailable | None = None
+        """Why the voice stopped making lines, if it did."""
+        self.session: Session | None = None
+        self._changed = threading.Condition()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._make, name="grounding-speech-soon",
+                                        daemon=True)
+
+    def start(self) -> None:
+        """Start making the lines."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Make no more lines (the session is over): those left are silent."""
+        self._stopped.set()
+        self._silence()
+
+    def first_line(self) -> None:
+        """Wait for the first line still to be made, so that a session starts with its
+        voice (or without it, if the voice fails)."""
+        self.follow(self.waits_from + 1)
+
+    def follow(self, end: int) -> Timeline:
+        """The newest timeline once no line before ``end`` is still to be made (for
+        :func:`~grounding.render.render`); it waits for that."""
+        with self._changed:
+            while self.waits_from < end:
+                self._changed.wait(0.25)
+            return self.timeline
+
+    def follow_in(self, session: Session) -> None:
+        """Keep ``session.timeline`` the newest, for the display."""
+        with self._changed:
+            self.session = session
+            session.timeline = self.timeline
+
+    def _first_pending(self) -> float:
+        return min((c.start for c in self.timeline.clips if c.text in self.pending),
+                   default=math.inf)
+
+    def _came(self, made: dict[str, SpeechClip], silent: bool = False) -> None:
+        """Clips are there: the timeline anew, for the renderer and the display."""
+        with self._changed:
+            made = {text: clip for text, clip in made.items() if text in self.pending}
+            if not made or (self._stopped.is_set() and not silent):
+                return
+            self.clips.update(made)
+            self.pending.difference_update(made)
+            self.made += 0 if silent else len(made)
+            self.timeline = self.plan.built(self.clips)
+            self.waits_from = self._first_pending()
+            if self.session is not None:
+                self.session.timeline = self.timeline
+            self._changed.notify_all()
+
+    def _silence(self) -> None:
+        """The lines still to be made are silent, at their estimated lengths."""
+        with self._changed:
+            self._came({text: np.zeros(len(self.clips[text]), dtype=np.int16)
+                        for text in self.pending}, silent=True)
+
+    def _make(self) -> None:
+        """The thread: each line in turn."""
+        speech = self.speech
+        try:
+            with speech.voice.kept():
+                for text in self.order:
+                    if self._stopped.is_set():
+                        return
+                    self._came(speech.voice.clips([text], speech.samplerate, speech.store))
+        except SpeechUnavailable as exc:
+            self.failed = exc
+        except Exception as exc:  # noqa: BLE001 - whatever it was, the session goes on
+            self.failed = SpeechUnavailable(f"The speech engine stopped ({exc}).")
+        finally:
+            self._silence()
+
 
 def _fitted(script: Script, clips: dict[str, SpeechClip], palette: Palette, samplerate: int,
-            notice: Callable[[str], None], minutes: float | None) -> Timeline:
-    """The timeline of ``script``, its breathing stretched or shortened to ``minutes`` in all
-    if that is given."""
+            notice: Callable[[str], None], minutes: float | None) -> tuple[Script, Timeline]:
+    """The script with its breathing stretched or shortened to ``minutes`` in all if that is
+    given, and its timeline."""
     timeline = build_timeline(script, clips, palette, samplerate)
     if minutes is None:
-        return timeline
+        return script, timeline
     breathing = float(sum(s.seconds() for s in script.steps if isinstance(s, Breathe)))
     if not breathing:
         raise UsageError(f"'{script.name}' has no breathing to lengthen or shorten, so "
                          f"--minutes does not apply; it takes {lengths.words(timeline.seconds)}.")
     words = timeline.seconds - breathing
-    fitted = build_timeline(script.stretched(max(0.0, (minutes * 60 - words) / breathing)),
-                            clips, palette, samplerate)
-    if fitted.seconds > minutes * 60 * 1.1:
-        notice(f"With its words, '{script.name}' takes at least {fitted.seconds / 60:.1f} "
+    fitted = script.stretched(max(0.0, (minutes * 60 - words) / breathing))
+    timeline = build_timeline(fitted, clips, palette, samplerate)
+    if timeline.seconds > minutes * 60 * 1.1:
+        notice(f"With its words, '{script.name}' takes at least {timeline.seconds / 60:.1f} "
                "minutes; playing that.")
-    return fitted
+    return fitted, timeline
 
 
 @dataclass
@@ -206,6 +363,8 @@ class Session:
     """Read by the renderer for every block: voice and tones can be switched while playing."""
     controls: Controls
     """Followed by the sound card at once: live volume and pause."""
+    afterwards: list[str] = field(default_factory=list)
+    """What to tell the person once it is over (the voice stopped partway)."""
 
     @property
     def live(self) -> bool:
@@ -243,8 +402,35 @@ def _play(script: Script, options: Options, notice: Callable[[str], None], palet
           on_tick: Callable[[int], None] | None) -> tuple[Session, Report]:
     """:func:`play`, once the script is as played and the voice is chosen."""
     sink = open_sink(options, notice)  # first, as the timeline is built at the sink's rate
-    timeline = prepare(script, voice, palette, sink.samplerate, notice,
-                       options.rate, options.minutes)  # the clips, and every sound's sample
+    speech = _Speech(voice, options.rate, sink.samplerate, notice, store=not script.private)
+    on_card = isinstance(sink, DeviceSink)  # lines slow to make are made as it plays
+    plan = _plan(script, speech.soon if on_card else speech.clips, palette, sink.samplerate,
+                 notice, options.minutes)  # the clips, and every sound's sample
+    if not speech.pending:
+        return _played(plan.timeline, sink, script, options, palette, voice, on_ready,
+                       on_sound, on_tick)
+    growing = _Growing(plan, speech)
+    growing.start()
+    try:
+        growing.first_line()
+        if growing.failed is not None and not growing.made:
+            notice(f"Carrying on with tones and captions, without a voice. {growing.failed}")
+        session, report = _played(growing.timeline, sink, script, options, palette, voice,
+                                  on_ready, on_sound, on_tick, growing)
+    finally:
+        growing.stop()
+    if growing.failed is not None and growing.made:
+        session.afterwards.append(f"The voice stopped partway, so its later lines were shown "
+                                  f"without it. {growing.failed}")
+    return session, report
+
+
+def _played(timeline: Timeline, sink: Sink, script: Script, options: Options,
+            palette: Palette, voice: Voice, on_ready: Callable[[Session], None] | None,
+            on_sound: Callable[[float], None] | None, on_tick: Callable[[int], None] | None,
+            growing: _Growing | None = None) -> tuple[Session, Report]:
+    """:func:`_play`, once the timeline is planned (and, if it is ``growing``, its first
+    line is there)."""
     if isinstance(sink, FileSink):
         sink.check_size(timeline.frames)  # before anything is said to be written
         sink.title = script.title  # its tag, where the format has tags
@@ -253,9 +439,12 @@ def _play(script: Script, options: Options, notice: Callable[[str], None], palet
     if isinstance(sink, DeviceSink):  # volume moves to the callback, so keys act at once
         controls.volume, mix.volume = mix.volume, 1.0
     session = Session(script, timeline, sink, palette, mix, controls)
+    if growing is not None:
+        growing.follow_in(session)
     if on_ready:
         on_ready(session)
-    blocks = render(timeline, palette, mix, sink.blocksize)  # made as the sink takes them
+    blocks = render(session.timeline, palette, mix, sink.blocksize,
+                    growing.follow if growing else None)  # made as the sink takes them
     if not isinstance(sink, DeviceSink):
         voice.heard()  # no first sound to wait for
         return session, (sink.play(blocks, on_sound, on_tick, controls, timeline.frames)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -73,16 +73,32 @@ class _Active:
 
 
 def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
-           blocksize: int = 2048) -> Iterator[np.ndarray]:
-    """Yield the whole timeline as blocks (see the module docstring for the contract)."""
+           blocksize: int = 2048,
+           follow: Callable[[int], Timeline] | None = None) -> Iterator[np.ndarray]:
+    """Yield the whole timeline as blocks (see the module docstring for the contract).
+
+    ``follow`` is for a timeline that is still growing (lines still being made while it
+    plays): before each block it is given the frame the block would end at, and returns the
+    timeline to go on with, the same as the last one up to that frame (it waits until it
+    can). The session's gain stays the one worked out from the first."""
     mix = mix if mix is not None else Mix()
     if blocksize < 1:
         raise ValueError("blocksize must be at least 1")
-    pacer, chimes = _Pacer(timeline, palette), _Chimes(timeline, palette)
-    voice = _Voice(timeline, palette)
-    bed = _Bed(timeline, palette, mix.noise) if palette.noise is not None and mix.noise else None
     gain = np.float32(session_gain(timeline, palette, mix))
-    for start in range(0, timeline.frames, blocksize):
+
+    def layers(timeline: Timeline) -> tuple[_Pacer, _Chimes, _Voice, _Bed | None]:
+        return (_Pacer(timeline, palette), _Chimes(timeline, palette), _Voice(timeline, palette),
+                _Bed(timeline, palette, mix.noise) if palette.noise is not None and mix.noise
+                else None)
+
+    pacer, chimes, voice, bed = layers(timeline)
+    start = 0
+    while start < timeline.frames:
+        if follow is not None:
+            newer = follow(min(start + blocksize, timeline.frames))
+            if newer is not timeline:  # the same up to here: its layers take over from here
+                timeline = newer
+                pacer, chimes, voice, bed = layers(timeline)
         end = min(start + blocksize, timeline.frames)
         voice_gain = voice.level * mix.voice
         out = np.zeros(end - start, dtype=np.float32)
@@ -98,6 +114,7 @@ def render(timeline: Timeline, palette: Palette, mix: Mix | None = None,
         out *= gain * np.float32(mix.volume)
         np.clip(out, -1.0, 1.0, out=out)
         yield out.reshape(-1, 1)
+        start = end
 
 
 def session_gain(timeline: Timeline, palette: Palette, mix: Mix) -> float:

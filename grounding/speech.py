@@ -71,6 +71,16 @@ class Voice(Protocol):
         ``store``), if that takes a while."""
         ...
 
+    def unready(self, texts: Iterable[str], samplerate: int) -> dict[str, float]:
+        """Those of the texts that take long enough to make that a session on the sound
+        card starts before they are made, and has them made one at a time as it plays; each
+        with about how long it will last, in seconds."""
+        ...
+
+    def kept(self) -> contextlib.AbstractContextManager[None]:
+        """Within it, :meth:`clips` calls share one engine, and preparing ahead waits."""
+        ...
+
 
 
 
@@ -104,6 +114,14 @@ class SilentVoice:
                   store: bool = True) -> str | None:
         """Silence takes no time to make."""
         return None
+
+    def unready(self, texts: Iterable[str], samplerate: int) -> dict[str, float]:
+        """Silence takes no time to make."""
+        return {}
+
+    def kept(self) -> contextlib.AbstractContextManager[None]:
+        """Nothing to keep."""
+        return contextlib.nullcontext()
 
     def clips(self, texts: Iterable[str], samplerate: int,
               store: bool = True) -> dict[str, np.ndarray]:
@@ -183,6 +201,7 @@ class Pyttsx3Voice:
         self._worker: Worker | None = None
         self._memo: dict | None = None
         self._held = False
+        self._needed = 0  # how many sessions are having their lines made (see kept())
         self._ahead: list[str] = []
         self._background: threading.Thread | None = None
         self._closing = threading.Event()
@@ -221,11 +240,7 @@ class Pyttsx3Voice:
         session can start (a session's timeline is built from every clip's length): how many,
         and about how long that takes (:func:`grounding.natural.seconds_to_make`). None for
         espeak-ng, which makes a 10-minute exercise's lines in about two seconds."""
-        if self.engine != natural.NAME or self.failed is not None or not natural.installed():
-            return None  # without the extra, clips() says so at once
-        texts = list(dict.fromkeys(texts))
-        memo = self._memo or _usable_memo(self.cache.read_json("voices.json").get(self.voice))
-        missing = [text for text in texts if text not in self._cached(texts, samplerate, memo)]
+        missing = self.unready(texts, samplerate)
         seconds = natural.seconds_to_make(sum(len(t.split()) for t in missing), self.rate)
         if len(missing) < 3 or seconds < 3:
             return None
@@ -233,6 +248,35 @@ class Pyttsx3Voice:
             return f"Making the natural voice's {len(missing)} lines (about {round(seconds)} s)."
         return (f"Making the natural voice's {len(missing)} lines for this exercise (about "
                 f"{round(seconds)} seconds, the first time only).")
+
+    def unready(self, texts: Iterable[str], samplerate: int) -> dict[str, float]:
+        """For the natural voice, the texts not in the cache, each with about how long it
+        will last (:func:`grounding.natural.spoken_seconds`): a session on the sound card
+        starts before they are made (see :meth:`kept`). None for espeak-ng, which makes a
+        10-minute exercise's lines in about two seconds, nor while the natural voice's extra
+        is missing (:meth:`clips` then says so at once)."""
+        if self.engine != natural.NAME or self.failed is not None or not natural.installed():
+            return {}
+        texts = list(dict.fromkeys(texts))
+        memo = self._memo or _usable_memo(self.cache.read_json("voices.json").get(self.voice))
+        cached = self._cached(texts, samplerate, memo)
+        return {text: natural.spoken_seconds(spoken_seconds(text, self.rate))
+                for text in texts if text not in cached}
+
+    @contextlib.contextmanager
+    def kept(self) -> Iterator[None]:
+        """Within it, :meth:`clips` calls keep one worker between them (as in a ``with``
+        block), and rendering ahead (:meth:`later`) waits: the lines a playing session still
+        needs go first."""
+        held, self._held = self._held, True
+        self._needed += 1
+        try:
+            yield
+        finally:
+            self._needed -= 1
+            self._held = held
+            if not held:
+                self._stop_worker()
 
     def notes(self) -> list[str]:
         """Once, after clips were made: that the voice speaks another language than English,
@@ -366,6 +410,9 @@ class Pyttsx3Voice:
         request from the session gets the worker between two of them."""
         while self._ahead and not self._closing.is_set() and self.failed is None:
             if not self._free.wait(0.1):  # a session is starting: its first sound goes first
+                continue
+            if self._needed:  # a session's own lines go first
+                self._closing.wait(0.1)
                 continue
             text = self._ahead.pop(0)
             if self._cached([text], samplerate, self._memo):

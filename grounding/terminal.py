@@ -153,8 +153,8 @@ def _run_live(script, options, announce, voice, palette, debug: bool, quiet: boo
     with Keys() as keys:
         live = _Live(keys, announce, quiet, plain, night, animate)
         try:
-            _, report = play(script, options, say, palette, voice, on_ready=live.ready,
-                             on_sound=sounding if debug else None, on_tick=live.tick)
+            session, report = play(script, options, say, palette, voice, on_ready=live.ready,
+                                   on_sound=sounding if debug else None, on_tick=live.tick)
         except Stopped as stop:
             live.close()
             if not quiet:
@@ -162,6 +162,8 @@ def _run_live(script, options, announce, voice, palette, debug: bool, quiet: boo
             raise
         finally:
             live.close()
+    for line in session.afterwards:
+        say(line)
     if debug:
         say(f"debug: underflows: {report.unrendered} with no block rendered in time, "
             f"{report.underflows - report.unrendered} with the callback late")
@@ -206,6 +208,7 @@ class _Live:
         self.quiet, self.plain, self.night, self.animate = quiet, plain, night, animate
         self.display = QuietDisplay()
         self.session = None
+        self.shown = None
         self.status = None
         self.start_volume = 0
         self.lost_said = False
@@ -222,6 +225,8 @@ class _Live:
 
         self.announce(session)
         self.session = session
+        self.shown = session.timeline
+        """The timeline the display follows."""
         # the volume is the device's own on a sound card, the mix's without one (one of them 1)
         self.start_volume = round(session.controls.volume * session.mix.volume * 100)
         self.status = Status(volume=self.start_volume, voice=session.mix.voice,
@@ -244,6 +249,9 @@ class _Live:
         from grounding.display import LiveDisplay
 
         session, status = self.session, self.status
+        if session.timeline is not self.shown:  # lines made while it plays move what follows
+            self.shown = session.timeline
+            self.display.retime(session.timeline)
         for key in self.keys.read():
             if key in "hH":
                 self.display.toggle_help(_help_lines)

@@ -5,17 +5,29 @@ Its missing-extra sentence is checked where the extra really is missing: in the 
 virtual environment (tests/test_package.py)."""
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pyloudnorm
 import pytest
 
+import pulse  # tests/pulse.py
 from grounding import natural
 from grounding.cache import PCM_SCALE, ClipCache, samples_of
+from grounding.display import clock
 from grounding.recording import LOUDNESS_TARGET
 from grounding.speech import Pyttsx3Voice
 from support import read_wav, require, require_espeak, run, seen_notice
+from test_device import follow, render, sound_span
+
+FIRST_AUDIBLE = re.compile(r"debug: first audible block handed to the device \d+ ms after the "
+                           r"command line loaded \(epoch (\d+\.\d+)\)")
 
 pytestmark = pytest.mark.tts
 
@@ -138,3 +150,134 @@ def test_the_worker_knows_the_natural_voice_by_the_name_the_player_asks_for():
     from grounding.speechworker import NATURAL
 
     assert NATURAL == natural.NAME
+
+
+LINES = """\
+title = "Lines to make"
+summary = "A bell, five short lines and a breath, for the natural voice's first session."
+minutes = 0.5
+tags = ["grounding"]
+holds = false
+source = "tests/test_natural.py"
+
+[[step]]
+bell = true
+
+[[step]]
+speak = "Let your feet rest on the floor."
+after = 0.5
+
+[[step]]
+speak = "Notice the chair holding you up."
+after = 0.5
+
+[[step]]
+speak = "There is nothing you need to do right now."
+after = 0.5
+
+[[step]]
+breathe = "4-6"
+cycles = 1
+cues = "none"
+cue_cycles = 0
+
+[[step]]
+speak = "Let the next breath be a little slower."
+after = 0.5
+
+[[step]]
+speak = "You can stop whenever you like."
+after = 0.5
+"""
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux's /proc)."""
+    return [int(k) for task in Path(f"/proc/{pid}/task").iterdir()
+            for k in (task / "children").read_text().split()]
+
+
+def clips_made_after(home, epoch: float) -> tuple[int, int]:
+    """How many of the cache's clips were written after ``epoch``, and how many there are."""
+    made = [path.stat().st_mtime for path in home.rglob("clips/*/*.npy")]
+    return sum(1 for m in made if m > epoch), len(made)
+
+
+@pytest.mark.audio
+def test_a_first_natural_session_starts_before_its_lines_are_made_and_plays_them_in_place(
+        pulse_daemon, tmp_path):
+    """An empty cache: the session starts once its first line is made and makes the rest as
+    it plays. What the sound card played is, sample for sample (at one gain), what the same
+    session writes to a file once every line is there, and the captions came at the times of
+    that session's timeline."""
+    home = seen_notice(tmp_path / "home")
+    env = pulse_daemon.environ(GROUNDING_HOME=str(home))
+    exercise = tmp_path / "lines.toml"
+    exercise.write_text(LINES, encoding="utf-8")
+    args = ["play", str(exercise), "--voice", "natural", "--samplerate", str(pulse.SAMPLERATE)]
+    with pulse.Recorder(pulse_daemon, tmp_path / "capture.wav") as recorder:
+        played = subprocess.run([sys.executable, "-m", "grounding", *args, "--device", "pulse",
+                                 "--debug", "--plain"], env=env, capture_output=True,
+                                text=True, timeout=180)
+        time.sleep(0.3)  # the monitor delivers the last blocks a little later
+        capture = recorder.stop()
+    assert played.returncode == 0, played.stderr
+    assert "Making the natural voice" not in played.stderr  # nothing to wait for first
+    heard_at = float(FIRST_AUDIBLE.search(played.stderr)[1])
+    later, made = clips_made_after(home, heard_at)
+    assert made == 5 and later >= 2, (later, made)  # lines made while it played
+
+    expected = render(args, env, tmp_path / "render.wav")  # every line is in the cache now
+    plan = run([*args, "--dry-run", "--json"], home)
+    assert clips_made_after(home, heard_at)[1] == 5  # nothing was made again
+    first, end = sound_span(expected)
+    start = sound_span(capture)[0]
+    piece = capture[start:start + end - first]
+    scale = float(np.dot(piece, expected[first:end]) / np.dot(expected[first:end],
+                                                              expected[first:end]))
+    assert abs(20 * np.log10(scale)) < 0.5  # the gain worked out from the lines' estimates
+    heard = follow(capture / scale, expected)
+    assert heard.followed_to == end, heard.describe()
+
+    lines = [e for e in json.loads(plan.stdout)["events"] if e["kind"] == "speech"]
+    texts = {e["text"] for e in lines}
+    shown = [line for line in played.stdout.splitlines() if line.split("  ", 1)[-1] in texts]
+    rate = json.loads(plan.stdout)["samplerate"]
+    assert shown == [f"{clock(e['start_samples'] / rate)}  {e['text']}" for e in lines], \
+        played.stdout
+
+
+def test_when_the_voice_fails_partway_the_session_goes_on_and_says_so(instant_device,
+                                                                      tmp_path):
+    """The speech worker killed once the session has begun: it plays to its end, its later
+    lines silent, and says once why, after the display (a sound card that takes sound as
+    fast as it comes: the session waits for each line, and the kill lands before the last)."""
+    home = seen_notice(tmp_path / "home")
+    exercise = tmp_path / "lines.toml"
+    exercise.write_text(LINES, encoding="utf-8")
+    env = {**instant_device, "GROUNDING_HOME": str(home)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "grounding", "play", str(exercise), "--voice", "natural",
+         "--device", "instant", "--debug", "--plain"],
+        env={**os.environ, **env}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        said = ""
+        for line in process.stderr:
+            said += line
+            if FIRST_AUDIBLE.search(line):
+                break
+        workers = [pid for pid in children(process.pid)
+                   if b"grounding.speechworker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(workers) == 1, said
+        os.kill(workers[0], signal.SIGKILL)
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    err = said + err
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    assert "debug: underflows:" in err  # it played to its end
+    assert err.count("The voice stopped partway, so its later lines were shown without it.") == 1
+    assert clips_made_after(home, 0)[1] < 5  # the rest were never made
