@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,18 @@ class ClipCache:
         path = self.path(key)
         if not write_once(path, buffer.getvalue()) and self.stored(key) is None:
             write_once(path, buffer.getvalue())  # what was there was damaged, and is gone
+
+    def writable(self) -> bool:
+        """Whether clips can be kept here now (a file can be made where they go)."""
+        folder = self.folder / "clips"
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=".part-")
+        except OSError:  # a read-only or full disk, or a folder not ours
+            return False
+        os.close(fd)
+        Path(probe).unlink(missing_ok=True)
+        return True
 
     @contextlib.contextmanager
     def rendering(self, wait: float, stop: Callable[[], bool] = lambda: False) -> Iterator[None]:

@@ -236,16 +236,19 @@ class Pyttsx3Voice:
 
     def wait_note(self, texts: Iterable[str], samplerate: int,
                   store: bool = True) -> str | None:
-        """For the natural voice, when it has more than a few lines to make before the
-        session can start (a session's timeline is built from every clip's length): how many,
-        and about how long that takes (:func:`grounding.natural.seconds_to_make`). None for
-        espeak-ng, which makes a 10-minute exercise's lines in about two seconds."""
+        """For the natural voice, when it has more than a few lines to make before a session
+        that makes them all first can start (into a file, or with no sound card; on the
+        sound card, see :meth:`unready`): how many, and about how long that takes
+        (:func:`grounding.natural.seconds_to_make`). None for espeak-ng, which makes a
+        10-minute exercise's lines in about two seconds."""
         missing = self.unready(texts, samplerate)
         seconds = natural.seconds_to_make(sum(len(t.split()) for t in missing), self.rate)
         if len(missing) < 3 or seconds < 3:
             return None
         if not store:  # a private script's: made for this moment only
             return f"Making the natural voice's {len(missing)} lines (about {round(seconds)} s)."
+        if not self.cache.writable():  # then the voice cannot work (its files go there), and
+            return None  # clips() says so
         return (f"Making the natural voice's {len(missing)} lines for this exercise (about "
                 f"{round(seconds)} seconds, the first time only).")
 

@@ -101,6 +101,16 @@ def without_library(name: str) -> list[str]:
     return ["unshare", "-m", "sh", "-c", f'mount --bind /dev/null "{path}" && exec "$@"', "sh"]
 
 
+def read_only(folder) -> list[str]:
+    """A command prefix that runs a program with ``folder`` on a read-only mount, for real: a
+    private mount namespace (needs root, which file permissions would not stop)."""
+    usable = (shutil.which("unshare") is not None and os.geteuid() == 0
+              and subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0)
+    require(usable, "root and unshare, to make a folder read-only for a test run")
+    return ["unshare", "-m", "sh", "-c",
+            'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"', str(folder)]
+
+
 def seen_notice(home: Path) -> Path:
     """A user folder whose first-run notice has been shown already."""
     (home / "config").mkdir(parents=True, exist_ok=True)

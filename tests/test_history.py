@@ -2,15 +2,13 @@
 
 import json
 import os
-import shutil
 import stat
-import subprocess
 
 import pytest
 
 from grounding import history
 from grounding.history import PauseRecord
-from support import journals_left_beside, killed_writers, require, run
+from support import journals_left_beside, killed_writers, read_only, run
 
 
 @pytest.fixture
@@ -106,16 +104,6 @@ def test_forget_with_nothing_kept_still_turns_the_log_off(home):
     assert result.returncode == 0
     assert result.stderr == "There was no log to delete; the log is off.\n"
     assert config.load(print).log == "off" and config.load(print).volume == 40
-
-
-def read_only(folder) -> list[str]:
-    """A command prefix that runs a program with ``folder`` on a read-only mount, for real: a
-    private mount namespace (needs root, which file permissions would not stop)."""
-    usable = (shutil.which("unshare") is not None and os.geteuid() == 0
-              and subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0)
-    require(usable, "root and unshare, to make a folder read-only for a test run")
-    return ["unshare", "-m", "sh", "-c",
-            'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"', str(folder)]
 
 
 def test_forget_on_a_read_only_data_folder_is_a_sentence_and_the_log_is_still_turned_off(home):

@@ -23,7 +23,7 @@ from grounding.cache import PCM_SCALE, ClipCache, samples_of
 from grounding.display import clock
 from grounding.recording import LOUDNESS_TARGET
 from grounding.speech import Pyttsx3Voice
-from support import read_wav, require, require_espeak, run, seen_notice
+from support import read_only, read_wav, require, require_espeak, run, seen_notice
 from test_device import follow, render, sound_span
 
 FIRST_AUDIBLE = re.compile(r"debug: first audible block handed to the device \d+ ms after the "
@@ -118,6 +118,21 @@ def test_a_session_places_each_natural_line_where_its_timeline_says(tmp_path):
         piece = mix[at: at + len(clip)]
         assert np.corrcoef(piece, clip)[0, 1] > 0.99
     assert speaker.synthesised == 0  # every clip came from what the session rendered
+
+
+def test_with_a_cache_it_cannot_write_there_is_no_wait_to_announce(tmp_path):
+    """The voice's working files go in the cache: on a read-only one it cannot speak, and the
+    session says so and goes on with tones, rather than announce lines it will not make."""
+    home = seen_notice(tmp_path / "home")
+    (home / "cache").mkdir()
+    out = tmp_path / "session.wav"
+    done = run(["play", "quick-reset", "--voice", "natural", "--out", str(out)], home,
+               prefix=read_only(home / "cache"), timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Making the natural voice" not in done.stderr
+    assert "Carrying on with tones and captions, without a voice." in done.stderr
+    assert "Make the cache folder writable" in done.stderr
+    assert read_wav(out)[0].any() and not list((home / "cache").iterdir())
 
 
 def test_voices_lists_it_and_config_set_voice_keeps_it(tmp_path):
