@@ -263,8 +263,8 @@ class Pyttsx3Voice:
         texts = list(dict.fromkeys(texts))
         memo = self._memo or _usable_memo(self.cache.read_json("voices.json").get(self.voice))
         cached = self._cached(texts, samplerate, memo)
-        return {text: natural.spoken_seconds(spoken_seconds(text, self.rate))
-                for text in texts if text not in cached}
+        return {text: natural.spoken_seconds(text, self.rate) for text in texts
+                if text not in cached}
 
     @contextlib.contextmanager
     def kept(self) -> Iterator[None]:
