@@ -247,8 +247,8 @@ class _Growing:
         self.timeline = plan.timeline
         starts = {c.text: c.start for c in reversed(plan.timeline.clips)}  # first use of each
         self.order = sorted(set(speech.pending) & set(starts), key=starts.__getitem__)
-        """The lines to make, in the order they are first said (a line of a length not
-        taken, see :func:`prepare`, is not among them)."""
+        """The lines to make, in the order they are first said (not a line that says a
+        length the plan did not keep, see :func:`prepare`)."""
         self.pending = set(self.order)
         self.waits_from = self._first_pending()
         self.made = 0

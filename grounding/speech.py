@@ -255,7 +255,7 @@ class Pyttsx3Voice:
     def unready(self, texts: Iterable[str], samplerate: int) -> dict[str, float]:
         """For the natural voice, the texts not in the cache, each with about how long it
         will last (:func:`grounding.natural.spoken_seconds`): a session on the sound card
-        starts before they are made (see :meth:`kept`). None for espeak-ng, which makes a
+        starts before they are made (see :meth:`kept`). Nothing for espeak-ng, which makes a
         10-minute exercise's lines in about two seconds, nor while the natural voice's extra
         is missing (:meth:`clips` then says so at once)."""
         if self.engine != natural.NAME or self.failed is not None or not natural.installed():
