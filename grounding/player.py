@@ -192,12 +192,12 @@ class _Speech:
         self.pending: list[str] = []
         """The texts given pending clips by :meth:`soon`."""
 
-    def clips(self, texts: list[str]) -> dict[str, SpeechClip]:
-        """One clip per text."""
+    def clips(self, texts: list[str], waits: bool = True) -> dict[str, SpeechClip]:
+        """One clip per text; saying first what it waits for, if it may wait (``waits``)."""
         if not texts:
             return {}
         try:
-            wait = self.voice.wait_note(texts, self.samplerate, self.store)
+            wait = self.voice.wait_note(texts, self.samplerate, self.store) if waits else None
             if wait:
                 self.notice(wait)
             clips = self.voice.clips(texts, self.samplerate, store=self.store)
@@ -215,7 +215,8 @@ class _Speech:
         unready = self.voice.unready(texts, self.samplerate)
         clips: dict[str, SpeechClip] = {
             text: _Pending(round(seconds * self.samplerate)) for text, seconds in unready.items()}
-        clips.update(self.clips([text for text in texts if text not in clips]))
+        # the rest take no wait worth a note: the voice makes them quickly, or has them
+        clips.update(self.clips([text for text in texts if text not in clips], waits=False))
         self.pending.extend(unready)
         return clips
 

@@ -111,6 +111,13 @@ def read_only(folder) -> list[str]:
             'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"', str(folder)]
 
 
+def speech_workers(parent: int) -> list[int]:
+    """The speech worker processes that process ``parent`` started (pgrep)."""
+    found = subprocess.run(["pgrep", "-P", str(parent), "-f", "grounding.speechworker"],
+                           capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
 def seen_notice(home: Path) -> Path:
     """A user folder whose first-run notice has been shown already."""
     (home / "config").mkdir(parents=True, exist_ok=True)

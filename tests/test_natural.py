@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pyloudnorm
@@ -23,7 +22,8 @@ from grounding.cache import PCM_SCALE, ClipCache, samples_of
 from grounding.display import clock
 from grounding.recording import LOUDNESS_TARGET
 from grounding.speech import Pyttsx3Voice
-from support import read_only, read_wav, require, require_espeak, run, seen_notice
+from support import (read_only, read_wav, require, require_espeak, run, seen_notice,
+                     speech_workers)
 from test_device import follow, render, sound_span
 
 FIRST_AUDIBLE = re.compile(r"debug: first audible block handed to the device \d+ ms after the "
@@ -206,12 +206,6 @@ after = 0.5
 """
 
 
-def children(pid: int) -> list[int]:
-    """The processes ``pid`` started (Linux's /proc)."""
-    return [int(k) for task in Path(f"/proc/{pid}/task").iterdir()
-            for k in (task / "children").read_text().split()]
-
-
 def clips_made_after(home, epoch: float) -> tuple[int, int]:
     """How many of the cache's clips were written after ``epoch``, and how many there are."""
     made = [path.stat().st_mtime for path in home.rglob("clips/*/*.npy")]
@@ -282,8 +276,7 @@ def test_when_the_voice_fails_partway_the_session_goes_on_and_says_so(instant_de
             said += line
             if FIRST_AUDIBLE.search(line):
                 break
-        workers = [pid for pid in children(process.pid)
-                   if b"grounding.speechworker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        workers = speech_workers(process.pid)
         assert len(workers) == 1, said
         os.kill(workers[0], signal.SIGKILL)
         out, err = process.communicate(timeout=120)

@@ -23,7 +23,7 @@ from grounding.recording import LOUDNESS_TARGET
 from grounding.speech import Pyttsx3Voice, SilentVoice
 from grounding.speechclient import Worker
 from support import (ROOT, read_wav, require_espeak, require_espeak_cli, run, seen_notice,
-                     without_library)
+                     speech_workers, without_library)
 
 pytestmark = pytest.mark.tts
 
@@ -236,19 +236,16 @@ def play_and_find_its_worker(tmp_path, out) -> tuple[subprocess.Popen, int | Non
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        found = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "grounding.speechworker"],
-                               capture_output=True, text=True).stdout.split()
+        found = speech_workers(process.pid)
         if found:
             time.sleep(0.3)  # let it render a few clips first
-            return process, int(found[0])
+            return process, found[0]
         time.sleep(0.02)
     return process, None
 
 
 def workers_of_this_process() -> list[int]:
-    found = subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "grounding.speechworker"],
-                           capture_output=True, text=True).stdout.split()
-    return [int(pid) for pid in found]
+    return speech_workers(os.getpid())
 
 
 def wait_until(condition, seconds: float = 30) -> bool:
@@ -383,9 +380,8 @@ def test_a_voiced_session_killed_with_sigkill_leaves_no_worker_behind(tmp_path):
                                 str(tmp_path / "r.wav")], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     def worker() -> int | None:
-        found = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "grounding.speechworker"],
-                               capture_output=True, text=True).stdout.split()
-        return int(found[0]) if found else None
+        found = speech_workers(process.pid)
+        return found[0] if found else None
 
     assert wait_until(lambda: worker() is not None, 20)
     pid = worker()
